@@ -1,0 +1,1 @@
+"""gql-telephony: the GraphQL API that connects telephony provider accounts to voice-AI calling."""

@@ -1,0 +1,36 @@
+"""Arguments shared by several fields: connection pages and node ids."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+
+from .ids import decode_cursor
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+MAX_NODE_IDS = 100
+
+
+def bad_user_input(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+def check_first(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if not 1 <= first <= MAX_PAGE_SIZE:
+        raise bad_user_input(f"`first` must be between 1 and {MAX_PAGE_SIZE}.")
+    return first
+
+
+def check_after(after: str | None) -> int | None:
+    if after is None:
+        return None
+    after_id = decode_cursor(after)
+    if after_id is None:
+        raise bad_user_input("`after` is not a cursor of this connection.")
+    return after_id
+
+
+def page_arguments(first: int | None, after: str | None) -> tuple[int, int | None]:
+    return check_first(first), check_after(after)

@@ -1,0 +1,173 @@
+"""The GraphQL endpoint over HTTP and WebSocket: authentication, status codes, error shapes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from cross_web import HTTPException
+from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult
+
+from ..services.tenancy import authenticate
+from .context import Context, Runtime
+from .errors import INTERNAL_MESSAGE, format_error
+from .schema import MAX_TOKENS
+
+logger = logging.getLogger("gql_telephony.http")
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+
+
+class MediaResponse(Response):
+    """The sub-response, remembering which media type the client asked for."""
+
+    media_type = "application/json"
+
+
+def bearer_key(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, key = authorization.strip().partition(" ")
+    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
+
+
+def is_introspection_only(query: str | None, operation_name: str | None) -> bool:
+    """A document whose selected operation asks only for __schema, __type or __typename."""
+    if not query:
+        return False
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return False
+    fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
+    if len(chosen) != 1:
+        return False
+
+    def only_meta(selection_set: Any, seen: frozenset[str]) -> bool:
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                if not selection.name.value.startswith("__"):
+                    return False
+            elif isinstance(selection, InlineFragmentNode):
+                if not only_meta(selection.selection_set, seen):
+                    return False
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name in seen or name not in fragments or not only_meta(fragments[name].selection_set, seen | {name}):
+                    return False
+        return True
+
+    return only_meta(chosen[0].selection_set, frozenset())
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """Failed before execution (unparsable, invalid, bad variables, over a limit): no data at all."""
+    if result.data is not None or not result.errors:
+        return False
+    return all(error.path is None for error in result.errors) and not any(
+        (error.extensions or {}).get("code") == "FORBIDDEN" for error in result.errors
+    )
+
+
+def error_body(message: str, code: str) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+class GraphQLView(GraphQL):
+    def __init__(self, schema: Any, runtime: Runtime) -> None:
+        production = runtime.settings.is_production
+        super().__init__(
+            schema,
+            graphql_ide=None if production else "graphiql",
+            allowed_origins=runtime.settings.allowed_origins,
+        )
+        self.runtime = runtime
+        self.suggestions = not production
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        try:
+            response = await self.run(Request(scope=scope, receive=receive))
+        except HTTPException as refused:
+            response = JSONResponse(error_body(refused.reason, "BAD_REQUEST"), status_code=refused.status_code)
+        except Exception:
+            logger.exception("unexpected error serving a GraphQL request")
+            response = JSONResponse(error_body(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR"), status_code=500)
+        await response(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        principal = None
+        if isinstance(request, Request):
+            key = bearer_key(request.headers.get("authorization"))
+            principal = await authenticate(self.runtime.db, key) if key else None
+        return Context(runtime=self.runtime, principal=principal, request=request, response=response)
+
+    async def on_ws_connect(self, context: Context) -> Any:
+        params = context.connection_params or {}
+        authorization = params.get("Authorization") or params.get("authorization")
+        key = bearer_key(authorization) if isinstance(authorization, str) else None
+        principal = await authenticate(self.runtime.db, key) if key else None
+        if principal is None:
+            raise ConnectionRejectionError()
+        context.authenticate_as(principal)
+        return await super().on_ws_connect(context)
+
+    async def get_sub_response(self, request: Request) -> Response:
+        sub_response = MediaResponse()
+        sub_response.status_code = None  # type: ignore[assignment]
+        del sub_response.headers["content-length"]
+        accept = request.headers.get("accept", "")
+        if GRAPHQL_RESPONSE_JSON in accept:
+            sub_response.media_type = GRAPHQL_RESPONSE_JSON
+        return sub_response
+
+    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        try:
+            return await super().parse_http_body(request)
+        except (AttributeError, TypeError, ValueError) as error:
+            if isinstance(error, json.JSONDecodeError):
+                raise HTTPException(400, "The request body is not valid JSON.") from None
+            raise HTTPException(400, "The request body is not a GraphQL request.") from None
+
+    async def execute_single(  # noqa: PLR0917
+        self, request: Any, request_adapter: Any, sub_response: Any, context: Context, root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        if context.principal is None and not is_introspection_only(request_data.query, request_data.operation_name):
+            sub_response.status_code = 401
+            sub_response.headers["www-authenticate"] = 'Bearer realm="gql-telephony"'
+            message = "A valid API key is required: send the header Authorization: Bearer KEY."
+            return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": "UNAUTHENTICATED"})])
+        result = await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+        if is_request_error(result):
+            # GraphQL over HTTP: 4xx only for clients that understand application/graphql-response+json.
+            sub_response.status_code = 400 if sub_response.media_type == GRAPHQL_RESPONSE_JSON else 200
+        return result
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        body: GraphQLHTTPResponse = {}
+        if not is_request_error(result):
+            body["data"] = result.data
+        if result.errors:
+            body["errors"] = [format_error(error, suggestions=self.suggestions) for error in result.errors]
+        return body
+
+    def create_response(self, response_data: Any, sub_response: Any) -> Response:
+        response = super().create_response(response_data, sub_response)
+        response.headers["content-type"] = sub_response.media_type
+        return response
+

@@ -1,0 +1,77 @@
+"""The schema: roots, the guard that runs before execution, and error logging."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import strawberry
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import FragmentDefinitionNode, GraphQLError, OperationType
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from .errors import log_errors
+from .limits import check_operation
+from .mutations import Mutation
+from .queries import Query
+from .subscriptions import Subscription
+from .types import PhoneNumberType, TelephonyConfigType
+
+MAX_DEPTH = 10
+MAX_ALIASES = 15
+MAX_TOKENS = 2000
+
+
+class RequestGuard(SchemaExtension):
+    """Refuses, before any resolver runs, a mutation with a read-only key and a document
+    whose arguments break the limits (page sizes, cursors, cost)."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        errors = self._refusals(context)
+        if errors:
+            context.result = GraphQLExecutionResult(data=None, errors=errors)
+        yield
+
+    @staticmethod
+    def _refusals(context: ExecutionContext) -> list[GraphQLError]:
+        document = context.graphql_document
+        principal = getattr(context.context, "principal", None)
+        if document is None:
+            return []
+        if context.operation_type is OperationType.MUTATION and principal is not None and principal.read_only:
+            return [GraphQLError("This API key is read-only: it cannot run mutations.", extensions={"code": "FORBIDDEN"})]
+        operations = [d for d in document.definitions if d.__class__.__name__ == "OperationDefinitionNode"]
+        name = context.operation_name
+        operation = next((o for o in operations if name is None or (o.name and o.name.value == name)), None)
+        if operation is None:
+            return []
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        return check_operation(context.schema._schema, operation, fragments, context.variables)
+
+
+class TelephonySchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        log_errors(errors)
+
+
+def build_schema(*, production: bool = False) -> strawberry.Schema:
+    extensions: list = [  # type: ignore[type-arg]
+        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        QueryDepthLimiter(max_depth=MAX_DEPTH),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        RequestGuard,
+    ]
+    if production:
+        from strawberry.extensions import DisableIntrospection  # noqa: PLC0415
+
+        extensions.append(DisableIntrospection())
+    return TelephonySchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[TelephonyConfigType, PhoneNumberType],
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=production),
+    )

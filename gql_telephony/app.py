@@ -1,0 +1,67 @@
+"""The ASGI application, composed from settings at run time (nothing is built on import)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from .api.context import Runtime
+from .api.http import GraphQLView
+from .api.schema import build_schema
+from .crypto import vault_from_settings
+from .services.events import Broker, MemoryBroker
+from .settings import Settings
+from .storage.db import Database
+
+READY_TIMEOUT_SECONDS = 1.0
+
+
+def make_broker(settings: Settings) -> Broker:
+    if settings.broker_url.startswith("memory://"):
+        return MemoryBroker()
+    raise NotImplementedError("the Redis broker arrives with live subscriptions across processes")
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    return Runtime(settings=settings, db=Database(settings), vault=vault_from_settings(settings), broker=make_broker(settings))
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
+    runtime = runtime or build_runtime(settings or Settings.from_env())
+    view = GraphQLView(build_schema(production=runtime.settings.is_production), runtime)
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> JSONResponse:
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS), runtime.db.reading() as session:
+                await session.execute(sa.text("SELECT 1"))
+        except Exception:  # any failure to answer means not ready
+            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "up"})
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await runtime.broker.close()
+        await runtime.db.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app

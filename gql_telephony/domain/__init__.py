@@ -1,0 +1,1 @@
+"""Pure rules of the telephony domain: no I/O, no framework."""

@@ -1,0 +1,119 @@
+"""Validation, merge and masking of a provider configuration, all driven by its declaration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .errors import ErrorCode, UserError, UserErrors
+from .providers import FieldType, Provider, ProviderField
+
+MAX_VALUE_LENGTH = 8192
+MASK_CHAR = "*"
+MASK_PREFIX = MASK_CHAR * 4
+CONFIG_PATH = ("input", "config")
+
+
+@dataclass(frozen=True)
+class StoredConfig:
+    """A configuration's values split as they are stored: secrets go encrypted."""
+
+    settings: dict[str, object] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+def mask(secret: str) -> str:
+    """Same length; the last 4 characters stay only when at least 12 are there to hide behind."""
+    if len(secret) >= 12:
+        return MASK_CHAR * (len(secret) - 4) + secret[-4:]
+    return MASK_CHAR * len(secret)
+
+
+def present_config(provider: Provider, stored: StoredConfig) -> dict[str, object]:
+    """What clients see: declared order, secrets masked, defaults for what was never given."""
+    shown: dict[str, object] = {}
+    for spec in provider.fields:
+        if spec.key in stored.secrets:
+            shown[spec.key] = mask(stored.secrets[spec.key])
+        elif spec.key in stored.settings:
+            shown[spec.key] = stored.settings[spec.key]
+        elif spec.default is not None:
+            shown[spec.key] = spec.default
+    return shown
+
+
+def apply_config(
+    provider: Provider, given: object, current: StoredConfig | None = None
+) -> StoredConfig:
+    """Check `given` (a create's whole config, or an update's changes merged into `current`).
+
+    Raises UserErrors with the path of every offending key; returns the new stored form.
+    """
+    if not isinstance(given, Mapping):
+        raise UserErrors.one(CONFIG_PATH, "Config must be a JSON object.", ErrorCode.INVALID)
+    merged: dict[str, object] = {}
+    if current is not None:
+        merged.update(current.settings)
+        merged.update(current.secrets)
+    errors: list[UserError] = []
+    for key, value in given.items():
+        path = (*CONFIG_PATH, str(key))
+        spec = provider.field(key)
+        if spec is None:
+            errors.append(UserError(path, f"{provider.name} has no setting named like this.", ErrorCode.INVALID))
+            continue
+        kept_secret = current.secrets.get(key) if current is not None and spec.secret else None
+        try:
+            cleaned = _clean_value(spec, value, kept_secret)
+            if cleaned is not None and spec.check is not None and cleaned is not kept_secret:
+                cleaned = spec.check(cleaned)  # type: ignore[arg-type]
+        except _Refused as refused:
+            errors.append(UserError(path, refused.message, refused.code))
+            continue
+        except ValueError as exc:
+            errors.append(UserError(path, f"{spec.label} {exc}.", ErrorCode.INVALID))
+            continue
+        if cleaned is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = cleaned
+    refused_paths = {error.field for error in errors}
+    for spec in provider.fields:
+        path = (*CONFIG_PATH, spec.key)
+        if spec.required and spec.key not in merged and path not in refused_paths:
+            errors.append(UserError(path, f"{spec.label} is required.", ErrorCode.REQUIRED))
+    if errors:
+        raise UserErrors(errors)
+    secret_keys = {spec.key for spec in provider.fields if spec.secret}
+    return StoredConfig(
+        settings={k: v for k, v in merged.items() if k not in secret_keys},
+        secrets={k: str(v) for k, v in merged.items() if k in secret_keys},
+    )
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, code: ErrorCode) -> None:
+        self.message, self.code = message, code
+
+
+def _clean_value(spec: ProviderField, value: object, kept_secret: str | None) -> object:
+    """None clears the key. A secret's current mask sent back returns the kept secret itself."""
+    label = spec.label
+    if value is None:
+        return None
+    if spec.type is FieldType.BOOLEAN:
+        if not isinstance(value, bool):
+            raise _Refused(f"{label} must be true or false.", ErrorCode.INVALID)
+        return value
+    if not isinstance(value, str):
+        raise _Refused(f"{label} must be a string.", ErrorCode.INVALID)
+    if len(value) > MAX_VALUE_LENGTH:
+        raise _Refused(f"{label} must be at most {MAX_VALUE_LENGTH} characters.", ErrorCode.TOO_LONG)
+    if kept_secret is not None and value == mask(kept_secret):
+        return kept_secret
+    if spec.secret and value.startswith(MASK_PREFIX):
+        raise _Refused(
+            f"{label} looks like a masked value; send the real secret, or its current mask to keep it.",
+            ErrorCode.INVALID,
+        )
+    return value.strip() or None

@@ -1,0 +1,34 @@
+"""User errors: the expected ways a request can be refused, each with the path of its input."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class ErrorCode(enum.Enum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    TAKEN = "TAKEN"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+
+
+@dataclass(frozen=True)
+class UserError:
+    field: tuple[str, ...] | None
+    message: str
+    code: ErrorCode
+
+
+class UserErrors(Exception):
+    """Raised inside a unit of work: the transaction rolls back and the errors reach the payload."""
+
+    def __init__(self, errors: list[UserError]) -> None:
+        super().__init__(f"{len(errors)} user error(s)")
+        self.errors = errors
+
+    @classmethod
+    def one(cls, field: tuple[str, ...] | None, message: str, code: ErrorCode) -> UserErrors:
+        return cls([UserError(field, message, code)])

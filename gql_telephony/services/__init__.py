@@ -1,0 +1,1 @@
+"""Use cases: each owns one transaction and publishes its event only after the commit."""

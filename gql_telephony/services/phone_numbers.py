@@ -1,0 +1,110 @@
+"""Use cases of phone numbers: add, update, remove."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from ..domain.errors import ErrorCode, UserError, UserErrors
+from ..domain.phone_numbers import NUMBER_PATH, clean_label, normalize_number
+from ..domain.providers import PROVIDERS, ProviderKey
+from ..storage import queries
+from ..storage.constraints import broken_constraint
+from ..storage.db import Database
+from ..storage.tables import PhoneNumberRow, utcnow
+from .events import Broker
+from .telephony_configs import not_found, writing
+
+ID_PATH = ("input", "id")
+
+
+class NumberTaken(Exception):
+    pass
+
+
+@dataclass
+class PhoneNumbers:
+    db: Database
+    events: Broker
+
+    async def add(
+        self, org_id: int, config_id: int | None, *, phone_number: str, region: str | None,
+        label: str | None, is_active: bool,
+    ) -> PhoneNumberRow:
+        try:
+            async with writing(self.db, _violation_error) as session:
+                configs = await queries.configs_by_ids(session, org_id=org_id, ids=[config_id] if config_id else [])
+                config = configs.get(config_id) if config_id else None
+                if config is None:
+                    raise not_found(("input", "telephonyConfigId"))
+                connectivity = PROVIDERS[ProviderKey(config.provider)].connectivity
+                normalized, clean, errors = None, None, []
+                try:
+                    normalized = normalize_number(phone_number, region=region, connectivity=connectivity)
+                except UserErrors as refused:
+                    errors += refused.errors
+                try:
+                    clean = clean_label(label)
+                except UserErrors as refused:
+                    errors += refused.errors
+                if errors:
+                    raise UserErrors(errors)
+                row = PhoneNumberRow(
+                    organization_id=org_id, telephony_config_id=config.id, phone_number=normalized,
+                    label=clean, is_active=is_active,
+                )
+                session.add(row)
+                await session.flush()
+        except NumberTaken:
+            raise await self._taken(org_id, normalized) from None
+        await self.events.publish(org_id)
+        return row
+
+    async def update(
+        self, org_id: int, number_id: int | None, *, label: str | None, set_label: bool, is_active: bool | None
+    ) -> PhoneNumberRow:
+        async with self.db.writing() as session:
+            row = await _locked_number(session, org_id, number_id)
+            new_label = clean_label(label) if set_label else row.label
+            new_active = row.is_active if is_active is None else is_active
+            if (new_label, new_active) == (row.label, row.is_active):
+                return row
+            row.label, row.is_active, row.updated_at = new_label, new_active, utcnow()
+            await session.flush()
+        await self.events.publish(org_id)
+        return row
+
+    async def remove(self, org_id: int, number_id: int | None) -> int:
+        async with self.db.writing() as session:
+            row = await _locked_number(session, org_id, number_id)
+            await session.delete(row)
+        await self.events.publish(org_id)
+        assert row.id is not None
+        return row.id
+
+    async def _taken(self, org_id: int, normalized: str | None) -> UserErrors:
+        async with self.db.reading() as session:
+            holder = await queries.number_holder(session, org_id=org_id, phone_number=normalized or "")
+        where = f' on the configuration "{holder.name}"' if holder is not None else ""
+        return UserErrors.one(NUMBER_PATH, f"This number is already registered{where}.", ErrorCode.TAKEN)
+
+
+def _violation_error(error: IntegrityError) -> Exception:
+    if broken_constraint(error) == "uq_phone_number_org_number":
+        return NumberTaken()
+    return error
+
+
+async def _locked_number(session, org_id: int, number_id: int | None) -> PhoneNumberRow:  # type: ignore[no-untyped-def]
+    row = None
+    if number_id is not None:
+        row = (await session.execute(
+            select(PhoneNumberRow)
+            .where(PhoneNumberRow.id == number_id, PhoneNumberRow.organization_id == org_id)
+            .with_for_update()
+        )).scalars().first()
+    if row is None:
+        raise UserErrors([UserError(ID_PATH, "No phone number has this id.", ErrorCode.NOT_FOUND)])
+    return row

@@ -1,0 +1,194 @@
+"""Use cases of telephony configurations: create, update, delete, and the default outbound."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from ..crypto import Vault
+from ..domain.config_rules import StoredConfig, apply_config
+from ..domain.errors import ErrorCode, UserError, UserErrors
+from ..domain.providers import PROVIDERS, ProviderKey
+from ..domain.text import clean_text
+from ..storage.constraints import broken_constraint
+from ..storage.db import Database
+from ..storage.tables import Organization, PhoneNumberRow, TelephonyConfigRow, utcnow
+from .events import Broker
+
+MAX_NAME_LENGTH = 64
+NAME_PATH = ("input", "name")
+ID_PATH = ("input", "id")
+VERSION_PATH = ("input", "expectedVersion")
+
+
+def stored_config(row: TelephonyConfigRow, vault: Vault) -> StoredConfig:
+    return StoredConfig(settings=dict(row.settings), secrets=vault.decrypt_json(row.secrets))  # type: ignore[arg-type]
+
+
+def not_found(path: tuple[str, ...] = ID_PATH) -> UserErrors:
+    return UserErrors.one(path, "No telephony configuration has this id.", ErrorCode.NOT_FOUND)
+
+
+@dataclass
+class TelephonyConfigs:
+    db: Database
+    vault: Vault
+    events: Broker
+
+    async def create(
+        self, org_id: int, *, name: str, provider: ProviderKey, config: object, make_default: bool
+    ) -> tuple[TelephonyConfigRow, TelephonyConfigRow | None]:
+        """The new configuration, and the one it demoted when created as the default."""
+        clean_name, errors = clean_text(name, NAME_PATH, what="Name", max_length=MAX_NAME_LENGTH, required=True)
+        try:
+            stored = apply_config(PROVIDERS[provider], config)
+        except UserErrors as refused:
+            errors += refused.errors
+        if errors:
+            raise UserErrors(errors)
+        assert clean_name is not None
+        row = TelephonyConfigRow(
+            organization_id=org_id, name=clean_name, name_key=clean_name.casefold(),
+            provider=provider.value, settings=stored.settings,
+            secrets=self.vault.encrypt_json(stored.secrets),
+        )
+        async with self._writing() as session:
+            previous = await _demote_default(session, org_id) if make_default else None
+            row.is_default_outbound = make_default
+            session.add(row)
+            await session.flush()
+        await self.events.publish(org_id)
+        return row, previous
+
+    async def update(
+        self, org_id: int, config_id: int | None, *, name: str | None, config: object | None,
+        expected_version: int | None,
+    ) -> TelephonyConfigRow:
+        async with self._writing() as session:
+            row = await _locked_config(session, org_id, config_id, expected_version)
+            errors: list[UserError] = []
+            new_name = row.name
+            if name is not None:
+                cleaned, errors = clean_text(name, NAME_PATH, what="Name", max_length=MAX_NAME_LENGTH, required=True)
+                new_name = cleaned or row.name
+            current = stored_config(row, self.vault)
+            new_config = current
+            if config is not None:
+                try:
+                    new_config = apply_config(PROVIDERS[ProviderKey(row.provider)], config, current)
+                except UserErrors as refused:
+                    errors += refused.errors
+            if errors:
+                raise UserErrors(errors)
+            if new_name == row.name and new_config == current:
+                return row  # nothing changed: no new version, no event
+            row.name, row.name_key = new_name, new_name.casefold()
+            row.settings = new_config.settings
+            if new_config.secrets != current.secrets:
+                row.secrets = self.vault.encrypt_json(new_config.secrets)
+            _bump(row)
+            await session.flush()
+        await self.events.publish(org_id)
+        return row
+
+    async def delete(self, org_id: int, config_id: int | None, *, expected_version: int | None) -> int:
+        async with self._writing() as session:
+            row = await _locked_config(session, org_id, config_id, expected_version)
+            await session.execute(sa.delete(PhoneNumberRow).where(col(PhoneNumberRow.telephony_config_id) == row.id))
+            await session.delete(row)
+        await self.events.publish(org_id)
+        assert row.id is not None
+        return row.id
+
+    async def set_default(
+        self, org_id: int, config_id: int | None
+    ) -> tuple[TelephonyConfigRow, TelephonyConfigRow | None]:
+        async with self._writing() as session:
+            await _lock_organization(session, org_id)
+            row = await _locked_config(session, org_id, config_id, None)
+            if row.is_default_outbound:
+                return row, None
+            previous = await _demote_default(session, org_id)
+            row.is_default_outbound = True
+            _bump(row)
+            await session.flush()
+        await self.events.publish(org_id)
+        return row, previous
+
+    def _writing(self) -> AbstractAsyncContextManager[AsyncSession]:
+        return writing(self.db, _violation_error)
+
+
+@asynccontextmanager
+async def writing(db: Database, violation_error: Callable[[IntegrityError], Exception]) -> AsyncIterator[AsyncSession]:
+    """A write unit of work whose constraint violations come out as user errors."""
+    try:
+        async with db.writing() as session:
+            yield session
+    except IntegrityError as error:
+        raise violation_error(error) from None
+
+
+def _violation_error(error: IntegrityError) -> Exception:
+    constraint = broken_constraint(error)
+    if constraint == "uq_telephony_config_org_name":
+        return UserErrors.one(NAME_PATH, "Another configuration already has this name.", ErrorCode.TAKEN)
+    if constraint == "uq_telephony_config_one_default":
+        return UserErrors.one(
+            ("input", "isDefaultOutbound"),
+            "Another request changed the default outbound configuration at the same time; try again.",
+            ErrorCode.CONFLICT,
+        )
+    return error
+
+
+async def _lock_organization(session: AsyncSession, org_id: int) -> None:
+    """Serializes changes of the default within one organization (a row lock on PostgreSQL;
+    SQLite's BEGIN IMMEDIATE already serializes every writer)."""
+    await session.execute(select(Organization.id).where(Organization.id == org_id).with_for_update())
+
+
+async def _locked_config(
+    session: AsyncSession, org_id: int, config_id: int | None, expected_version: int | None
+) -> TelephonyConfigRow:
+    row = None
+    if config_id is not None:
+        row = (await session.execute(
+            select(TelephonyConfigRow)
+            .where(TelephonyConfigRow.id == config_id, TelephonyConfigRow.organization_id == org_id)
+            .with_for_update()
+        )).scalars().first()
+    if row is None:
+        raise not_found()
+    if expected_version is not None and expected_version != row.version:
+        raise UserErrors.one(
+            VERSION_PATH,
+            f"The configuration has changed; it is now at version {row.version}.",
+            ErrorCode.CONFLICT,
+        )
+    return row
+
+
+async def _demote_default(session: AsyncSession, org_id: int) -> TelephonyConfigRow | None:
+    await _lock_organization(session, org_id)
+    previous = (await session.execute(
+        select(TelephonyConfigRow).where(
+            TelephonyConfigRow.organization_id == org_id, col(TelephonyConfigRow.is_default_outbound)
+        )
+    )).scalars().first()
+    if previous is not None:
+        previous.is_default_outbound = False
+        _bump(previous)
+        await session.flush()  # the old default must be gone before the partial unique index sees a new one
+    return previous
+
+
+def _bump(row: TelephonyConfigRow) -> None:
+    row.version += 1
+    row.updated_at = utcnow()

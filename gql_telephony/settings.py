@@ -1,0 +1,78 @@
+"""Settings, read once from the environment at start-up and passed down explicitly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_SQLITE_PATH = Path("data") / "gql-telephony.sqlite3"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the process must not start."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = f"sqlite+aiosqlite:///{DEFAULT_SQLITE_PATH}"
+    secret_keys: tuple[str, ...] = ()
+    broker_url: str = "memory://"
+    env: str = "development"
+    allowed_origins: tuple[str, ...] = ()
+    db_pool_size: int = 10
+    db_pool_timeout: float = 30.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file of a SQLite URL (None for :memory: and server databases)."""
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split(":///", 1)[-1].split("?", 1)[0]
+        return None if path in ("", ":memory:") else Path(path)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        mode = env.get("GQL_TELEPHONY_ENV", "development").strip().lower() or "development"
+        if mode not in ("development", "production"):
+            raise SettingsError("GQL_TELEPHONY_ENV must be 'development' or 'production'")
+        database_url = env.get("GQL_TELEPHONY_DATABASE_URL", "").strip() or cls.database_url
+        if not database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise SettingsError(
+                "GQL_TELEPHONY_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+            )
+        broker_url = env.get("GQL_TELEPHONY_BROKER_URL", "").strip() or cls.broker_url
+        if not broker_url.startswith(("memory://", "redis://", "rediss://")):
+            raise SettingsError("GQL_TELEPHONY_BROKER_URL must be memory:// or redis://HOST:PORT/DB")
+        return cls(
+            database_url=database_url,
+            secret_keys=_split(env.get("GQL_TELEPHONY_SECRET_KEYS", "")),
+            broker_url=broker_url,
+            env=mode,
+            allowed_origins=_split(env.get("GQL_TELEPHONY_ALLOWED_ORIGINS", "")),
+            db_pool_size=_positive_int(env, "GQL_TELEPHONY_DB_POOL_SIZE", cls.db_pool_size),
+            db_pool_timeout=float(_positive_int(env, "GQL_TELEPHONY_DB_POOL_TIMEOUT", 30)),
+        )
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _positive_int(env: os._Environ[str] | dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name} must be a positive whole number")
+    return int(raw)

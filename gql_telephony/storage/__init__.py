@@ -1,0 +1,1 @@
+"""Storage: tables, engines and sessions, read queries, migrations. It never commits."""

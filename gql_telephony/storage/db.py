@@ -1,0 +1,92 @@
+"""Engines and units of work.
+
+SQLite gets two engines on one file: readers run concurrently under WAL; writers share one
+connection and open their transactions with BEGIN IMMEDIATE, so two writers never deadlock
+on a lock upgrade and none sees "database is locked" while the busy timeout lasts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from ..settings import Settings
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.database_url
+        self.is_sqlite = settings.is_sqlite
+        if self.is_sqlite:
+            if settings.sqlite_path is not None:
+                settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            self.read_engine = _sqlite_engine(self.url, begin="BEGIN")
+            # One writer connection: in-process writers queue for it instead of spinning on locks.
+            self.write_engine = _sqlite_engine(
+                self.url, begin="BEGIN IMMEDIATE", pool_size=1, max_overflow=0, pool_timeout=120
+            )
+        else:
+            self.read_engine = self.write_engine = create_async_engine(
+                self.url,
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_pool_size,
+                pool_timeout=settings.db_pool_timeout,
+                pool_pre_ping=True,
+                hide_parameters=True,
+            )
+        self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        if self.read_engine is self.write_engine:
+            return (self.read_engine,)
+        return (self.read_engine, self.write_engine)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only; its snapshot ends with the block."""
+        async with self._readers() as session:
+            yield session
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        async with self._writers() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        for engine in self.engines:
+            await engine.dispose()
+
+
+def _sqlite_engine(url: str, *, begin: str, **pool: Any) -> AsyncEngine:
+    engine = create_async_engine(
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True, **pool
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see the "begin" hook).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA synchronous=NORMAL",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine

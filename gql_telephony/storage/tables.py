@@ -1,0 +1,92 @@
+"""The tables. Invariants live here as constraints, so that they hold under any concurrency."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC on the way out, also on SQLite (which stores naive text)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _fk(target: str) -> sa.ForeignKey:
+    return sa.ForeignKey(target, ondelete="CASCADE")
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organization"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_type=sa.String(200))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(sa_column_args=[_fk("organization.id")], index=True)
+    # SHA-256 of the key: the key itself is shown once and never stored.
+    key_hash: str = Field(sa_type=sa.String(64), unique=True)
+    read_only: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class TelephonyConfigRow(SQLModel, table=True):
+    __tablename__ = "telephony_config"
+    __table_args__ = (
+        sa.UniqueConstraint("organization_id", "name_key", name="uq_telephony_config_org_name"),
+        sa.Index(
+            "uq_telephony_config_one_default", "organization_id", unique=True,
+            sqlite_where=sa.text("is_default_outbound"), postgresql_where=sa.text("is_default_outbound"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(sa_column_args=[_fk("organization.id")])
+    name: str = Field(sa_type=sa.String(64))
+    # Case-folded name: the unique constraint compares names without regard to case.
+    name_key: str = Field(sa_type=sa.String(256))
+    provider: str = Field(sa_type=sa.String(32))
+    settings: dict = Field(default_factory=dict, sa_type=sa.JSON)  # type: ignore[type-arg]
+    # One Fernet token holding the JSON of every secret field.
+    secrets: str = Field(default="", sa_type=sa.Text)
+    is_default_outbound: bool = False
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PhoneNumberRow(SQLModel, table=True):
+    __tablename__ = "phone_number"
+    __table_args__ = (
+        sa.UniqueConstraint("organization_id", "phone_number", name="uq_phone_number_org_number"),
+        sa.Index("ix_phone_number_config_id", "telephony_config_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(sa_column_args=[_fk("organization.id")])
+    telephony_config_id: int = Field(sa_column_args=[_fk("telephony_config.id")])
+    phone_number: str = Field(sa_type=sa.String(300))
+    label: str | None = Field(default=None, sa_type=sa.String(64))
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+metadata = SQLModel.metadata

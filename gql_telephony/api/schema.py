@@ -58,15 +58,15 @@ class TelephonySchema(strawberry.Schema):
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:
     extensions: list = [  # type: ignore[type-arg]
-        MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        QueryDepthLimiter(max_depth=MAX_DEPTH),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         RequestGuard,
     ]
     if production:
         from strawberry.extensions import DisableIntrospection  # noqa: PLC0415
 
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return TelephonySchema(
         query=Query,
         mutation=Mutation,

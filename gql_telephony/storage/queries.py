@@ -67,7 +67,7 @@ async def number_counts(
     query = sa.select(config_id, sa.func.count()).where(config_id.in_(config_ids)).group_by(config_id)
     if active_only:
         query = query.where(col(PhoneNumberRow.is_active))
-    return {key: count for key, count in (await session.execute(query)).tuples()}
+    return {key: count for key, count in (await session.execute(query)).all()}
 
 
 async def number_pages(

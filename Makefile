@@ -1,0 +1,32 @@
+# Two commands for a newcomer: `make run` and `make test`. Each installs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test schema contract clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/gql-telephony serve --demo --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+schema: install
+	$(BIN)/gql-telephony export-schema > schema.graphql
+
+contract: install
+	$(BIN)/python ../shared/contract/check.py schema.graphql
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

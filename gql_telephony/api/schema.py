@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import FragmentDefinitionNode, GraphQLError, OperationType
+from graphql import FragmentDefinitionNode, GraphQLError
+from strawberry.types.graphql import OperationType
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext

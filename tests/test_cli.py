@@ -1,0 +1,137 @@
+"""The command line as a user runs it: real processes, a real uvicorn server, real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "gql_telephony.cli"]
+
+
+def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GQL_TELEPHONY_")}
+    env["GQL_TELEPHONY_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([*CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_export_schema_equals_the_committed_schema():
+    exported = run(["export-schema"], os.environ.copy()).stdout
+    assert exported.strip() == (ROOT / "schema.graphql").read_text().strip()
+
+
+def test_create_org_and_key_then_serve_and_stop_cleanly(tmp_path):
+    env = cli_env(tmp_path)
+    org_id = run(["create-org", "Acme Calls"], env).stdout.strip().splitlines()[-1]
+    assert org_id.isdigit()
+    key = run(["create-api-key", org_id], env).stdout.strip().splitlines()[-1]
+    read_only = run(["create-api-key", org_id, "--read-only"], env).stdout.strip().splitlines()[-1]
+    assert key.startswith("gqlt_") and len(key) >= 43 and key != read_only
+    # The dev key file sits beside the database, readable by its owner only.
+    key_file = tmp_path / "cli.sqlite3.key"
+    assert key_file.exists() and oct(key_file.stat().st_mode & 0o777) == "0o600"
+
+    port = free_port()
+    server = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "server did not start"
+            time.sleep(0.1)
+        assert httpx.get(f"{base}/readyz").status_code == 200
+        query = {"query": "{ telephonyConfigs { totalCount } }"}
+        answer = httpx.post(f"{base}/graphql", json=query, headers={"authorization": f"Bearer {key}"})
+        assert answer.json() == {"data": {"telephonyConfigs": {"totalCount": 0}}}
+        refused = httpx.post(f"{base}/graphql", json={"query": 'mutation { removePhoneNumber(input: {id: "x"}) { deletedPhoneNumberId } }'},
+                             headers={"authorization": f"Bearer {read_only}"})
+        assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        ide = httpx.get(f"{base}/graphql", headers={"accept": "text/html"})
+        assert ide.status_code == 200 and "graphiql" in ide.text.lower()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=30)
+    assert server.returncode == 0, output
+    assert key not in output
+
+
+def test_demo_on_empty_database_prints_one_key_once(tmp_path):
+    env = cli_env(tmp_path)
+    port = free_port()
+
+    def serve_until_ready() -> str:
+        server = subprocess.Popen([*CLI, "serve", "--demo", "--port", str(port)], env=env, cwd=ROOT,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=30)
+        assert server.returncode == 0, output
+        return output
+
+    first = serve_until_ready()
+    keys = [word for word in first.split() if word.startswith("gqlt_")]
+    assert keys, first
+    second = serve_until_ready()
+    assert "gqlt_" not in second
+
+
+def test_postgresql_without_secret_keys_refuses_to_start(tmp_path):
+    env = cli_env(tmp_path, GQL_TELEPHONY_DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    for command in (["serve"], ["migrate"]):
+        result = run(command, env, check=False)
+        assert result.returncode != 0
+        assert "GQL_TELEPHONY_SECRET_KEYS" in result.stderr
+
+
+def test_bad_settings_and_arguments_are_clear_errors(tmp_path):
+    env = cli_env(tmp_path, GQL_TELEPHONY_SECRET_KEYS="not-a-fernet-key")
+    result = run(["migrate"], env, check=False)
+    assert result.returncode == 2 and "Fernet" in result.stderr and "Traceback" not in result.stderr
+    env = cli_env(tmp_path, GQL_TELEPHONY_SECRET_KEYS=Fernet.generate_key().decode())
+    result = run(["create-api-key", "999"], env, check=False)
+    assert result.returncode == 2 and "no organization" in result.stderr
+    result = run(["create-api-key", "abc"], env, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    result = run(["create-org", "   "], env, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("variable,value", [("GQL_TELEPHONY_ENV", "staging"), ("GQL_TELEPHONY_DATABASE_URL", "mysql://x")])
+def test_invalid_environment_is_refused(tmp_path, variable, value):
+    result = run(["migrate"], cli_env(tmp_path, **{variable: value}), check=False)
+    assert result.returncode == 2 and variable in result.stderr

@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
+from .api.body_limit import BodySizeLimit
 from .api.context import Runtime
 from .api.http import GraphQLView
 from .api.schema import build_schema
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
+        middleware=[Middleware(BodySizeLimit)],
         lifespan=lifespan,
     )
     app.state.runtime = runtime

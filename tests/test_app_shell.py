@@ -1,0 +1,79 @@
+"""The application shell: body size limit, health endpoints, migrations matching the tables."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from gql_telephony.api.body_limit import MAX_BODY_BYTES
+from gql_telephony.storage.tables import metadata
+
+
+async def test_body_over_one_mebibyte_is_refused_with_413(api):
+    query = "{ telephonyProviders { key } }"
+    padding = " " * (MAX_BODY_BYTES + 10)
+    response = await api.client.post(
+        "/graphql", content=json.dumps({"query": query + padding}),
+        headers={"authorization": f"Bearer {api.key}", "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+async def test_body_without_length_is_counted_while_streaming(api):
+    async def chunks():
+        for _ in range(20):
+            yield b" " * (64 * 1024)
+
+    response = await api.client.post(
+        "/graphql", content=chunks(), headers={"authorization": f"Bearer {api.key}", "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+async def test_body_just_under_the_limit_is_served(api):
+    query = "{ telephonyProviders { key } }"
+    body = json.dumps({"query": query + " " * (MAX_BODY_BYTES - 200)})
+    response = await api.client.post(
+        "/graphql", content=body, headers={"authorization": f"Bearer {api.key}", "content-type": "application/json"},
+    )
+    # Over the token limit? No: whitespace is not a token.
+    assert response.status_code == 200, response.text[:300]
+    assert len(response.json()["data"]["telephonyProviders"]) == 8
+
+
+async def test_health_and_readiness(api):
+    assert (await api.client.get("/healthz")).json() == {"status": "ok"}
+    ready = await api.client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["database"] == "up"
+
+
+async def test_readiness_fails_when_the_database_cannot_answer(api, monkeypatch):
+    monkeypatch.setattr(api.runtime.db, "reading", _failing_context)
+    ready = await api.client.get("/readyz")
+    assert ready.status_code == 503
+
+
+class _failing_context:
+    def __init__(self, *args, **kwargs):
+        pass
+
+    async def __aenter__(self):
+        raise OSError("database unreachable")
+
+    async def __aexit__(self, *exc):
+        return False
+
+
+async def test_migrated_schema_matches_the_tables(runtime):
+    async with runtime.db.write_engine.connect() as connection:
+        differences = await connection.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+        )
+    assert differences == []
+    async with runtime.db.reading() as session:
+        version = (await session.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one()
+    assert version == "0001"

@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from .api.body_limit import BodySizeLimit
 from .api.context import Runtime
+from .api.request_log import RequestLog
 from .api.http import GraphQLView
 from .api.schema import build_schema
 from .crypto import vault_from_settings
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
-        middleware=[Middleware(BodySizeLimit)],
+        middleware=[Middleware(RequestLog), Middleware(BodySizeLimit)],
         lifespan=lifespan,
     )
     app.state.runtime = runtime

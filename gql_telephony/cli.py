@@ -19,12 +19,14 @@ class _Server:
     def run(app: Any, host: str, port: int) -> None:
         import uvicorn  # noqa: PLC0415
 
+        # uvicorn's access log prints query strings, where GET variables (and secrets) travel;
+        # the app's own request log (api/request_log.py) prints the path alone.
         class Server(uvicorn.Server):
             def handle_exit(self, sig: int, frame: Any) -> None:
                 super().handle_exit(sig, frame)
                 self._captured_signals.clear()  # a requested stop is a clean stop, not a death by signal
 
-        Server(uvicorn.Config(app, host=host, port=port, log_level="info", ws="websockets-sansio")).run()
+        Server(uvicorn.Config(app, host=host, port=port, log_level="info", ws="websockets-sansio", access_log=False)).run()
 
 
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:

@@ -77,3 +77,21 @@ async def test_migrated_schema_matches_the_tables(runtime):
     async with runtime.db.reading() as session:
         version = (await session.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one()
     assert version == "0001"
+
+
+async def test_sqlite_is_set_up_for_concurrent_writers(runtime):
+    for engine in runtime.db.engines:
+        async with engine.connect() as connection:
+            assert (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+            assert (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+            assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar() >= 5000
+
+
+async def test_request_log_has_no_query_string(api, caplog):
+    caplog.set_level("INFO", logger="gql_telephony.access")
+    canary = "CANARY-SECRET-9f8e7d"
+    await api.client.get("/graphql", params={"query": "{ telephonyProviders { key } }", "variables": f'{{"x": "{canary}"}}'},
+                         headers={"authorization": f"Bearer {api.key}"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "gql_telephony.access"]
+    assert lines and lines[-1].startswith("GET /graphql 200")
+    assert canary not in caplog.text and api.key not in caplog.text

@@ -1,0 +1,80 @@
+"""A real `gql-telephony serve` process for tests that need one (uvicorn, sockets, signals)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "gql_telephony.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(**settings: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GQL_TELEPHONY_")}
+    env.update(settings)
+    return env
+
+
+def cli(args: list[str], env: dict[str, str]) -> str:
+    """Run a command; its last line of output."""
+    result = subprocess.run([*CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[str]
+    port: int
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+
+@contextmanager
+def running_server(env: dict[str, str], log_path: Path) -> Iterator[Server]:
+    port = free_port()
+    with open(log_path, "a") as log:
+        process = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, cwd=ROOT,
+                                   stdout=log, stderr=subprocess.STDOUT, text=True)
+    server = Server(process, port)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{server.http}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.05)
+        yield server
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,65 @@
+"""Live warnings through a real uvicorn process and a real WebSocket client."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+import websockets
+from cryptography.fernet import Fernet
+
+from ..fixtures import ADD_NUMBER, CREATE, VALID
+from .server import cli, running_server, server_env
+from .ws_client import Subscriber
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("live")
+    env = server_env(
+        GQL_TELEPHONY_DATABASE_URL=f"sqlite+aiosqlite:///{tmp / 'live.sqlite3'}",
+        GQL_TELEPHONY_SECRET_KEYS=Fernet.generate_key().decode(),
+    )
+    org = cli(["create-org", "Live"], env)
+    other_org = cli(["create-org", "Other"], env)
+    keys = {
+        "admin": cli(["create-api-key", org], env),
+        "reader": cli(["create-api-key", org, "--read-only"], env),
+        "other": cli(["create-api-key", other_org], env),
+    }
+    with running_server(env, tmp / "server.log") as running:
+        running.keys = keys  # type: ignore[attr-defined]
+        yield running
+
+
+async def mutate(server, query, variables, key="admin"):
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{server.http}/graphql", json={"query": query, "variables": variables},
+                                     headers={"authorization": f"Bearer {server.keys[key]}"})
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def test_summary_at_once_then_after_each_change(server):
+    subscriber = Subscriber(server.ws, server.keys["reader"])
+    assert (await subscriber.connect())["type"] == "connection_ack"
+    await subscriber.subscribe()
+    first = await subscriber.next_data()
+    created = await mutate(server, CREATE, {"input": {"name": "Live Telnyx", "provider": "TELNYX", "config": VALID["TELNYX"]}})
+    config_id = created["createTelephonyConfig"]["telephonyConfig"]["id"]
+    after_create = await subscriber.next_data()
+    assert after_create["totalCount"] == first["totalCount"] + 2  # no webhook key, no number
+    await mutate(server, ADD_NUMBER, {"input": {"telephonyConfigId": config_id, "phoneNumber": "+14155550199"}})
+    after_number = await subscriber.next_data()
+    assert after_number["totalCount"] == after_create["totalCount"] - 1
+    await subscriber.close()
+
+
+async def test_no_key_or_bad_key_is_closed_with_4403(server):
+    for payload in ({}, {"Authorization": "Bearer nope"}, {"Authorization": 5}):
+        subscriber = Subscriber(server.ws, None)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await subscriber.connect(payload)
+        assert closed.value.rcvd.code == 4403

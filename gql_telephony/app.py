@@ -29,7 +29,9 @@ READY_TIMEOUT_SECONDS = 1.0
 def make_broker(settings: Settings) -> Broker:
     if settings.broker_url.startswith("memory://"):
         return MemoryBroker()
-    raise NotImplementedError("the Redis broker arrives with live subscriptions across processes")
+    from .services.redis_events import RedisBroker  # noqa: PLC0415 - only scale-out needs Redis
+
+    return RedisBroker(settings.broker_url)
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -32,6 +32,10 @@ class MemoryBroker:
             if queue.empty():
                 queue.put_nowait(None)
 
+    async def publish_all(self) -> None:
+        for org_id in list(self._queues):
+            await self.publish(org_id)
+
     def subscribe(self, org_id: int) -> asyncio.Queue[None]:
         queue: asyncio.Queue[None] = asyncio.Queue(maxsize=1)
         self._queues[org_id].add(queue)

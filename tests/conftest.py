@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,8 @@ from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.settings import Settings
 from gql_telephony.storage.migrate import upgrade_to_head
 
-REQUIRE_SERVICES = os.environ.get("GQL_TELEPHONY_REQUIRE_SERVICES") == "1"
+from . import backends
+
 
 
 def sqlite_settings(path: Path, **extra: Any) -> Settings:
@@ -59,9 +59,21 @@ class Api:
         return org_id, await create_api_key(self.runtime.db, org_id)
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return sqlite_settings(tmp_path / "db" / "test.sqlite3")
+@pytest.fixture(params=backends.BACKENDS)
+async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
+    """Each test that uses the database runs once per backend."""
+    if request.param == "sqlite":
+        yield sqlite_settings(tmp_path / "db" / "test.sqlite3")
+        return
+    keys = (Fernet.generate_key().decode(),)
+    async with backends.postgres_database(keys) as url:
+        yield Settings(database_url=url, secret_keys=keys)
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _drop_postgres_template() -> AsyncIterator[None]:
+    yield
+    await backends.drop_template()
 
 
 @pytest.fixture

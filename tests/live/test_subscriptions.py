@@ -9,7 +9,7 @@ import pytest
 import websockets
 from cryptography.fernet import Fernet
 
-from ..fixtures import ADD_NUMBER, CREATE, VALID
+from ..fixtures import ADD_NUMBER, CREATE, UPDATE, UPDATE_NUMBER, VALID
 from .server import cli, running_server, server_env
 from .ws_client import Subscriber
 
@@ -63,3 +63,49 @@ async def test_no_key_or_bad_key_is_closed_with_4403(server):
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await subscriber.connect(payload)
         assert closed.value.rcvd.code == 4403
+
+
+async def subscribed_one(server, key_name):
+    subscriber = Subscriber(server.ws, server.keys[key_name])
+    assert (await subscriber.connect())["type"] == "connection_ack"
+    await subscriber.subscribe()
+    return subscriber, await subscriber.next_data()
+
+
+async def test_nothing_is_sent_when_the_summary_does_not_change(server):
+    subscriber, first = await subscribed_one(server, "admin")
+    created = await mutate(server, CREATE, {"input": {"name": "Quiet", "provider": "TWILIO", "config": VALID["TWILIO"]}})
+    config_id = created["createTelephonyConfig"]["telephonyConfig"]["id"]
+    assert (await subscriber.next_data())["totalCount"] == first["totalCount"] + 1
+    number = await mutate(server, ADD_NUMBER, {"input": {"telephonyConfigId": config_id, "phoneNumber": "+14155550142", "isActive": False}})
+    number_id = number["addPhoneNumber"]["phoneNumber"]["id"]
+    # An inactive number, a label, a rename and a refused write change no warning: nothing is sent ...
+    await mutate(server, UPDATE_NUMBER, {"input": {"id": number_id, "label": "Sales"}})
+    await mutate(server, UPDATE, {"input": {"id": config_id, "name": "Quiet renamed"}})
+    refused = await mutate(server, CREATE, {"input": {"name": "Quiet renamed", "provider": "TWILIO", "config": VALID["TWILIO"]}})
+    assert refused["createTelephonyConfig"]["userErrors"][0]["code"] == "TAKEN"
+    # ... so the next message is the one for activating the number.
+    await mutate(server, UPDATE_NUMBER, {"input": {"id": number_id, "isActive": True}})
+    assert (await subscriber.next_data())["totalCount"] == first["totalCount"]
+    await subscriber.close()
+
+
+async def test_events_of_one_organization_never_reach_another(server):
+    theirs, their_first = await subscribed_one(server, "other")
+    ours, _ = await subscribed_one(server, "admin")
+    await mutate(server, CREATE, {"input": {"name": "Ours only", "provider": "VOBIZ", "config": VALID["VOBIZ"]}})
+    await ours.next_data()
+    await mutate(server, CREATE, {"input": {"name": "Theirs", "provider": "VOBIZ", "config": VALID["VOBIZ"]}}, key="other")
+    # Their first message after subscribing is their own change, not ours.
+    assert (await theirs.next_data())["totalCount"] == their_first["totalCount"] + 1
+    await theirs.close()
+    await ours.close()
+
+
+async def test_subscribe_before_init_is_closed_with_4401(server):
+    subscriber = Subscriber(server.ws, server.keys["admin"])
+    subscriber.socket = await websockets.connect(server.ws, subprotocols=["graphql-transport-ws"])
+    await subscriber.subscribe()
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await subscriber.receive()
+    assert closed.value.rcvd.code == 4401

@@ -1,0 +1,86 @@
+"""Disconnecting subscribers leave nothing behind: no subscriber queue, no task, no extra Redis
+subscription. The server runs in this process so that its state can be counted."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+import uvicorn
+from redis import asyncio as aioredis
+
+from gql_telephony.app import build_runtime, create_app
+from gql_telephony.services.tenancy import create_api_key, create_organization
+from gql_telephony.storage.migrate import upgrade_to_head
+
+from .redis_server import PrivateRedis
+from .server import free_port
+from .ws_client import Subscriber
+
+
+async def wait_for(condition, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def served(request, settings, tmp_path):
+    redis = None
+    if request.param == "redis":
+        redis = PrivateRedis(tmp_path)
+        redis.start()
+        settings = replace(settings, broker_url=redis.url)
+    runtime = build_runtime(settings)
+    await upgrade_to_head(runtime.db)
+    key = await create_api_key(runtime.db, await create_organization(runtime.db, "Teardown"))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port,
+                                           log_level="warning", ws="websockets-sansio", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    await wait_for(lambda: server.started)
+    try:
+        yield runtime, f"ws://127.0.0.1:{port}/graphql", key, redis
+    finally:
+        server.should_exit = True
+        await task
+        if redis is not None:
+            redis.stop()
+
+
+async def test_disconnects_leave_no_queue_task_or_subscription(served):
+    runtime, url, key, redis = served
+    baseline_tasks = len(asyncio.all_tasks())
+    subscribers = [Subscriber(url, key) for _ in range(20)]
+    await asyncio.gather(*(s.connect() for s in subscribers))
+    for index, subscriber in enumerate(subscribers):
+        await subscriber.subscribe(operation_id="a")
+        if index % 2:
+            await subscriber.subscribe(operation_id="b")  # two subscriptions on one socket
+    await asyncio.gather(*(s.next_data() for s in subscribers))
+    await wait_for(lambda: runtime.broker.subscriber_count == 30)
+    if redis is not None:
+        client = aioredis.from_url(redis.url)
+        assert await client.execute_command("PUBSUB", "NUMPAT") == 1  # one per process, not per subscriber
+
+    # Half complete their subscription politely, half just drop the connection.
+    for index, subscriber in enumerate(subscribers[:10]):
+        await subscriber.send({"id": "a", "type": "complete"})
+    await asyncio.gather(*(s.close() for s in subscribers))
+    await wait_for(lambda: runtime.broker.subscriber_count == 0)
+    # The Redis listener (one per process) may have started since the baseline.
+    await wait_for(lambda: len(asyncio.all_tasks()) <= baseline_tasks + (1 if redis else 0))
+    if redis is not None:
+        assert await client.execute_command("PUBSUB", "NUMPAT") == 1
+        await runtime.broker.close()
+        await wait_for_async(lambda: client.execute_command("PUBSUB", "NUMPAT"), 0)
+        await client.aclose()
+
+
+async def wait_for_async(read, expected, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while await read() != expected:
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)

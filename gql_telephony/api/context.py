@@ -8,6 +8,7 @@ from typing import Any
 from ..crypto import Vault
 from ..services.events import Broker
 from ..services.phone_numbers import PhoneNumbers
+from ..services.summary_feed import SummaryFeed
 from ..services.telephony_configs import TelephonyConfigs
 from ..services.tenancy import Principal
 from ..settings import Settings
@@ -27,6 +28,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.configs = TelephonyConfigs(self.db, self.vault, self.broker)
         self.numbers = PhoneNumbers(self.db, self.broker)
+        self.summaries = SummaryFeed(self.db, self.vault, self.broker)
 
 
 @dataclass

@@ -60,7 +60,8 @@ async def test_disconnects_leave_no_queue_task_or_subscription(served):
         if index % 2:
             await subscriber.subscribe(operation_id="b")  # two subscriptions on one socket
     await asyncio.gather(*(s.next_data() for s in subscribers))
-    await wait_for(lambda: runtime.broker.subscriber_count == 30)
+    await wait_for(lambda: runtime.summaries.listener_count == 30)
+    assert runtime.broker.subscriber_count == 1  # one watcher per organization and process
     if redis is not None:
         client = aioredis.from_url(redis.url)
         assert await client.execute_command("PUBSUB", "NUMPAT") == 1  # one per process, not per subscriber
@@ -69,6 +70,7 @@ async def test_disconnects_leave_no_queue_task_or_subscription(served):
     for index, subscriber in enumerate(subscribers[:10]):
         await subscriber.send({"id": "a", "type": "complete"})
     await asyncio.gather(*(s.close() for s in subscribers))
+    await wait_for(lambda: runtime.summaries.listener_count == 0)
     await wait_for(lambda: runtime.broker.subscriber_count == 0)
     # The Redis listener (one per process) may have started since the baseline.
     await wait_for(lambda: len(asyncio.all_tasks()) <= baseline_tasks + (1 if redis else 0))

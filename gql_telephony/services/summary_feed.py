@@ -1,0 +1,90 @@
+"""Live warning summaries: computed once per change and organization, shared by every
+subscriber of that organization in this process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from ..crypto import Vault
+from ..domain.warnings import WarningSummary
+from ..storage.db import Database
+from .events import Broker
+from .reads import warning_summary
+
+
+class _Watcher:
+    """Follows one organization: recomputes on each notification, pushes only real changes."""
+
+    def __init__(self, feed: SummaryFeed, org_id: int) -> None:
+        self.feed, self.org_id = feed, org_id
+        self.listeners: set[asyncio.Queue[WarningSummary]] = set()
+        self.latest: WarningSummary | None = None
+        self.ready = asyncio.Event()
+        self.task = asyncio.get_running_loop().create_task(self._follow(), name=f"summary-feed-{org_id}")
+
+    async def _follow(self) -> None:
+        wake_ups = self.feed.broker.subscribe(self.org_id)
+        try:
+            self.latest = await self.feed.compute(self.org_id)
+            self.ready.set()
+            while True:
+                await wake_ups.get()
+                current = await self.feed.compute(self.org_id)  # a fresh session for every event
+                if current != self.latest:
+                    self.latest = current
+                    for queue in self.listeners:
+                        _replace(queue, current)
+        finally:
+            self.feed.broker.unsubscribe(self.org_id, wake_ups)
+
+
+def _replace(queue: asyncio.Queue[WarningSummary], summary: WarningSummary) -> None:
+    """Each listener holds at most the newest summary: a slow reader skips, never piles up."""
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(summary)
+
+
+class SummaryFeed:
+    def __init__(self, db: Database, vault: Vault, broker: Broker) -> None:
+        self.db, self.vault, self.broker = db, vault, broker
+        self._watchers: dict[int, _Watcher] = {}
+
+    async def compute(self, org_id: int) -> WarningSummary:
+        return await warning_summary(self.db, self.vault, org_id)
+
+    @property
+    def listener_count(self) -> int:
+        return sum(len(w.listeners) for w in self._watchers.values())
+
+    async def follow(self, org_id: int) -> AsyncIterator[WarningSummary]:
+        """The summary now, then each time it changes, until the caller stops iterating."""
+        watcher = self._watchers.get(org_id)
+        if watcher is None or watcher.task.done():
+            watcher = self._watchers[org_id] = _Watcher(self, org_id)
+        queue: asyncio.Queue[WarningSummary] = asyncio.Queue(maxsize=1)
+        watcher.listeners.add(queue)  # before reading `latest`, so no change falls in between
+        try:
+            await _ready_or_failed(watcher)
+            assert watcher.latest is not None
+            yield watcher.latest
+            while True:
+                yield await queue.get()
+        finally:
+            watcher.listeners.discard(queue)
+            if not watcher.listeners and self._watchers.get(org_id) is watcher:
+                del self._watchers[org_id]
+                watcher.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await watcher.task
+
+
+async def _ready_or_failed(watcher: _Watcher) -> None:
+    """Wait for the first summary; if computing it failed, raise that failure here."""
+    ready = asyncio.ensure_future(watcher.ready.wait())
+    await asyncio.wait({ready, watcher.task}, return_when=asyncio.FIRST_COMPLETED)
+    if not watcher.ready.is_set():
+        ready.cancel()
+        watcher.task.result()  # re-raises the watcher's error

@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from ..crypto import Vault
-from ..domain.config_rules import StoredConfig, apply_config
+from ..domain.config_rules import StoredConfig, apply_config, present_config
 from ..domain.errors import ErrorCode, UserError, UserErrors
-from ..domain.providers import PROVIDERS, ProviderKey
+from ..domain.providers import PROVIDERS, Provider, ProviderKey
 from ..domain.text import clean_text
 from ..storage.constraints import broken_constraint
 from ..storage.db import Database
@@ -77,16 +77,17 @@ class TelephonyConfigs:
             if name is not None:
                 cleaned, errors = clean_text(name, NAME_PATH, what="Name", max_length=MAX_NAME_LENGTH, required=True)
                 new_name = cleaned or row.name
+            provider = PROVIDERS[ProviderKey(row.provider)]
             current = stored_config(row, self.vault)
             new_config = current
             if config is not None:
                 try:
-                    new_config = apply_config(PROVIDERS[ProviderKey(row.provider)], config, current)
+                    new_config = apply_config(provider, config, current)
                 except UserErrors as refused:
                     errors += refused.errors
             if errors:
                 raise UserErrors(errors)
-            if new_name == row.name and new_config == current:
+            if new_name == row.name and _reads_the_same(provider, new_config, current):
                 return row  # nothing changed: no new version, no event
             row.name, row.name_key = new_name, new_name.casefold()
             row.settings = new_config.settings
@@ -187,6 +188,11 @@ async def _demote_default(session: AsyncSession, org_id: int) -> TelephonyConfig
         _bump(previous)
         await session.flush()  # the old default must be gone before the partial unique index sees a new one
     return previous
+
+
+def _reads_the_same(provider: Provider, new: StoredConfig, current: StoredConfig) -> bool:
+    """No change as clients see it: a field's default given explicitly is not a change."""
+    return new.secrets == current.secrets and present_config(provider, new) == present_config(provider, current)
 
 
 def _bump(row: TelephonyConfigRow) -> None:

@@ -43,6 +43,13 @@ class Database:
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
+    def migration_engine(self) -> AsyncEngine:
+        """SQLite migrations rebuild tables, which must not cascade deletes: foreign keys off
+        (checked after the migration instead)."""
+        if self.is_sqlite:
+            return _sqlite_engine(self.url, begin="BEGIN IMMEDIATE", foreign_keys=False)
+        return self.write_engine
+
     @property
     def engines(self) -> tuple[AsyncEngine, ...]:
         if self.read_engine is self.write_engine:
@@ -66,7 +73,7 @@ class Database:
             await engine.dispose()
 
 
-def _sqlite_engine(url: str, *, begin: str, **pool: Any) -> AsyncEngine:
+def _sqlite_engine(url: str, *, begin: str, foreign_keys: bool = True, **pool: Any) -> AsyncEngine:
     engine = create_async_engine(
         url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True, **pool
     )
@@ -79,7 +86,7 @@ def _sqlite_engine(url: str, *, begin: str, **pool: Any) -> AsyncEngine:
         for pragma in (
             "PRAGMA journal_mode=WAL",
             f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
-            "PRAGMA foreign_keys=ON",
+            f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}",
             "PRAGMA synchronous=NORMAL",
         ):
             cursor.execute(pragma)

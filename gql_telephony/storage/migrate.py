@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
 from .db import Database
@@ -20,7 +21,22 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
-async def upgrade_to_head(db: Database) -> None:
-    async with db.write_engine.connect() as connection:
-        await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), "head"))
-        await connection.commit()
+async def upgrade_to_head(db: Database, revision: str = "head") -> None:
+    engine = db.migration_engine()
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+            if db.is_sqlite:
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"the migration left {len(broken)} rows with broken references")
+            await connection.commit()
+    finally:
+        if engine is not db.write_engine:
+            await engine.dispose()
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head

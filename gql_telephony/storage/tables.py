@@ -28,8 +28,14 @@ def _fk(target: str) -> sa.ForeignKey:
     return sa.ForeignKey(target, ondelete="CASCADE")
 
 
+# SQLite reuses the largest deleted rowid unless a table says AUTOINCREMENT; ids must never be
+# reused, or a retried delete (or any stale id) could name a newer row.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class Organization(SQLModel, table=True):
     __tablename__ = "organization"
+    __table_args__ = (NEVER_REUSE_IDS,)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_type=sa.String(200))
@@ -38,6 +44,7 @@ class Organization(SQLModel, table=True):
 
 class ApiKey(SQLModel, table=True):
     __tablename__ = "api_key"
+    __table_args__ = (NEVER_REUSE_IDS,)
 
     id: int | None = Field(default=None, primary_key=True)
     organization_id: int = Field(sa_column_args=[_fk("organization.id")], index=True)
@@ -55,6 +62,7 @@ class TelephonyConfigRow(SQLModel, table=True):
             "uq_telephony_config_one_default", "organization_id", unique=True,
             sqlite_where=sa.text("is_default_outbound"), postgresql_where=sa.text("is_default_outbound"),
         ),
+        NEVER_REUSE_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -77,6 +85,7 @@ class PhoneNumberRow(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("organization_id", "phone_number", name="uq_phone_number_org_number"),
         sa.Index("ix_phone_number_config_id", "telephony_config_id", "id"),
+        NEVER_REUSE_IDS,
     )
 
     id: int | None = Field(default=None, primary_key=True)

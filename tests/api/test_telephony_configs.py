@@ -729,7 +729,6 @@ async def test_unknown_ids_are_not_found_in_every_mutation_and_null_in_queries(a
             assert data["telephonyConfig"] is None
 
 
-@pytest.mark.xfail(strict=True, reason="SQLite reuses the rowid of the newest deleted row (no AUTOINCREMENT)")
 async def test_a_deleted_configs_id_never_names_another_config(api):
     gone = (await create_config(api, "TELNYX", "Gone"))["telephonyConfig"]
     assert (await api.gql(DELETE, {"input": {"id": gone["id"]}}))["deleteTelephonyConfig"]["userErrors"] == []

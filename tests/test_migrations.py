@@ -1,0 +1,66 @@
+"""Migrations are the one way the schema is made, and upgrading keeps the data."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from gql_telephony.app import build_runtime
+from gql_telephony.services.tenancy import authenticate, create_api_key, create_organization
+from gql_telephony.storage.migrate import head_revision, upgrade_to_head
+
+
+async def test_upgrading_a_first_migration_database_with_data_keeps_it(settings):
+    runtime = build_runtime(settings)
+    db = runtime.db
+    try:
+        await _reset(db)
+        await upgrade_to_head(db, "0001")
+        org_id = await create_organization(db, "Before the upgrade")
+        key = await create_api_key(db, org_id)
+        secrets = runtime.vault.encrypt_json({"api_key": "KEY-kept-across-upgrade"})
+        async with db.writing() as session:
+            for index in range(3):
+                await session.execute(sa.text(
+                    "INSERT INTO telephony_config (organization_id, name, name_key, provider, settings, secrets,"
+                    " is_default_outbound, version, created_at, updated_at) VALUES (:org, :name, :key, 'TELNYX',"
+                    " '{}', :secrets, :default, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                    {"org": org_id, "name": f"Old {index}", "key": f"old {index}", "secrets": secrets, "default": index == 0})
+            config_ids = (await session.execute(sa.text("SELECT id FROM telephony_config ORDER BY id"))).scalars().all()
+            for index, config_id in enumerate(config_ids):
+                await session.execute(sa.text(
+                    "INSERT INTO phone_number (organization_id, telephony_config_id, phone_number, is_active,"
+                    " created_at, updated_at) VALUES (:org, :config, :number, true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                    {"org": org_id, "config": config_id, "number": f"+1415555010{index}"})
+
+        await upgrade_to_head(db)
+
+        assert await authenticate(db, key) is not None
+        async with db.reading() as session:
+            configs = (await session.execute(sa.text("SELECT id, name, secrets, is_default_outbound FROM telephony_config ORDER BY id"))).all()
+            numbers = (await session.execute(sa.text("SELECT telephony_config_id, phone_number FROM phone_number ORDER BY id"))).all()
+            version = (await session.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one()
+        assert [c.name for c in configs] == ["Old 0", "Old 1", "Old 2"]
+        assert [bool(c.is_default_outbound) for c in configs] == [True, False, False]
+        assert runtime.vault.decrypt_json(configs[0].secrets) == {"api_key": "KEY-kept-across-upgrade"}
+        assert [n.telephony_config_id for n in numbers] == [c.id for c in configs]
+        assert version == head_revision()
+
+        # After the upgrade, a deleted row's id is never handed out again.
+        async with db.writing() as session:
+            await session.execute(sa.text("DELETE FROM phone_number WHERE telephony_config_id = :id"), {"id": configs[-1].id})
+            await session.execute(sa.text("DELETE FROM telephony_config WHERE id = :id"), {"id": configs[-1].id})
+            await session.execute(sa.text(
+                "INSERT INTO telephony_config (organization_id, name, name_key, provider, settings, secrets,"
+                " is_default_outbound, version, created_at, updated_at) VALUES (:org, 'New', 'new', 'TELNYX', '{}', '',"
+                " false, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"org": org_id})
+            newest = (await session.execute(sa.text("SELECT max(id) FROM telephony_config"))).scalar_one()
+        assert newest > configs[-1].id
+    finally:
+        await db.dispose()
+
+
+async def _reset(db) -> None:
+    """The `settings` databases of PostgreSQL arrive migrated: start this test from empty."""
+    async with db.writing() as session:
+        for table in ("phone_number", "telephony_config", "api_key", "organization", "alembic_version"):
+            await session.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))

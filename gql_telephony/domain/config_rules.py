@@ -64,8 +64,10 @@ def apply_config(
             continue
         kept_secret = current.secrets.get(key) if current is not None and spec.secret else None
         try:
-            cleaned = _clean_value(spec, value, kept_secret)
-            if cleaned is not None and spec.check is not None and cleaned is not kept_secret:
+            if kept_secret is not None and isinstance(value, str) and value.strip() == mask(kept_secret):
+                continue  # its current mask sent back: the stored secret stays as it is
+            cleaned = _clean_value(spec, value)
+            if cleaned is not None and spec.check is not None:
                 cleaned = spec.check(cleaned)  # type: ignore[arg-type]
         except _Refused as refused:
             errors.append(UserError(path, refused.message, refused.code))
@@ -96,8 +98,8 @@ class _Refused(Exception):
         self.message, self.code = message, code
 
 
-def _clean_value(spec: ProviderField, value: object, kept_secret: str | None) -> object:
-    """None clears the key. A secret's current mask sent back returns the kept secret itself."""
+def _clean_value(spec: ProviderField, value: object) -> object:
+    """The value to store, trimmed; None clears the key."""
     label = spec.label
     if value is None:
         return None
@@ -109,11 +111,10 @@ def _clean_value(spec: ProviderField, value: object, kept_secret: str | None) ->
         raise _Refused(f"{label} must be a string.", ErrorCode.INVALID)
     if len(value) > MAX_VALUE_LENGTH:
         raise _Refused(f"{label} must be at most {MAX_VALUE_LENGTH} characters.", ErrorCode.TOO_LONG)
-    if kept_secret is not None and value == mask(kept_secret):
-        return kept_secret
-    if spec.secret and value.startswith(MASK_PREFIX):
+    text = value.strip()
+    if spec.secret and text.startswith(MASK_PREFIX):
         raise _Refused(
             f"{label} looks like a masked value; send the real secret, or its current mask to keep it.",
             ErrorCode.INVALID,
         )
-    return value.strip() or None
+    return text or None

@@ -14,8 +14,8 @@ MAX_LABEL_LENGTH = 64
 NUMBER_PATH = ("input", "phoneNumber")
 REGION_PATH = ("input", "region")
 
-_SIP_URI = re.compile(r"^sip:(?P<user>[^@\s]+)@(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>\d{1,5}))?$", re.IGNORECASE)
-_SIP_USER = re.compile(r"^[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+$")
+_SIP_URI = re.compile(r"^sip:(?P<user>[^@\s]+)@(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>\d{1,5}))?$", re.IGNORECASE | re.ASCII)
+_SIP_USER = re.compile(r"^[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+$", re.ASCII)
 
 
 def normalize_number(raw: str, *, region: str | None, connectivity: Connectivity) -> str:

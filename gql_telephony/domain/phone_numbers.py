@@ -37,6 +37,9 @@ def normalize_number(raw: str, *, region: str | None, connectivity: Connectivity
     if parsed is None or not phonenumbers.is_valid_number(parsed):
         hint = "" if region_code or value.startswith("+") else " Start it with + and the country code, or give region."
         raise UserErrors.one(NUMBER_PATH, "Phone number is not a valid number." + hint, ErrorCode.INVALID)
+    if parsed.extension:
+        # E.164 has no extension: keeping it would silently make a different caller ID.
+        raise UserErrors.one(NUMBER_PATH, "A caller ID cannot have an extension.", ErrorCode.INVALID)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

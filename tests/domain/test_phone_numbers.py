@@ -186,3 +186,14 @@ def test_label_error_carries_the_given_path() -> None:
     with pytest.raises(UserErrors) as caught:
         clean_label("y" * 65, ("input", "phoneNumbers", "0", "label"))
     assert caught.value.errors[0].field == ("input", "phoneNumbers", "0", "label")
+
+
+def test_a_number_with_an_extension_is_refused_not_truncated():
+    from gql_telephony.domain.errors import UserErrors
+    from gql_telephony.domain.phone_numbers import normalize_number
+    from gql_telephony.domain.providers import Connectivity
+
+    with pytest.raises(UserErrors) as refused:
+        normalize_number("+1 415 555 0100 ext. 12", region=None, connectivity=Connectivity.API)
+    [error] = refused.value.errors
+    assert error.code.value == "INVALID" and error.field == ("input", "phoneNumber")

@@ -105,6 +105,20 @@ def cmd_create_api_key(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rotate_secrets(settings: Settings, args: argparse.Namespace) -> int:
+    from .crypto import vault_from_settings  # noqa: PLC0415
+    from .services.rotation import rotate_secrets  # noqa: PLC0415
+
+    vault = vault_from_settings(settings)
+
+    def progress(report: Any) -> None:
+        print(f"examined {report.examined}, re-encrypted {report.rotated}", flush=True)
+
+    report = _run(_with_db(settings, lambda db: rotate_secrets(db, vault, batch_size=args.batch_size, progress=progress)))
+    print(f"done: {report.examined} configurations examined, {report.rotated} re-encrypted under the newest key")
+    return 0
+
+
 def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> int:
     from .api.schema import build_schema  # noqa: PLC0415
 
@@ -128,6 +142,9 @@ def parser() -> argparse.ArgumentParser:
     key.add_argument("org_id", metavar="ORG_ID")
     key.add_argument("--read-only", action="store_true", help="the key may query and subscribe, not mutate")
     key.set_defaults(handler=cmd_create_api_key)
+    rotate = commands.add_parser("rotate-secrets", help="re-encrypt every stored credential under the first key of GQL_TELEPHONY_SECRET_KEYS")
+    rotate.add_argument("--batch-size", type=int, default=200)
+    rotate.set_defaults(handler=cmd_rotate_secrets)
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(handler=cmd_export_schema)
     return root
 

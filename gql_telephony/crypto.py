@@ -20,7 +20,8 @@ class Vault:
         if not keys:
             raise SettingsError("at least one Fernet key is needed")
         try:
-            self._fernet = MultiFernet([Fernet(key.encode()) for key in keys])
+            fernets = [Fernet(key.encode()) for key in keys]
+            self._fernet, self._newest = MultiFernet(fernets), fernets[0]
         except ValueError as exc:
             raise SettingsError(
                 "GQL_TELEPHONY_SECRET_KEYS must hold Fernet keys (32 url-safe base64-encoded bytes)"
@@ -45,9 +46,20 @@ class Vault:
             self._recent[token] = plain
         return dict(plain)
 
+    def is_current(self, token: str) -> bool:
+        """Encrypted under the newest key already (nothing to rotate)."""
+        try:
+            self._newest.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
+
     def reencrypt(self, token: str) -> str:
-        """The same plaintext under the first key (for rotation)."""
-        return self._fernet.rotate(token.encode()).decode()
+        """The same plaintext under the newest key (for rotation)."""
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken as exc:
+            raise SettingsError("a stored credential cannot be decrypted with the configured keys") from exc
 
 
 def vault_from_settings(settings: Settings) -> Vault:

@@ -135,3 +135,11 @@ def test_bad_settings_and_arguments_are_clear_errors(tmp_path):
 def test_invalid_environment_is_refused(tmp_path, variable, value):
     result = run(["migrate"], cli_env(tmp_path, **{variable: value}), check=False)
     assert result.returncode == 2 and variable in result.stderr
+
+
+def test_rotate_secrets_command(tmp_path):
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    env = cli_env(tmp_path, GQL_TELEPHONY_SECRET_KEYS=old)
+    run(["migrate"], env)
+    rotated = run(["rotate-secrets"], cli_env(tmp_path, GQL_TELEPHONY_SECRET_KEYS=f"{new},{old}"))
+    assert rotated.stdout.strip().splitlines()[-1].startswith("done: 0 configurations examined")

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-ROOT = Path(__file__).resolve().parent.parent
-CLI = [sys.executable, "-m", "gql_telephony.cli"]
+from .live.server import CLI, ROOT, running_server
 
 
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -30,12 +26,6 @@ def run(args: list[str], env: dict[str, str], check: bool = True) -> subprocess.
     if check:
         assert result.returncode == 0, result.stderr
     return result
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_export_schema_equals_the_committed_schema():
@@ -54,60 +44,32 @@ def test_create_org_and_key_then_serve_and_stop_cleanly(tmp_path):
     key_file = tmp_path / "cli.sqlite3.key"
     assert key_file.exists() and oct(key_file.stat().st_mode & 0o777) == "0o600"
 
-    port = free_port()
-    server = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, cwd=ROOT,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-            time.sleep(0.1)
-        assert httpx.get(f"{base}/readyz").status_code == 200
+    log = tmp_path / "serve.log"
+    with running_server(env, log) as server:
+        assert httpx.get(f"{server.http}/readyz").status_code == 200
         query = {"query": "{ telephonyConfigs { totalCount } }"}
-        answer = httpx.post(f"{base}/graphql", json=query, headers={"authorization": f"Bearer {key}"})
+        answer = httpx.post(f"{server.http}/graphql", json=query, headers={"authorization": f"Bearer {key}"})
         assert answer.json() == {"data": {"telephonyConfigs": {"totalCount": 0}}}
-        refused = httpx.post(f"{base}/graphql", json={"query": 'mutation { removePhoneNumber(input: {id: "x"}) { deletedPhoneNumberId } }'},
+        refused = httpx.post(f"{server.http}/graphql", json={"query": 'mutation { removePhoneNumber(input: {id: "x"}) { deletedPhoneNumberId } }'},
                              headers={"authorization": f"Bearer {read_only}"})
         assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-        ide = httpx.get(f"{base}/graphql", headers={"accept": "text/html"})
+        ide = httpx.get(f"{server.http}/graphql", headers={"accept": "text/html"})
         assert ide.status_code == 200 and "graphiql" in ide.text.lower()
-    finally:
-        server.send_signal(signal.SIGTERM)
-        output, _ = server.communicate(timeout=30)
-    assert server.returncode == 0, output
-    assert key not in output
+    assert server.process.returncode == 0, log.read_text()
+    assert key not in log.read_text()
 
 
-def test_demo_on_empty_database_prints_one_key_once(tmp_path):
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_demo_on_empty_database_prints_one_key_once(tmp_path, stop_signal):
     env = cli_env(tmp_path)
-    port = free_port()
-
-    def serve_until_ready() -> str:
-        server = subprocess.Popen([*CLI, "serve", "--demo", "--port", str(port)], env=env, cwd=ROOT,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        server.send_signal(signal.SIGINT)
-        output, _ = server.communicate(timeout=30)
-        assert server.returncode == 0, output
-        return output
-
-    first = serve_until_ready()
-    keys = [word for word in first.split() if word.startswith("gqlt_")]
-    assert keys, first
-    second = serve_until_ready()
-    assert "gqlt_" not in second
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    for log in logs:
+        with running_server(env, log, extra_args=("--demo",), stop_signal=stop_signal) as server:
+            pass
+        assert server.process.returncode == 0, log.read_text()
+    keys = [word for word in logs[0].read_text().split() if word.startswith("gqlt_")]
+    assert keys, logs[0].read_text()
+    assert "gqlt_" not in logs[1].read_text()
 
 
 def test_postgresql_without_secret_keys_refuses_to_start(tmp_path):

@@ -53,10 +53,12 @@ class Server:
 
 
 @contextmanager
-def running_server(env: dict[str, str], log_path: Path) -> Iterator[Server]:
+def running_server(env: dict[str, str], log_path: Path, *, extra_args: tuple[str, ...] = (),
+                   stop_signal: int = signal.SIGTERM) -> Iterator[Server]:
+    """A serve process until the block ends; then it is stopped and its exit status kept."""
     port = free_port()
     with open(log_path, "a") as log:
-        process = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, cwd=ROOT,
+        process = subprocess.Popen([*CLI, "serve", "--port", str(port), *extra_args], env=env, cwd=ROOT,
                                    stdout=log, stderr=subprocess.STDOUT, text=True)
     server = Server(process, port)
     try:
@@ -72,7 +74,7 @@ def running_server(env: dict[str, str], log_path: Path) -> Iterator[Server]:
             time.sleep(0.05)
         yield server
     finally:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop_signal)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:

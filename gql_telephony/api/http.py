@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from cross_web import HTTPException
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import DocumentNode, FragmentDefinitionNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,16 +16,18 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from ..services.tenancy import authenticate
 from .context import Context, Runtime
-from .errors import INTERNAL_MESSAGE, format_error
+from .errors import INTERNAL_MESSAGE, format_error, is_fault
 from .schema import MAX_TOKENS
 
 logger = logging.getLogger("gql_telephony.http")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
 class MediaResponse(Response):
@@ -41,35 +43,52 @@ def bearer_key(authorization: str | None) -> str | None:
     return key.strip() if scheme.lower() == "bearer" and key.strip() else None
 
 
-def is_introspection_only(query: str | None, operation_name: str | None) -> bool:
-    """A document whose selected operation asks only for __schema, __type or __typename."""
+def parse_or_none(query: str | None) -> DocumentNode | None:
+    """The document, or None when it does not parse (Strawberry then reports why)."""
     if not query:
-        return False
+        return None
     try:
-        document = parse(query, max_tokens=MAX_TOKENS)
+        return parse(query, max_tokens=MAX_TOKENS)
     except GraphQLError:
-        return False
-    fragments = {d.name.value: d for d in document.definitions if d.kind == "fragment_definition"}
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
-    if len(chosen) != 1:
-        return False
+        return None
 
-    def only_meta(selection_set: Any, seen: frozenset[str]) -> bool:
+
+def selected_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | str:
+    """The operation to run, or why there is none (Strawberry would run the first of several)."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None:
+        if len(operations) > 1:
+            return "The document holds several operations: name the one to run in operationName."
+        return operations[0] if operations else "The document holds no operation to run."
+    chosen = next((o for o in operations if o.name and o.name.value == operation_name), None)
+    return chosen or "No operation in the document has the name given in operationName."
+
+
+def is_introspection_only(document: DocumentNode, operation: OperationDefinitionNode) -> bool:
+    """An operation that asks only for __schema, __type or __typename."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    # Each fragment is judged once: a fragment spread many times costs nothing more.
+    judged: dict[str, bool] = {}
+
+    def only_meta(selection_set: Any) -> bool:
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
                 if not selection.name.value.startswith("__"):
                     return False
             elif isinstance(selection, InlineFragmentNode):
-                if not only_meta(selection.selection_set, seen):
+                if not only_meta(selection.selection_set):
                     return False
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
-                if name in seen or name not in fragments or not only_meta(fragments[name].selection_set, seen | {name}):
+                if name not in judged:
+                    judged[name] = False  # unknown or cyclic: not introspection
+                    if name in fragments:
+                        judged[name] = only_meta(fragments[name].selection_set)
+                if not judged[name]:
                     return False
         return True
 
-    return only_meta(chosen[0].selection_set, frozenset())
+    return only_meta(operation.selection_set)
 
 
 def is_request_error(result: ExecutionResult) -> bool:
@@ -79,6 +98,10 @@ def is_request_error(result: ExecutionResult) -> bool:
     return all(error.path is None for error in result.errors) and not any(
         (error.extensions or {}).get("code") == "FORBIDDEN" for error in result.errors
     )
+
+
+def request_error(message: str, code: str) -> ExecutionResult:
+    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
 
 
 def error_body(message: str, code: str) -> dict[str, Any]:
@@ -103,7 +126,8 @@ class GraphQLView(GraphQL):
         try:
             response = await self.run(Request(scope=scope, receive=receive))
         except HTTPException as refused:
-            response = JSONResponse(error_body(refused.reason, "BAD_REQUEST"), status_code=refused.status_code)
+            code = HTTP_ERROR_CODES.get(refused.status_code, "BAD_REQUEST")
+            response = JSONResponse(error_body(refused.reason, code), status_code=refused.status_code)
         except Exception:
             logger.exception("unexpected error serving a GraphQL request")
             response = JSONResponse(error_body(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR"), status_code=500)
@@ -137,25 +161,56 @@ class GraphQLView(GraphQL):
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         try:
-            return await super().parse_http_body(request)
-        except (AttributeError, TypeError, ValueError) as error:
+            data = await super().parse_http_body(request)
+        except (AttributeError, TypeError, ValueError, RecursionError) as error:
             if isinstance(error, json.JSONDecodeError):
                 raise HTTPException(400, "The request body is not valid JSON.") from None
+            if isinstance(error, RecursionError):
+                raise HTTPException(400, "The request body is nested too deeply.") from None
             raise HTTPException(400, "The request body is not a GraphQL request.") from None
+        if isinstance(data, GraphQLRequestData) and not isinstance(data.operation_name, str | None):
+            raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")
+        return data
 
     async def execute_single(  # noqa: PLR0917
         self, request: Any, request_adapter: Any, sub_response: Any, context: Context, root_value: Any,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        if context.principal is None and not is_introspection_only(request_data.query, request_data.operation_name):
+        document = parse_or_none(request_data.query)
+        operation = selected_operation(document, request_data.operation_name) if document else None
+        introspection = (
+            document is not None and isinstance(operation, OperationDefinitionNode)
+            and is_introspection_only(document, operation)
+        )
+        if context.principal is None and not introspection:
             sub_response.status_code = 401
             sub_response.headers["www-authenticate"] = 'Bearer realm="gql-telephony"'
             message = "A valid API key is required: send the header Authorization: Bearer KEY."
             return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": "UNAUTHENTICATED"})])
-        result = await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+        if isinstance(operation, str):
+            result = request_error(operation, "BAD_REQUEST")
+        elif operation is not None and operation.operation is OperationType.SUBSCRIPTION:
+            result = request_error(
+                "Subscriptions are served over WebSocket at /graphql (graphql-transport-ws), not over HTTP.",
+                "BAD_REQUEST",
+            )
+        else:
+            try:
+                result = await super().execute_single(
+                    request, request_adapter, sub_response, context, root_value, request_data
+                )
+            except HTTPException as refused:
+                if not isinstance(refused.__cause__, InvalidOperationTypeError):
+                    raise
+                # GraphQL over HTTP: a mutation over GET is 405, whatever the client accepts.
+                sub_response.status_code = 405
+                sub_response.headers["allow"] = "POST"
+                return request_error("Only queries can be sent with GET: send mutations with POST.", "BAD_REQUEST")
         if is_request_error(result):
-            # GraphQL over HTTP: 4xx only for clients that understand application/graphql-response+json.
-            sub_response.status_code = 400 if sub_response.media_type == GRAPHQL_RESPONSE_JSON else 200
+            # GraphQL over HTTP: 4xx (5xx for a fault) only for clients that understand
+            # application/graphql-response+json; 200 for those that accept only application/json.
+            failed = 500 if any(is_fault(error) for error in result.errors or ()) else 400
+            sub_response.status_code = failed if sub_response.media_type == GRAPHQL_RESPONSE_JSON else 200
         return result
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:

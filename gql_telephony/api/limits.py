@@ -1,5 +1,10 @@
-"""Checks that need the variables' values, made after validation and before execution:
-connection page sizes and cursors, `nodes(ids:)`, and the document's worst-case cost."""
+"""The limits of the contract.
+
+Depth and aliases are validation rules (they need only the document). Page sizes, cursors,
+`nodes(ids:)` and the document's worst-case cost need the variables' values: they are checked
+after validation and before execution. Every walk measures each fragment once, so a document
+that spreads fragments into one another many times costs linear time to check, not exponential.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,8 @@ from graphql import (
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
     get_named_type,
     value_from_ast_untyped,
 )
@@ -27,7 +34,65 @@ from graphql.pyutils import Undefined
 from .arguments import DEFAULT_PAGE_SIZE, MAX_NODE_IDS, MAX_PAGE_SIZE, bad_user_input
 from .ids import decode_cursor
 
+MAX_DEPTH = 10
+MAX_ALIASES = 15
 MAX_COST = 20_000
+
+
+class _Shape:
+    """Depth (the root fields are at depth 0, as graphql-depth-limit counts; introspection
+    fields are not counted) and aliases, through fragments, each fragment measured once."""
+
+    def __init__(self, fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self.fragments = fragments
+        self.measured: dict[str, tuple[int, int]] = {}
+
+    def of(self, selection_set: SelectionSetNode | None) -> tuple[int, int]:
+        depth = aliases = 0
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                aliases += selection.alias is not None
+                inner_depth, inner_aliases = self.of(selection.selection_set)
+                aliases += inner_aliases
+                if selection.selection_set and not selection.name.value.startswith("__"):
+                    depth = max(depth, 1 + inner_depth)
+            elif isinstance(selection, InlineFragmentNode):
+                inner_depth, inner_aliases = self.of(selection.selection_set)
+                depth, aliases = max(depth, inner_depth), aliases + inner_aliases
+            elif isinstance(selection, FragmentSpreadNode):
+                inner_depth, inner_aliases = self.fragment(selection.name.value)
+                depth, aliases = max(depth, inner_depth), aliases + inner_aliases
+        return depth, aliases
+
+    def fragment(self, name: str) -> tuple[int, int]:
+        if name not in self.measured:
+            self.measured[name] = (0, 0)  # unknown or cyclic: other rules refuse the document
+            if name in self.fragments:
+                self.measured[name] = self.of(self.fragments[name].selection_set)
+        return self.measured[name]
+
+
+class DocumentShapeLimits(ValidationRule):
+    """Refuses a document deeper than MAX_DEPTH or with more than MAX_ALIASES aliases."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        definitions = context.document.definitions
+        shape = _Shape({d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)})
+        total_aliases = 0
+        for operation in definitions:
+            if not isinstance(operation, OperationDefinitionNode):
+                continue
+            depth, aliases = shape.of(operation.selection_set)
+            total_aliases += aliases
+            if depth > MAX_DEPTH:
+                context.report_error(GraphQLError(
+                    f"The operation is {depth} levels deep, above the depth limit of {MAX_DEPTH}.", operation,
+                ))
+        if total_aliases > MAX_ALIASES:
+            context.report_error(GraphQLError(
+                f"The document has {total_aliases} aliases, above the limit of {MAX_ALIASES} aliases."
+            ))
 
 
 @dataclass
@@ -37,6 +102,8 @@ class _Walk:
     variables: dict[str, Any]
     cost: int = 0
     errors: list[GraphQLError] = field(default_factory=list)
+    # A fragment's cost is linear in the multiplier it is spread under: each is priced once.
+    unit_costs: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def argument(self, node: FieldNode, name: str) -> Any:
         for argument in node.arguments or ():
@@ -56,10 +123,19 @@ class _Walk:
                 target = self.schema.get_type(condition.name.value) if condition else parent
                 self.selections(selection.selection_set, target or parent, multiplier)
             elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
-                if fragment is not None:
-                    target = self.schema.get_type(fragment.type_condition.name.value)
-                    self.selections(fragment.selection_set, target or parent, multiplier)
+                self.cost += multiplier * self.unit_cost(selection.name.value, parent)
+
+    def unit_cost(self, name: str, parent: GraphQLNamedType) -> int:
+        key = (name, parent.name)
+        if key not in self.unit_costs:
+            self.unit_costs[key] = 0  # unknown or cyclic (validation refuses those)
+            fragment = self.fragments.get(name)
+            if fragment is not None:
+                target = self.schema.get_type(fragment.type_condition.name.value)
+                outer, self.cost = self.cost, 0
+                self.selections(fragment.selection_set, target or parent, 1)
+                self.unit_costs[key], self.cost = self.cost, outer
+        return self.unit_costs[key]
 
     def field(self, node: FieldNode, parent: GraphQLNamedType, multiplier: int) -> None:
         name = node.name.value
@@ -88,8 +164,8 @@ class _Walk:
             count = len(ids) if isinstance(ids, list) else 1
             if count > MAX_NODE_IDS:
                 self.errors.append(bad_user_input(f"`nodes` takes at most {MAX_NODE_IDS} ids."))
+            # The contract prices nodes(ids:) at its number of ids; only connections multiply.
             self.cost += multiplier * count
-            inner = multiplier * count
         self.selections(node.selection_set, result_type, inner)
 
 

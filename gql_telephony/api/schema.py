@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import FragmentDefinitionNode, GraphQLError
 from strawberry.types.graphql import OperationType
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from .errors import log_errors
-from .limits import check_operation
+from .errors import log_errors, make_safe_for_clients
+from .limits import DocumentShapeLimits, check_operation
 from .mutations import Mutation
 from .queries import Query
 from .subscriptions import Subscription
 from .types import PhoneNumberType, TelephonyConfigType
 
-MAX_DEPTH = 10
-MAX_ALIASES = 15
 MAX_TOKENS = 2000
 
 
@@ -53,15 +52,23 @@ class RequestGuard(SchemaExtension):
 
 
 class TelephonySchema(strawberry.Schema):
+    def __init__(self, *args: Any, production: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.suggestions = not production
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Every error of every transport passes here: faults are logged, then all are rewritten
+        so that none repeats a value of the request, or an internal detail."""
         log_errors(errors)
+        make_safe_for_clients(errors, suggestions=self.suggestions)
 
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:
     extensions: list = [  # type: ignore[type-arg]
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        # Strawberry's QueryDepthLimiter and MaxAliasesLimiter walk every fragment spread again
+        # (exponential time on spreads of spreads) and the former fails on an unknown fragment.
+        lambda: AddValidationRules([DocumentShapeLimits]),
         RequestGuard,
     ]
     if production:
@@ -75,4 +82,5 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         types=[TelephonyConfigType, PhoneNumberType],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
+        production=production,
     )

@@ -17,7 +17,7 @@ from gql_telephony.settings import Settings
 
 REQUIRE_SERVICES = os.environ.get("GQL_TELEPHONY_REQUIRE_SERVICES") == "1"
 POSTGRES_URL = os.environ.get("GQL_TELEPHONY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
-BACKENDS = [b.strip() for b in os.environ.get("GQL_TELEPHONY_TEST_BACKENDS", "sqlite").split(",") if b.strip()]
+BACKENDS = [b.strip() for b in os.environ.get("GQL_TELEPHONY_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
 
 _counter = itertools.count()
 _template: str | None = None

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from .api.body_limit import BodySizeLimit
@@ -59,6 +60,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         await runtime.broker.close()
         await runtime.db.dispose()
 
+    middleware = [Middleware(RequestLog), Middleware(BodySizeLimit)]
+    if runtime.settings.allowed_origins:
+        # Dashboards on these origins may call the API from a browser (the same list lets them
+        # open WebSockets). Keys travel in the Authorization header, never in cookies.
+        middleware.insert(1, Middleware(
+            CORSMiddleware, allow_origins=list(runtime.settings.allowed_origins),
+            allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type", "accept", "x-request-id"],
+            max_age=600,
+        ))
     app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
@@ -66,7 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
-        middleware=[Middleware(RequestLog), Middleware(BodySizeLimit)],
+        middleware=middleware,
         lifespan=lifespan,
     )
     app.state.runtime = runtime

@@ -19,14 +19,16 @@ class _Server:
     def run(app: Any, host: str, port: int) -> None:
         import uvicorn  # noqa: PLC0415
 
-        # uvicorn's access log prints query strings, where GET variables (and secrets) travel;
-        # the app's own request log (api/request_log.py) prints the path alone.
+        # WebSocket pings every 20 s keep idle subscriptions open through proxies and drop
+        # clients that stopped answering (or reading). uvicorn's access log prints query
+        # strings, where GET variables travel; the app's own log (api/request_log.py) does not.
         class Server(uvicorn.Server):
             def handle_exit(self, sig: int, frame: Any) -> None:
                 super().handle_exit(sig, frame)
                 self._captured_signals.clear()  # a requested stop is a clean stop, not a death by signal
 
-        Server(uvicorn.Config(app, host=host, port=port, log_level="info", ws="websockets-sansio", access_log=False)).run()
+        Server(uvicorn.Config(app, host=host, port=port, log_level="info", ws="websockets-sansio",
+                             access_log=False, ws_ping_interval=20, ws_ping_timeout=20)).run()
 
 
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:

@@ -22,6 +22,7 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     db_pool_size: int = 10
     db_pool_timeout: float = 30.0
+    ws_init_timeout: float = 10.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -62,6 +63,7 @@ class Settings:
             allowed_origins=_split(env.get("GQL_TELEPHONY_ALLOWED_ORIGINS", "")),
             db_pool_size=_positive_int(env, "GQL_TELEPHONY_DB_POOL_SIZE", cls.db_pool_size),
             db_pool_timeout=float(_positive_int(env, "GQL_TELEPHONY_DB_POOL_TIMEOUT", 30)),
+            ws_init_timeout=float(_positive_int(env, "GQL_TELEPHONY_WS_INIT_TIMEOUT", 10)),
         )
 
 

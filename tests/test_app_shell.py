@@ -99,3 +99,16 @@ async def test_request_log_has_no_query_string(api, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "gql_telephony.access"]
     assert lines and lines[-1].startswith("GET /graphql 200")
     assert canary not in caplog.text and api.key not in caplog.text
+
+
+async def test_debug_logs_hold_no_stored_value(api, caplog):
+    """Even with every logger at DEBUG, a write's values (a number, a secret) are not logged."""
+    import logging
+
+    from .fixtures import add_number, create_config
+
+    caplog.set_level(logging.DEBUG)
+    secret = "KEY-canary-0123456789-secret"
+    config = await create_config(api, "TELNYX", "Canary", config={"api_key": secret})
+    await add_number(api, config["telephonyConfig"]["id"], "+14155550177")
+    assert secret not in caplog.text and "+14155550177" not in caplog.text

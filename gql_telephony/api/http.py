@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import timedelta
+from functools import cached_property
 from typing import Any
 
 from cross_web import HTTPException
@@ -17,12 +19,15 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from ..services.tenancy import authenticate
 from .context import Context, Runtime
 from .errors import INTERNAL_MESSAGE, format_error, is_fault
+from .graphiql import with_subscription_auth
 from .schema import MAX_TOKENS
+from .websocket import TransportWSHandler
 
 logger = logging.getLogger("gql_telephony.http")
 
@@ -109,15 +114,24 @@ def error_body(message: str, code: str) -> dict[str, Any]:
 
 
 class GraphQLView(GraphQL):
+    graphql_transport_ws_handler_class = TransportWSHandler
+
     def __init__(self, schema: Any, runtime: Runtime) -> None:
         production = runtime.settings.is_production
         super().__init__(
             schema,
             graphql_ide=None if production else "graphiql",
             allowed_origins=runtime.settings.allowed_origins,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),  # the contract's one protocol
+            connection_init_wait_timeout=timedelta(seconds=runtime.settings.ws_init_timeout),
+            max_subscriptions_per_connection=None,  # TransportWSHandler counts subscriptions itself
         )
         self.runtime = runtime
         self.suggestions = not production
+
+    @cached_property
+    def graphql_ide_html(self) -> str:
+        return with_subscription_auth(super().graphql_ide_html)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -7,6 +7,7 @@ on a lock upgrade and none sees "database is locked" while the busy timeout last
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,6 +25,9 @@ class Database:
         self.url = settings.database_url
         self.is_sqlite = settings.is_sqlite
         if self.is_sqlite:
+            # aiosqlite logs every statement with its parameters at DEBUG, whatever
+            # hide_parameters says: keep it quiet even when the root logger is at DEBUG.
+            logging.getLogger("aiosqlite").setLevel(logging.INFO)
             if settings.sqlite_path is not None:
                 settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
             self.read_engine = _sqlite_engine(self.url, begin="BEGIN")

@@ -112,3 +112,20 @@ async def test_debug_logs_hold_no_stored_value(api, caplog):
     config = await create_config(api, "TELNYX", "Canary", config={"api_key": secret})
     await add_number(api, config["telephonyConfig"]["id"], "+14155550177")
     assert secret not in caplog.text and "+14155550177" not in caplog.text
+
+
+def test_pool_settings_come_from_the_environment():
+    from gql_telephony.settings import Settings, SettingsError
+    from gql_telephony.storage.db import Database
+
+    settings = Settings.from_env({
+        "GQL_TELEPHONY_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
+        "GQL_TELEPHONY_DB_POOL_SIZE": "7",
+        "GQL_TELEPHONY_DB_POOL_TIMEOUT": "3",
+    })
+    db = Database(settings)
+    assert db.write_engine.pool.size() == 7
+    assert db.write_engine.pool._timeout == 3  # noqa: SLF001 - no public accessor
+    for bad in ("0", "-1", "many"):
+        with pytest.raises(SettingsError):
+            Settings.from_env({"GQL_TELEPHONY_DB_POOL_SIZE": bad})

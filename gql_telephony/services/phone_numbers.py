@@ -51,9 +51,10 @@ class PhoneNumbers:
                     errors += refused.errors
                 if errors:
                     raise UserErrors(errors)
+                now = utcnow()
                 row = PhoneNumberRow(
                     organization_id=org_id, telephony_config_id=config.id, phone_number=normalized,
-                    label=clean, is_active=is_active,
+                    label=clean, is_active=is_active, created_at=now, updated_at=now,
                 )
                 session.add(row)
                 await session.flush()

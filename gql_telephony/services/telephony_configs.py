@@ -53,10 +53,11 @@ class TelephonyConfigs:
         if errors:
             raise UserErrors(errors)
         assert clean_name is not None
+        now = utcnow()
         row = TelephonyConfigRow(
             organization_id=org_id, name=clean_name, name_key=clean_name.casefold(),
             provider=provider.value, settings=stored.settings,
-            secrets=self.vault.encrypt_json(stored.secrets),
+            secrets=self.vault.encrypt_json(stored.secrets), created_at=now, updated_at=now,
         )
         async with self._writing() as session:
             previous = await _demote_default(session, org_id) if make_default else None

@@ -810,3 +810,10 @@ async def test_no_secret_is_stored_in_clear_in_the_database_files(api):
     for value in values:
         for fragment in {value, value[:12], value[-12:]}:
             assert fragment.encode() not in content, fragment
+
+
+async def test_a_new_config_and_number_were_updated_when_they_were_created(api):
+    config = (await create_config(api, "TELNYX", "Fresh"))["telephonyConfig"]
+    assert config["createdAt"] == config["updatedAt"]
+    number = (await add_number(api, config["id"], "+14155550155"))["phoneNumber"]
+    assert number["createdAt"] == number["updatedAt"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 
 import asyncpg
@@ -57,14 +58,18 @@ async def test_hundred_default_switches_and_number_adds_across_two_servers(two_s
     ])
     ids = [c["createTelephonyConfig"]["telephonyConfig"]["id"] for c in created]
 
+    started = time.perf_counter()
     switched = await send_all(servers, key, [(SET_DEFAULT, {"id": ids[i % 10]}) for i in range(WRITERS)])
+    print(f"{WRITERS} concurrent default switches over two servers: {time.perf_counter() - started:.2f}s")
     assert all(s["setDefaultOutboundTelephonyConfig"]["userErrors"] == [] for s in switched)
     assert await count(url, "SELECT count(*) FROM telephony_config WHERE is_default_outbound") == 1
 
     spellings = ["+14155550100", "+1 (415) 555-0100", "+1 415 555 0100", "+1-415-555-0100"]
+    started = time.perf_counter()
     added = await send_all(servers, key, [
         (ADD_NUMBER, {"input": {"telephonyConfigId": ids[i % 10], "phoneNumber": spellings[i % 4]}}) for i in range(WRITERS)
     ])
+    print(f"{WRITERS} concurrent adds of one number over two servers: {time.perf_counter() - started:.2f}s")
     outcomes = Counter("added" if a["addPhoneNumber"]["phoneNumber"] else a["addPhoneNumber"]["userErrors"][0]["code"] for a in added)
     assert outcomes == {"added": 1, "TAKEN": WRITERS - 1}
     assert await count(url, "SELECT count(*) FROM phone_number") == 1

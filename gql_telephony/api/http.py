@@ -41,6 +41,46 @@ class MediaResponse(Response):
     media_type = "application/json"
 
 
+def _accepted(accept: str) -> list[tuple[str, float]]:
+    """The media ranges of an Accept header with their q-values (an unreadable q counts as 0)."""
+    ranges = []
+    for part in accept.split(","):
+        media_range, *parameters = part.split(";")
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = min(max(float(value.strip()), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0
+        if media_range.strip():
+            ranges.append((media_range.strip().lower(), quality))
+    return ranges
+
+
+def response_media_type(accept: str | None) -> str:
+    """application/graphql-response+json when the client names it with a q-value above 0 and
+    prefers it at least as much as application/json; application/json otherwise (also for a
+    bare */*, as the GraphQL-over-HTTP spec advises for clients that predate the new type)."""
+    ranges = _accepted(accept or "")
+    named = [quality for media_range, quality in ranges if media_range == GRAPHQL_RESPONSE_JSON]
+    if not named or max(named) <= 0:
+        return "application/json"
+    json_quality = 0.0
+    for candidates in (("application/json",), ("application/*",), ("*/*",)):  # most specific wins
+        matching = [quality for media_range, quality in ranges if media_range in candidates]
+        if matching:
+            json_quality = max(matching)
+            break
+    return GRAPHQL_RESPONSE_JSON if max(named) >= json_quality else "application/json"
+
+
+def _refuse_constant(name: str) -> Any:
+    """NaN, Infinity and -Infinity are not JSON (RFC 8259), whatever Python's parser allows."""
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
 def bearer_key(authorization: str | None) -> str | None:
     if not authorization:
         return None
@@ -168,10 +208,22 @@ class GraphQLView(GraphQL):
         sub_response = MediaResponse()
         sub_response.status_code = None  # type: ignore[assignment]
         del sub_response.headers["content-length"]
-        accept = request.headers.get("accept", "")
-        if GRAPHQL_RESPONSE_JSON in accept:
-            sub_response.media_type = GRAPHQL_RESPONSE_JSON
+        sub_response.media_type = response_media_type(request.headers.get("accept"))
         return sub_response
+
+    def decode_json(self, data: str | bytes) -> object:
+        return json.loads(data, parse_constant=_refuse_constant)
+
+    def parse_query_params(self, params: Any) -> dict[str, Any]:
+        """GET parameters; `variables` and `extensions` are JSON, refused by name when they are not."""
+        data = dict(params)
+        for name in ("variables", "extensions"):
+            if data.get(name):
+                try:
+                    data[name] = self.decode_json(data[name])
+                except (ValueError, RecursionError):
+                    raise HTTPException(400, f"The `{name}` query parameter is not valid JSON.") from None
+        return data
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         try:

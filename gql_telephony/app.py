@@ -9,13 +9,16 @@ from contextlib import asynccontextmanager
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from .api.body_limit import BodySizeLimit
 from .api.context import Runtime
+from .api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .api.metrics import Metrics
+from .api.rate_limit import RateLimit, RateLimiter
 from .api.request_log import RequestLog
 from .api.http import GraphQLView
 from .api.schema import build_schema
@@ -43,31 +46,60 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or build_runtime(settings or Settings.from_env())
     view = GraphQLView(build_schema(production=runtime.settings.is_production), runtime)
 
+    metrics = Metrics(runtime.db, lambda: runtime.summaries.listener_count)
+
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
-    async def readyz(_: Request) -> JSONResponse:
+    async def database_answers() -> bool:
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS), runtime.db.reading() as session:
                 await session.execute(sa.text("SELECT 1"))
         except Exception:  # any failure to answer means not ready
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "up"})
+            return False
+        return True
+
+    async def broker_answers() -> bool:
+        ping = getattr(runtime.broker, "ping", None)
+        if ping is None:  # the memory broker lives in this process
+            return True
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                return bool(await ping())
+        except Exception:  # refused, unreachable, too slow: not ready
+            return False
+
+    async def readyz(_: Request) -> JSONResponse:
+        database, broker = await asyncio.gather(database_answers(), broker_answers())
+        body = {"status": "ok" if database and broker else "unavailable",
+                "database": "up" if database else "down", "broker": "up" if broker else "down"}
+        return JSONResponse(body, status_code=200 if database and broker else 503)
+
+    async def metrics_endpoint(_: Request) -> Response:
+        return Response(metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
+        metrics.close()
         await runtime.broker.close()
         await runtime.db.dispose()
 
-    middleware = [Middleware(RequestLog), Middleware(BodySizeLimit)]
-    if runtime.settings.allowed_origins:
+    settings = runtime.settings
+    limiter = (
+        RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        if settings.rate_limit_per_minute > 0 else None
+    )
+    # Outermost first: every response, refusals included, is logged, counted and carries X-Request-ID.
+    middleware = [Middleware(RequestLog, metrics=metrics), Middleware(RateLimit, limiter=limiter),
+                  Middleware(BodySizeLimit)]
+    if settings.allowed_origins:
         # Dashboards on these origins may call the API from a browser (the same list lets them
         # open WebSockets). Keys travel in the Authorization header, never in cookies.
         middleware.insert(1, Middleware(
-            CORSMiddleware, allow_origins=list(runtime.settings.allowed_origins),
+            CORSMiddleware, allow_origins=list(settings.allowed_origins),
             allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type", "accept", "x-request-id"],
-            max_age=600,
+            expose_headers=["x-request-id", "retry-after"], max_age=600,
         ))
     app = Starlette(
         routes=[
@@ -75,9 +107,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
         ],
         middleware=middleware,
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.metrics = metrics
+    app.state.rate_limiter = limiter
     return app

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Coroutine
 from typing import Any
 
+from .logs import configure_logging
 from .settings import Settings, SettingsError
 
 
@@ -27,8 +28,9 @@ class _Server:
                 super().handle_exit(sig, frame)
                 self._captured_signals.clear()  # a requested stop is a clean stop, not a death by signal
 
+        # log_config=None: uvicorn's loggers keep the JSON handler main() gave the root logger.
         Server(uvicorn.Config(app, host=host, port=port, log_level="info", ws="websockets-sansio",
-                             access_log=False, ws_ping_interval=20, ws_ping_timeout=20)).run()
+                             access_log=False, ws_ping_interval=20, ws_ping_timeout=20, log_config=None)).run()
 
 
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
@@ -153,8 +155,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(logging.INFO)
     try:
         settings = Settings.from_env()
         if args.command != "export-schema":

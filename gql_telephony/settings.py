@@ -23,6 +23,10 @@ class Settings:
     db_pool_size: int = 10
     db_pool_timeout: float = 30.0
     ws_init_timeout: float = 10.0
+    # Requests per minute per API key (per client address without a key), and how many may
+    # come at once: a token bucket of `rate_limit_burst` tokens refilled at this rate. 0: off.
+    rate_limit_per_minute: int = 3000
+    rate_limit_burst: int = 300
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -64,6 +68,8 @@ class Settings:
             db_pool_size=_positive_int(env, "GQL_TELEPHONY_DB_POOL_SIZE", cls.db_pool_size),
             db_pool_timeout=float(_positive_int(env, "GQL_TELEPHONY_DB_POOL_TIMEOUT", 30)),
             ws_init_timeout=float(_positive_int(env, "GQL_TELEPHONY_WS_INIT_TIMEOUT", 10)),
+            rate_limit_per_minute=_whole_number(env, "GQL_TELEPHONY_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
+            rate_limit_burst=_positive_int(env, "GQL_TELEPHONY_RATE_LIMIT_BURST", cls.rate_limit_burst),
         )
 
 
@@ -77,4 +83,14 @@ def _positive_int(env: os._Environ[str] | dict[str, str], name: str, default: in
         return default
     if not raw.isdigit() or int(raw) < 1:
         raise SettingsError(f"{name} must be a positive whole number")
+    return int(raw)
+
+
+def _whole_number(env: os._Environ[str] | dict[str, str], name: str, default: int) -> int:
+    """A positive whole number, or 0 (which turns the feature off)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()):
+        raise SettingsError(f"{name} must be a whole number (0 turns it off)")
     return int(raw)

@@ -14,6 +14,7 @@ from ..services.tenancy import Principal
 from ..settings import Settings
 from ..storage.db import Database
 from .loaders import Loaders
+from .request_log import note_organization
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Context:
     def authenticate_as(self, principal: Principal | None) -> None:
         self.principal = principal
         self.loaders = Loaders(self.runtime.db, principal.org_id if principal else -1)
+        if principal is not None:
+            note_organization(self.request, principal.org_id)  # for the request's log line
 
     @property
     def org_id(self) -> int:

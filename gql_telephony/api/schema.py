@@ -16,6 +16,7 @@ from strawberry.types import ExecutionContext
 from .errors import log_errors, make_safe_for_clients
 from .limits import DocumentShapeLimits, check_operation
 from .mutations import Mutation
+from .operation_facts import NoteOperation
 from .queries import Query
 from .subscriptions import Subscription
 from .types import PhoneNumberType, TelephonyConfigType
@@ -70,6 +71,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         # (exponential time on spreads of spreads) and the former fails on an unknown fragment.
         lambda: AddValidationRules([DocumentShapeLimits]),
         RequestGuard,
+        NoteOperation,
     ]
     if production:
         from strawberry.extensions import DisableIntrospection  # noqa: PLC0415

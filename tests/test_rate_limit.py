@@ -1,0 +1,238 @@
+"""Rate limiting: a token bucket per API key (per client address without one), 429 with
+Retry-After and RATE_LIMITED past it, refill over time, a bounded bucket map."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gql_telephony.api.context import Runtime
+from gql_telephony.api.rate_limit import RateLimiter, key_bucket
+from gql_telephony.app import build_runtime, create_app
+from gql_telephony.services.tenancy import create_api_key, create_organization
+from gql_telephony.settings import Settings, SettingsError
+from gql_telephony.storage.migrate import upgrade_to_head
+
+from .conftest import sqlite_settings
+
+QUERY = "{ telephonyProviders { key } }"
+ADDRESS = "203.0.113.7"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Limited:
+    """An app limited to `per_minute` and `burst`, on a clock the test moves."""
+
+    runtime: Runtime
+    app: object
+    key: str
+    clock: FakeClock
+    stack: AsyncExitStack
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self.app.state.rate_limiter  # type: ignore[attr-defined]
+
+    async def client(self, address: str = ADDRESS) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))  # type: ignore[arg-type]
+        return await self.stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://test"))
+
+    async def new_key(self) -> str:
+        org_id = await create_organization(self.runtime.db, "Other")
+        return await create_api_key(self.runtime.db, org_id)
+
+
+async def ask(client: httpx.AsyncClient, key: str | None) -> httpx.Response:
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    return await client.post("/graphql", json={"query": QUERY}, headers=headers)
+
+
+@pytest.fixture
+async def limited(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Limited]]]:
+    async with AsyncExitStack() as stack:
+        async def make(per_minute: int = 60, burst: int = 3) -> Limited:
+            settings = sqlite_settings(tmp_path / f"limited-{per_minute}-{burst}.sqlite3",
+                                       rate_limit_per_minute=per_minute, rate_limit_burst=burst)
+            runtime = build_runtime(settings)
+            stack.push_async_callback(runtime.db.dispose)
+            stack.push_async_callback(runtime.broker.close)
+            await upgrade_to_head(runtime.db)
+            key = await create_api_key(runtime.db, await create_organization(runtime.db, "Acme"))
+            app = create_app(runtime=runtime)
+            clock = FakeClock()
+            app.state.rate_limiter.clock = clock
+            return Limited(runtime=runtime, app=app, key=key, clock=clock, stack=stack)
+
+        yield make
+
+
+async def test_over_the_burst_is_429_with_retry_after_and_a_graphql_error(limited):
+    app = await limited(per_minute=6, burst=3)  # a token every 10 seconds
+    client = await app.client()
+    for _ in range(3):
+        assert (await ask(client, app.key)).status_code == 200
+    refused = await ask(client, app.key)
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "10"
+    assert refused.headers["content-type"] == "application/json"
+    assert refused.headers["x-request-id"]
+    body = refused.json()
+    assert body["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert "data" not in body
+    app.clock.now += 4.7
+    assert (await ask(client, app.key)).headers["retry-after"] == "6"  # 5.3 s, rounded up
+    # Refused requests take no token: waiting out Retry-After is enough.
+    app.clock.now += 4.8
+    again = await ask(client, app.key)
+    assert again.status_code == 429 and again.headers["retry-after"] == "1"
+
+
+async def test_the_bucket_refills_at_the_configured_rate(limited):
+    app = await limited(per_minute=60, burst=2)  # a token a second, at most 2 at once
+    client = await app.client()
+    assert [(await ask(client, app.key)).status_code for _ in range(3)] == [200, 200, 429]
+    app.clock.now += 1.0
+    assert [(await ask(client, app.key)).status_code for _ in range(2)] == [200, 429]
+    app.clock.now += 3600  # a long pause refills up to the burst, no further
+    assert [(await ask(client, app.key)).status_code for _ in range(3)] == [200, 200, 429]
+
+
+async def test_each_key_has_its_own_bucket(limited):
+    app = await limited(per_minute=60, burst=3)
+    other = await app.new_key()
+    client = await app.client()
+    for _ in range(3):
+        assert (await ask(client, app.key)).status_code == 200
+    assert (await ask(client, app.key)).status_code == 429
+    # Same address, another key: served, and its own burst is whole.
+    assert [(await ask(client, other)).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+async def test_buckets_are_named_by_a_hash_of_the_key_never_the_key(limited):
+    app = await limited()
+    client = await app.client()
+    await ask(client, app.key)
+    names = list(app.limiter._buckets)  # noqa: SLF001 - what the process keeps in memory
+    assert key_bucket(app.key) in names
+    assert all(app.key not in name and app.key.removeprefix("gqlt_") not in name for name in names)
+
+
+async def test_requests_without_a_key_are_limited_per_client_address(limited):
+    app = await limited(per_minute=60, burst=3)
+    first, second = await app.client("198.51.100.1"), await app.client("198.51.100.2")
+    assert (await ask(first, app.key)).status_code == 200  # a key that has authenticated before
+    assert [(await ask(first, None)).status_code for _ in range(3)] == [401, 401, 429]
+    assert (await ask(second, None)).status_code == 401  # another address, another bucket
+    # The known key at the exhausted address is not held back by the anonymous requests.
+    app.clock.now += 3600
+    assert [(await ask(first, None)).status_code for _ in range(4)] == [401, 401, 401, 429]
+    assert [(await ask(first, app.key)).status_code for _ in range(2)] == [200, 200]
+
+
+async def test_made_up_keys_do_not_escape_the_address_limit(limited):
+    app = await limited(per_minute=60, burst=3)
+    client = await app.client()
+    statuses = [(await ask(client, f"gqlt_made-up-{n}")).status_code for n in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    # A real key authenticates once (taking an address token when one is free), then has its own bucket.
+    app.clock.now += 1.0
+    assert (await ask(client, app.key)).status_code == 200
+    assert [(await ask(client, app.key)).status_code for _ in range(3)] == [200, 200, 429]
+    assert (await ask(client, "gqlt_made-up-again")).status_code == 429
+
+
+async def test_health_and_metrics_are_not_limited(limited):
+    app = await limited(per_minute=60, burst=1)
+    client = await app.client()
+    await ask(client, None)
+    assert (await ask(client, None)).status_code == 429
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert (await client.get(path)).status_code == 200
+
+
+async def test_the_default_limit_is_far_above_a_dashboard_and_can_be_turned_off(tmp_path):
+    defaults = Settings.from_env({})
+    assert defaults.rate_limit_per_minute >= 1000 and defaults.rate_limit_burst >= 100
+    settings = Settings.from_env({"GQL_TELEPHONY_RATE_LIMIT_PER_MINUTE": "120", "GQL_TELEPHONY_RATE_LIMIT_BURST": "7"})
+    assert (settings.rate_limit_per_minute, settings.rate_limit_burst) == (120, 7)
+    for name, bad in (("GQL_TELEPHONY_RATE_LIMIT_PER_MINUTE", "-1"), ("GQL_TELEPHONY_RATE_LIMIT_PER_MINUTE", "lots"),
+                      ("GQL_TELEPHONY_RATE_LIMIT_BURST", "0"), ("GQL_TELEPHONY_RATE_LIMIT_BURST", "1.5")):
+        with pytest.raises(SettingsError):
+            Settings.from_env({name: bad})
+    off = sqlite_settings(tmp_path / "off.sqlite3", rate_limit_per_minute=0)
+    runtime = build_runtime(off)
+    try:
+        assert create_app(runtime=runtime).state.rate_limiter is None
+    finally:
+        await runtime.db.dispose()
+
+
+def test_the_bucket_map_drops_idle_buckets_and_stays_bounded():
+    clock = FakeClock()
+    limiter = RateLimiter(per_minute=60, burst=10, max_buckets=3, clock=clock)
+    for name in ("a", "b", "c"):
+        assert limiter.acquire([name]) == 0
+    assert len(limiter) == 3
+    # Over the bound: the least recently used bucket goes, even though it is not full yet.
+    assert limiter.acquire(["d"]) == 0
+    assert len(limiter) == 3 and limiter.acquire(["b"]) == 0
+    # Idle long enough to be full again: dropped, and nothing is lost by it.
+    clock.now += 10.0
+    assert limiter.acquire(["e"]) == 0
+    assert len(limiter) == 1
+
+
+def test_a_refused_request_does_not_create_a_bucket():
+    clock = FakeClock()
+    limiter = RateLimiter(per_minute=60, burst=1, clock=clock)
+    assert limiter.acquire(["address:x"]) == 0
+    assert limiter.acquire(["key:new", "address:x"]) == pytest.approx(1.0)
+    assert len(limiter) == 1
+
+
+async def test_websocket_handshakes_are_limited_per_address(tmp_path):
+    import asyncio
+
+    import uvicorn
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    from .live.server import free_port
+
+    runtime = build_runtime(sqlite_settings(tmp_path / "ws.sqlite3", rate_limit_per_minute=1, rate_limit_burst=2))
+    await upgrade_to_head(runtime.db)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port,
+                                           log_level="warning", ws="websockets-sansio"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    url = f"ws://127.0.0.1:{port}/graphql"
+    try:
+        for _ in range(2):
+            async with connect(url, subprotocols=["graphql-transport-ws"]):  # type: ignore[list-item]
+                pass
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url, subprotocols=["graphql-transport-ws"]):  # type: ignore[list-item]
+                pass
+        assert refused.value.response.status_code == 429
+        assert int(refused.value.response.headers["retry-after"]) >= 1
+        assert b"RATE_LIMITED" in refused.value.response.body
+    finally:
+        server.should_exit = True
+        await task
+        await runtime.broker.close()
+        await runtime.db.dispose()

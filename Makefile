@@ -28,5 +28,18 @@ schema: install
 contract: install
 	$(BIN)/python ../shared/contract/check.py schema.graphql
 
+# The dashboard benchmark (docs/PERFORMANCE.md): about a minute with the defaults; pass options
+# in BENCH_ARGS, e.g. make bench BENCH_ARGS="--shape 5x10 25x40 100x100".
+.PHONY: bench
+BENCH_STAMP := $(VENV)/.bench-stamp
+BENCH_ARGS ?=
+
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet --editable '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP)
+	$(BIN)/python -m bench.dashboard $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -16,12 +16,18 @@ from .types import Info, PhoneNumberType, TelephonyConfigType, UserErrorType
 T = TypeVar("T")
 
 
-async def attempt(call: Awaitable[T]) -> tuple[T | None, list[UserErrorType]]:
-    """The use case's result, or its user errors (its transaction was rolled back)."""
+async def attempt(info: Info, call: Awaitable[T]) -> tuple[T | None, list[UserErrorType]]:
+    """The use case's result, or its user errors (its transaction was rolled back).
+
+    Loaders are renewed afterwards: the payload, and any later mutation of the same document,
+    must read the state this write left, not what was loaded before it.
+    """
     try:
         return await call, []
     except UserErrors as refused:
         return None, [UserErrorType.of(error) for error in refused.errors]
+    finally:
+        info.context.renew_loaders()
 
 
 def config_key(global_id: str) -> int | None:
@@ -135,7 +141,7 @@ class Mutation:
     @strawberry.mutation
     async def create_telephony_config(self, info: Info, input: CreateTelephonyConfigInput) -> CreateTelephonyConfigPayload:
         ctx = info.context
-        result, errors = await attempt(ctx.runtime.configs.create(
+        result, errors = await attempt(info, ctx.runtime.configs.create(
             ctx.org_id, name=input.name, provider=input.provider, config=input.config,
             make_default=bool(input.is_default_outbound),
         ))
@@ -147,7 +153,7 @@ class Mutation:
     @strawberry.mutation
     async def update_telephony_config(self, info: Info, input: UpdateTelephonyConfigInput) -> UpdateTelephonyConfigPayload:
         ctx = info.context
-        row, errors = await attempt(ctx.runtime.configs.update(
+        row, errors = await attempt(info, ctx.runtime.configs.update(
             ctx.org_id, config_key(input.id), name=input.name, config=input.config,
             expected_version=input.expected_version,
         ))
@@ -156,7 +162,7 @@ class Mutation:
     @strawberry.mutation
     async def delete_telephony_config(self, info: Info, input: DeleteTelephonyConfigInput) -> DeleteTelephonyConfigPayload:
         ctx = info.context
-        deleted, errors = await attempt(ctx.runtime.configs.delete(
+        deleted, errors = await attempt(info, ctx.runtime.configs.delete(
             ctx.org_id, config_key(input.id), expected_version=input.expected_version
         ))
         return DeleteTelephonyConfigPayload(
@@ -169,7 +175,7 @@ class Mutation:
         self, info: Info, input: SetDefaultOutboundTelephonyConfigInput
     ) -> SetDefaultOutboundTelephonyConfigPayload:
         ctx = info.context
-        result, errors = await attempt(ctx.runtime.configs.set_default(ctx.org_id, config_key(input.id)))
+        result, errors = await attempt(info, ctx.runtime.configs.set_default(ctx.org_id, config_key(input.id)))
         row, previous = result if result is not None else (None, None)
         return SetDefaultOutboundTelephonyConfigPayload(
             telephony_config=of_config(row), previous_default=of_config(previous), user_errors=errors
@@ -178,7 +184,7 @@ class Mutation:
     @strawberry.mutation
     async def add_phone_number(self, info: Info, input: AddPhoneNumberInput) -> AddPhoneNumberPayload:
         ctx = info.context
-        row, errors = await attempt(ctx.runtime.numbers.add(
+        row, errors = await attempt(info, ctx.runtime.numbers.add(
             ctx.org_id, config_key(input.telephony_config_id), phone_number=input.phone_number,
             region=input.region, label=input.label,
             is_active=True if input.is_active is None else input.is_active,
@@ -188,7 +194,7 @@ class Mutation:
     @strawberry.mutation
     async def update_phone_number(self, info: Info, input: UpdatePhoneNumberInput) -> UpdatePhoneNumberPayload:
         ctx = info.context
-        row, errors = await attempt(ctx.runtime.numbers.update(
+        row, errors = await attempt(info, ctx.runtime.numbers.update(
             ctx.org_id, number_key(input.id), label=input.label or None,
             set_label=input.label is not strawberry.UNSET, is_active=input.is_active,
         ))
@@ -197,7 +203,7 @@ class Mutation:
     @strawberry.mutation
     async def remove_phone_number(self, info: Info, input: RemovePhoneNumberInput) -> RemovePhoneNumberPayload:
         ctx = info.context
-        deleted, errors = await attempt(ctx.runtime.numbers.remove(ctx.org_id, number_key(input.id)))
+        deleted, errors = await attempt(info, ctx.runtime.numbers.remove(ctx.org_id, number_key(input.id)))
         return RemovePhoneNumberPayload(
             deleted_phone_number_id=strawberry.ID(encode_id("PhoneNumber", deleted)) if deleted else None,
             user_errors=errors,

@@ -13,6 +13,7 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaEx
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from .context import Context
 from .errors import log_errors, make_safe_for_clients
 from .limits import DocumentShapeLimits, check_operation
 from .mutations import Mutation
@@ -30,6 +31,8 @@ class RequestGuard(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
+        if isinstance(context.context, Context):
+            context.context.renew_loaders()  # nothing cached by an earlier operation on this socket
         errors = self._refusals(context)
         if errors:
             context.result = GraphQLExecutionResult(data=None, errors=errors)

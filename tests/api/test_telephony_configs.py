@@ -817,3 +817,18 @@ async def test_a_new_config_and_number_were_updated_when_they_were_created(api):
     assert config["createdAt"] == config["updatedAt"]
     number = (await add_number(api, config["id"], "+14155550155"))["phoneNumber"]
     assert number["createdAt"] == number["updatedAt"]
+
+
+async def test_later_mutations_of_one_document_read_what_earlier_ones_wrote(api):
+    config = (await create_config(api, "TWILIO", "Before"))["telephonyConfig"]
+    document = """
+    mutation($id: ID!) {
+      first: addPhoneNumber(input: {telephonyConfigId: $id, phoneNumber: "+14155550111"}) {
+        phoneNumber { telephonyConfig { name version phoneNumberCount } } }
+      rename: updateTelephonyConfig(input: {id: $id, name: "After"}) { telephonyConfig { name version } }
+      second: addPhoneNumber(input: {telephonyConfigId: $id, phoneNumber: "+14155550112"}) {
+        phoneNumber { telephonyConfig { name version phoneNumberCount } } }
+    }"""
+    data = await api.gql(document, {"id": config["id"]})
+    assert data["first"]["phoneNumber"]["telephonyConfig"] == {"name": "Before", "version": 1, "phoneNumberCount": 1}
+    assert data["second"]["phoneNumber"]["telephonyConfig"] == {"name": "After", "version": 2, "phoneNumberCount": 2}

@@ -15,6 +15,7 @@ from gql_telephony.app import build_runtime, create_app
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.storage.migrate import upgrade_to_head
 
+from ..fixtures import CREATE, UPDATE, VALID
 from .server import free_port
 from .ws_client import SUMMARY, Subscriber
 
@@ -104,3 +105,26 @@ async def test_graphiql_sends_the_headers_pane_as_connection_params(served):
     assert page.status_code == 200
     assert "wsConnectionParams: connectionParams" in page.text
     assert "fetcher: React.useMemo(() => fetcherFor(headers), [headers])" in page.text
+
+
+async def test_queries_on_a_long_lived_socket_never_read_stale_state(served):
+    host, key = served
+    subscriber = Subscriber(f"ws://{host}/graphql", key)
+    await subscriber.connect()
+    query = "{ telephonyConfigs { nodes { name version } } }"
+
+    async def ask(operation_id: str) -> list:
+        await subscriber.send({"id": operation_id, "type": "subscribe", "payload": {"query": query}})
+        message = await subscriber.receive()
+        assert message["type"] == "next", message
+        assert (await subscriber.receive())["type"] == "complete"
+        return message["payload"]["data"]["telephonyConfigs"]["nodes"]
+
+    assert await ask("1") == []
+    async with httpx.AsyncClient(base_url=f"http://{host}", headers={"authorization": f"Bearer {key}"}) as client:
+        created = await client.post("/graphql", json={"query": CREATE, "variables": {"input": {"name": "A", "provider": "TELNYX", "config": VALID["TELNYX"]}}})
+        config_id = created.json()["data"]["createTelephonyConfig"]["telephonyConfig"]["id"]
+        assert await ask("2") == [{"name": "A", "version": 1}]
+        await client.post("/graphql", json={"query": UPDATE, "variables": {"input": {"id": config_id, "name": "B"}}})
+    assert await ask("3") == [{"name": "B", "version": 2}]
+    await subscriber.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from ..domain.errors import ErrorCode, UserError, UserErrors
@@ -13,7 +14,7 @@ from ..domain.providers import PROVIDERS, ProviderKey
 from ..storage import queries
 from ..storage.constraints import broken_constraint
 from ..storage.db import Database
-from ..storage.tables import PhoneNumberRow, utcnow
+from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
 from .events import Broker
 from .telephony_configs import not_found, writing
 
@@ -35,8 +36,7 @@ class PhoneNumbers:
     ) -> PhoneNumberRow:
         try:
             async with writing(self.db, _violation_error) as session:
-                configs = await queries.configs_by_ids(session, org_id=org_id, ids=[config_id] if config_id else [])
-                config = configs.get(config_id) if config_id else None
+                config = await _shared_config(session, org_id, config_id)
                 if config is None:
                     raise not_found(("input", "telephonyConfigId"))
                 connectivity = PROVIDERS[ProviderKey(config.provider)].connectivity
@@ -93,12 +93,27 @@ class PhoneNumbers:
 
 
 def _violation_error(error: IntegrityError) -> Exception:
-    if broken_constraint(error) == "uq_phone_number_org_number":
+    constraint = broken_constraint(error)
+    if constraint == "uq_phone_number_org_number":
         return NumberTaken()
+    if constraint == "phone_number_telephony_config_id_fkey" or "FOREIGN KEY constraint failed" in str(error.orig):
+        return not_found(("input", "telephonyConfigId"))  # the configuration was deleted meanwhile
     return error
 
 
-async def _locked_number(session, org_id: int, number_id: int | None) -> PhoneNumberRow:  # type: ignore[no-untyped-def]
+async def _shared_config(session: AsyncSession, org_id: int, config_id: int | None) -> TelephonyConfigRow | None:
+    """The configuration a number joins, share-locked (PostgreSQL) so that it cannot be deleted
+    before the number is in: a concurrent delete waits, then removes the number with it."""
+    if config_id is None:
+        return None
+    return (await session.execute(
+        select(TelephonyConfigRow)
+        .where(TelephonyConfigRow.id == config_id, TelephonyConfigRow.organization_id == org_id)
+        .with_for_update(read=True, key_share=True)
+    )).scalars().first()
+
+
+async def _locked_number(session: AsyncSession, org_id: int, number_id: int | None) -> PhoneNumberRow:
     row = None
     if number_id is not None:
         row = (await session.execute(

@@ -60,7 +60,10 @@ class TelephonyConfigs:
             secrets=self.vault.encrypt_json(stored.secrets), created_at=now, updated_at=now,
         )
         async with self._writing() as session:
-            previous = await _demote_default(session, org_id) if make_default else None
+            previous = None
+            if make_default:
+                await _lock_organization(session, org_id)
+                previous = await _demote_default(session, org_id)
             row.is_default_outbound = make_default
             session.add(row)
             await session.flush()
@@ -101,7 +104,7 @@ class TelephonyConfigs:
 
     async def delete(self, org_id: int, config_id: int | None, *, expected_version: int | None) -> int:
         async with self._writing() as session:
-            row = await _locked_config(session, org_id, config_id, expected_version)
+            row = await _locked_config(session, org_id, config_id, expected_version, for_delete=True)
             await session.execute(sa.delete(PhoneNumberRow).where(col(PhoneNumberRow.telephony_config_id) == row.id))
             await session.delete(row)
         await self.events.publish(org_id)
@@ -150,21 +153,28 @@ def _violation_error(error: IntegrityError) -> Exception:
     return error
 
 
+# Lock order on PostgreSQL, everywhere: the organization row, then configuration rows. Locks
+# that do not delete are FOR NO KEY UPDATE, so that inserts referencing the row (which take
+# FOR KEY SHARE through their foreign key) never queue behind them. SQLite's BEGIN IMMEDIATE
+# already serializes every writer, and SQLAlchemy leaves these clauses out there.
+
+
 async def _lock_organization(session: AsyncSession, org_id: int) -> None:
-    """Serializes changes of the default within one organization (a row lock on PostgreSQL;
-    SQLite's BEGIN IMMEDIATE already serializes every writer)."""
-    await session.execute(select(Organization.id).where(Organization.id == org_id).with_for_update())
+    """Serializes changes of the default within one organization."""
+    await session.execute(select(Organization.id).where(Organization.id == org_id).with_for_update(key_share=True))
 
 
 async def _locked_config(
-    session: AsyncSession, org_id: int, config_id: int | None, expected_version: int | None
+    session: AsyncSession, org_id: int, config_id: int | None, expected_version: int | None,
+    *, for_delete: bool = False,
 ) -> TelephonyConfigRow:
     row = None
     if config_id is not None:
         row = (await session.execute(
             select(TelephonyConfigRow)
             .where(TelephonyConfigRow.id == config_id, TelephonyConfigRow.organization_id == org_id)
-            .with_for_update()
+            .with_for_update(key_share=not for_delete)
+            .execution_options(populate_existing=True)  # the values as of the lock, not as first read
         )).scalars().first()
     if row is None:
         raise not_found()
@@ -178,11 +188,13 @@ async def _locked_config(
 
 
 async def _demote_default(session: AsyncSession, org_id: int) -> TelephonyConfigRow | None:
-    await _lock_organization(session, org_id)
+    """The caller holds the organization lock. The previous default is locked too, so that a
+    concurrent update or delete of it is neither lost nor demoted after it is gone."""
     previous = (await session.execute(
-        select(TelephonyConfigRow).where(
-            TelephonyConfigRow.organization_id == org_id, col(TelephonyConfigRow.is_default_outbound)
-        )
+        select(TelephonyConfigRow)
+        .where(TelephonyConfigRow.organization_id == org_id, col(TelephonyConfigRow.is_default_outbound))
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
     )).scalars().first()
     if previous is not None:
         previous.is_default_outbound = False

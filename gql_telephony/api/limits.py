@@ -169,6 +169,16 @@ class _Walk:
         self.selections(node.selection_set, result_type, inner)
 
 
+def with_defaults(operation: OperationDefinitionNode, variables: dict[str, Any]) -> dict[str, Any]:
+    """The variables as execution will see them: a left-out variable takes its declared default."""
+    filled = dict(variables)
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        if name not in filled and definition.default_value is not None:
+            filled[name] = value_from_ast_untyped(definition.default_value)
+    return filled
+
+
 def check_operation(
     schema: GraphQLSchema, operation: OperationDefinitionNode,
     fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any] | None,
@@ -176,7 +186,7 @@ def check_operation(
     root = schema.get_root_type(operation.operation)
     if root is None:
         return []
-    walk = _Walk(schema, fragments, variables or {})
+    walk = _Walk(schema, fragments, with_defaults(operation, variables or {}))
     walk.selections(operation.selection_set, root, 1)
     if walk.cost > MAX_COST:
         walk.errors.append(GraphQLError(

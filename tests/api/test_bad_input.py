@@ -683,3 +683,16 @@ def test_sanitizer_on_real_messages(raw, development, production):
     # Rewriting twice changes nothing: errors are rewritten once for every transport, then formatted.
     assert sanitize_message(development) == development
     assert sanitize_message(production or development, suggestions=False) == (production or development)
+
+
+async def test_limits_see_the_default_values_of_variables(api):
+    over_first = 'query($n: Int = 1000) { telephonyConfigs(first: $n) { totalCount } }'
+    response = await api.post(over_first)
+    body = response.json()
+    assert "data" not in body and body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    aliases = " ".join(f"a{i}: telephonyConfigs(first: $n) {{ nodes {{ phoneNumbers(first: $n) {{ totalCount }} }} }}" for i in range(7))
+    response = await api.post(f"query($n: Int = 100) {{ {aliases} }}")
+    body = response.json()
+    assert "data" not in body and body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    # The declared default gives way to a value that is sent.
+    assert (await api.post(over_first, {"n": 5})).json() == {"data": {"telephonyConfigs": {"totalCount": 0}}}

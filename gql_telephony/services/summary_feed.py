@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from ..crypto import Vault
@@ -12,6 +13,9 @@ from ..domain.warnings import WarningSummary
 from ..storage.db import Database
 from .events import Broker
 from .reads import warning_summary
+
+logger = logging.getLogger("gql_telephony.events")
+MAX_RETRY_DELAY_SECONDS = 2.0
 
 
 class _Watcher:
@@ -31,13 +35,24 @@ class _Watcher:
             self.ready.set()
             while True:
                 await wake_ups.get()
-                current = await self.feed.compute(self.org_id)  # a fresh session for every event
+                current = await self._compute_until_it_works()  # a fresh session for every event
                 if current != self.latest:
                     self.latest = current
                     for queue in self.listeners:
                         _replace(queue, current)
         finally:
             self.feed.broker.unsubscribe(self.org_id, wake_ups)
+
+    async def _compute_until_it_works(self) -> WarningSummary:
+        """A failed recompute (a database blip) is retried, so that subscribers never freeze."""
+        delay = 0.05
+        while True:
+            try:
+                return await self.feed.compute(self.org_id)
+            except Exception:
+                logger.warning("recomputing an organization's warning summary failed; retrying", exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_RETRY_DELAY_SECONDS)
 
 
 def _replace(queue: asyncio.Queue[WarningSummary], summary: WarningSummary) -> None:
@@ -69,9 +84,13 @@ class SummaryFeed:
         try:
             await _ready_or_failed(watcher)
             assert watcher.latest is not None
-            yield watcher.latest
+            sent = watcher.latest
+            yield sent
             while True:
-                yield await queue.get()
+                summary = await queue.get()
+                if summary != sent:  # a change that landed while this listener joined is not news
+                    sent = summary
+                    yield summary
         finally:
             watcher.listeners.discard(queue)
             if not watcher.listeners and self._watchers.get(org_id) is watcher:

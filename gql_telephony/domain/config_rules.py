@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .field_checks import CheckFailed
 from .errors import ErrorCode, UserError, UserErrors
 from .providers import FieldType, Provider, ProviderField
 
@@ -72,8 +73,11 @@ def apply_config(
         except _Refused as refused:
             errors.append(UserError(path, refused.message, refused.code))
             continue
-        except ValueError as exc:
-            errors.append(UserError(path, f"{spec.label} {exc}.", ErrorCode.INVALID))
+        except CheckFailed as failed:
+            errors.append(UserError(path, f"{spec.label} {failed}.", ErrorCode.INVALID))
+            continue
+        except ValueError:  # a library's message may quote the value: never repeat it
+            errors.append(UserError(path, f"{spec.label} is not valid.", ErrorCode.INVALID))
             continue
         if cleaned is None:
             merged.pop(key, None)

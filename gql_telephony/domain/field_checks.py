@@ -9,6 +9,10 @@ from urllib.parse import urlsplit
 
 FieldCheck = Callable[[str], str]
 
+
+class CheckFailed(ValueError):
+    """A value failed a check. Its message is ours and never quotes the value."""
+
 # fullmatch and re.ASCII throughout: `$` would let a trailing newline through, and
 # IGNORECASE without ASCII would let non-ASCII letters (U+0130, U+212A) pass as a-z.
 _HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.ASCII)
@@ -20,7 +24,7 @@ def host_name(value: str) -> str:
     host = value.strip().lower().rstrip(".")
     labels = host.split(".")
     if len(host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
-        raise ValueError("must be a host name such as example.com")
+        raise CheckFailed("must be a host name such as example.com")
     return host
 
 
@@ -28,7 +32,7 @@ def uuid_text(value: str) -> str:
     """The canonical 8-4-4-4-12 form only (no braces, urn: or stray hyphens), in lower case."""
     text = value.strip()
     if not _UUID.fullmatch(text):
-        raise ValueError("must be a UUID such as 0f8fad5b-d9cb-469f-a165-70867728950e")
+        raise CheckFailed("must be a UUID such as 0f8fad5b-d9cb-469f-a165-70867728950e")
     return text.lower()
 
 
@@ -36,17 +40,20 @@ def http_url(value: str) -> str:
     text = value.strip()
     # urlsplit silently drops tabs and newlines, so a URL holding them would pass unseen.
     if any(ch.isspace() or not ch.isprintable() for ch in text):
-        raise ValueError("must be an http:// or https:// URL without spaces")
-    parts = urlsplit(text)
+        raise CheckFailed("must be an http:// or https:// URL without spaces")
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # its message quotes the input, which may hold a password
+        raise CheckFailed("must be an http:// or https:// URL") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not _url_host(parts.hostname):
-        raise ValueError("must be an http:// or https:// URL")
+        raise CheckFailed("must be an http:// or https:// URL")
     if parts.username is not None or parts.password is not None:
         # A non-secret field is shown in clear: credentials belong in the secret field.
-        raise ValueError("must not hold a user name or password")
+        raise CheckFailed("must not hold a user name or password")
     try:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
-        raise ValueError("must be an http:// or https:// URL with a valid port") from None
+        raise CheckFailed("must be an http:// or https:// URL with a valid port") from None
     return text
 
 
@@ -62,19 +69,19 @@ def _url_host(host: str) -> bool:
 
 def twilio_account_sid(value: str) -> str:
     if not re.fullmatch(r"AC[0-9a-fA-F]{32}", value, re.ASCII):
-        raise ValueError("must be AC followed by 32 hexadecimal digits")
+        raise CheckFailed("must be AC followed by 32 hexadecimal digits")
     return value
 
 
 def hex32(value: str) -> str:
     if not re.fullmatch(r"[0-9a-fA-F]{32}", value, re.ASCII):
-        raise ValueError("must be 32 hexadecimal digits")
+        raise CheckFailed("must be 32 hexadecimal digits")
     return value
 
 
 def pem_private_key(value: str) -> str:
     if not re.search(r"-----BEGIN [A-Z ]*PRIVATE KEY-----", value):
-        raise ValueError("must be a PEM private key (-----BEGIN PRIVATE KEY-----)")
+        raise CheckFailed("must be a PEM private key (-----BEGIN PRIVATE KEY-----)")
     return value
 
 

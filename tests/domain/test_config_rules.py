@@ -425,3 +425,15 @@ def test_present_leaves_out_optional_fields_without_default_that_were_never_give
     provider = PROVIDERS[ProviderKey.TELNYX]
     shown = present_config(provider, apply_config(provider, {"api_key": "KEY0123456789SECRET"}))
     assert shown == {"api_key": "*" * 15 + "CRET"}
+
+
+def test_a_url_the_parser_refuses_is_not_quoted_in_the_error():
+    from gql_telephony.domain.config_rules import apply_config
+    from gql_telephony.domain.errors import UserErrors
+    from gql_telephony.domain.providers import PROVIDERS, ProviderKey
+
+    given = {"ari_endpoint": "https://admin:hunter2\uff03x@pbx.example.com", "app_name": "a", "app_password": "p" * 12}
+    with pytest.raises(UserErrors) as refused:
+        apply_config(PROVIDERS[ProviderKey.ARI], given)
+    [error] = refused.value.errors
+    assert error.field == ("input", "config", "ari_endpoint") and "hunter2" not in error.message

@@ -69,8 +69,7 @@ def vault_from_settings(settings: Settings) -> Vault:
     if not settings.is_sqlite:
         raise SettingsError("GQL_TELEPHONY_SECRET_KEYS is required with PostgreSQL")
     db_path = settings.sqlite_path
-    if db_path is None:  # an in-memory database keeps nothing, so neither does its key
-        return Vault([Fernet.generate_key().decode()])
+    assert db_path is not None, "Settings refuse in-memory SQLite"
     return Vault([_dev_key(db_path.with_name(db_path.name + ".key"))])
 
 

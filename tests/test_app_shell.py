@@ -129,3 +129,10 @@ def test_pool_settings_come_from_the_environment():
     for bad in ("0", "-1", "many"):
         with pytest.raises(SettingsError):
             Settings.from_env({"GQL_TELEPHONY_DB_POOL_SIZE": bad})
+
+
+def test_an_in_memory_sqlite_database_is_refused():
+    from gql_telephony.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError):
+        Settings.from_env({"GQL_TELEPHONY_DATABASE_URL": "sqlite+aiosqlite:///:memory:"})

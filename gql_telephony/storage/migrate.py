@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from .db import Database
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK_KEY = 0x67716C74  # "gqlt": any constant that this application alone uses
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -25,6 +26,10 @@ async def upgrade_to_head(db: Database, revision: str = "head") -> None:
     engine = db.migration_engine()
     try:
         async with engine.connect() as connection:
+            if not db.is_sqlite:
+                # Several servers starting at once on a new database: one migrates, the others
+                # wait for its commit and then find nothing to do. (SQLite: BEGIN IMMEDIATE.)
+                await connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
             await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
             if db.is_sqlite:
                 broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()

@@ -76,3 +76,21 @@ async def test_hundred_default_switches_and_number_adds_across_two_servers(two_s
 
     logs = (tmp_path / "a.log").read_text() + (tmp_path / "b.log").read_text()
     assert "deadlock" not in logs.lower() and "Traceback" not in logs
+
+
+async def test_servers_migrating_a_new_database_at_once_all_succeed(tmp_path):
+    import subprocess
+
+    from .server import CLI, ROOT
+
+    keys = (Fernet.generate_key().decode(),)
+    async with backends.postgres_database(keys) as url:
+        connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        await connection.close()
+        env = server_env(GQL_TELEPHONY_DATABASE_URL=url, GQL_TELEPHONY_SECRET_KEYS=keys[0])
+        processes = [subprocess.Popen([*CLI, "migrate"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True) for _ in range(6)]
+        outputs = [p.communicate(timeout=120)[0] for p in processes]
+        assert [p.returncode for p in processes] == [0] * 6, outputs
+        assert await count(url, "SELECT count(*) FROM alembic_version") == 1

@@ -13,6 +13,10 @@ from .logs import configure_logging
 from .settings import Settings, SettingsError
 
 
+# The HTTP body limit, for WebSocket messages too (uvicorn's own default is 16 MiB).
+MAX_WS_MESSAGE_BYTES = 1024 * 1024
+
+
 class _Server:
     """uvicorn's server, except that a SIGTERM or SIGINT ends the process with status 0."""
 
@@ -30,7 +34,8 @@ class _Server:
 
         # log_config=None: uvicorn's loggers keep the JSON handler main() gave the root logger.
         Server(uvicorn.Config(app, host=host, port=port, log_level="info", ws="websockets-sansio",
-                             access_log=False, ws_ping_interval=20, ws_ping_timeout=20, log_config=None)).run()
+                             access_log=False, ws_ping_interval=20, ws_ping_timeout=20,
+                             ws_max_size=MAX_WS_MESSAGE_BYTES, log_config=None)).run()
 
 
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.scalars import JSON
 
 from ..domain.config_rules import present_config
@@ -141,6 +142,8 @@ class PhoneNumberType(Node):
     @strawberry.field
     async def telephony_config(self, info: Info) -> TelephonyConfigType:
         row = await info.context.loaders.config_by_id.load(self.row.telephony_config_id)
+        if row is None:  # deleted between the two reads, each from its own snapshot
+            raise GraphQLError("The configuration of this number was deleted meanwhile.", extensions={"code": "NOT_FOUND"})
         return TelephonyConfigType.of(row)
 
 

@@ -21,19 +21,23 @@ logger = logging.getLogger("gql_telephony.events")
 
 CHANNEL_PREFIX = "gql-telephony:org:"
 MAX_BACKOFF_SECONDS = 2.0
+PUBLISH_TIMEOUT_SECONDS = 2.0
 
 
 class RedisBroker:
     def __init__(self, url: str) -> None:
+        # Listening waits indefinitely for messages; publishing runs after a commit, before the
+        # mutation answers, so it must give up quickly on a half-open connection.
         self._redis = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=None)
+        self._publisher = aioredis.from_url(url, socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS, socket_timeout=PUBLISH_TIMEOUT_SECONDS)
         self._local = MemoryBroker()
         self._listener: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
 
     async def publish(self, org_id: int) -> None:
         try:
-            await self._redis.publish(f"{CHANNEL_PREFIX}{org_id}", b"")
-        except (RedisError, OSError):
+            await asyncio.wait_for(self._publisher.publish(f"{CHANNEL_PREFIX}{org_id}", b""), PUBLISH_TIMEOUT_SECONDS)
+        except (RedisError, OSError, TimeoutError):
             # This process's own subscribers still learn of the change; other processes
             # resynchronize when their connection comes back.
             logger.warning("could not publish a change to Redis; notifying local subscribers only")
@@ -58,7 +62,7 @@ class RedisBroker:
         await asyncio.wait_for(self.connected.wait(), timeout=5)
 
     async def ping(self) -> bool:
-        return bool(await self._redis.ping())
+        return bool(await self._publisher.ping())
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -68,6 +72,7 @@ class RedisBroker:
             self._listener = None
         await self._local.close()
         await self._redis.aclose()
+        await self._publisher.aclose()
 
     async def _listen(self) -> None:
         backoff = 0.05
@@ -83,7 +88,7 @@ class RedisBroker:
                     org_id = channel[len(CHANNEL_PREFIX):] if isinstance(channel, bytes) else b""
                     if message.get("type") == "pmessage" and org_id.isdigit():
                         await self._local.publish(int(org_id))
-            except (RedisError, OSError) as error:
+            except Exception as error:  # any failure: reconnect, never let the listener die
                 if self.connected.is_set():
                     logger.warning("lost the Redis connection (%s); reconnecting", type(error).__name__)
                 self.connected.clear()

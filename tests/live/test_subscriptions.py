@@ -109,3 +109,25 @@ async def test_subscribe_before_init_is_closed_with_4401(server):
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await subscriber.receive()
     assert closed.value.rcvd.code == 4401
+
+
+@pytest.mark.parametrize("misbehaviour,code", [
+    ("second_init", 4429),
+    ("duplicate_id", 4409),
+    ("unknown_message", 4400),
+])
+async def test_protocol_close_codes_for_misbehaving_clients(server, misbehaviour, code):
+    subscriber = Subscriber(server.ws, server.keys["admin"])
+    assert (await subscriber.connect())["type"] == "connection_ack"
+    if misbehaviour == "second_init":
+        await subscriber.send({"type": "connection_init", "payload": {"Authorization": f"Bearer {server.keys['admin']}"}})
+    elif misbehaviour == "duplicate_id":
+        await subscriber.subscribe(operation_id="same")
+        await subscriber.next_data()
+        await subscriber.subscribe(operation_id="same")
+    else:
+        await subscriber.send({"type": "no-such-message", "id": "x"})
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        while True:
+            await subscriber.receive()
+    assert closed.value.rcvd.code == code

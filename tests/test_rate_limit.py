@@ -204,35 +204,28 @@ def test_a_refused_request_does_not_create_a_bucket():
 
 
 async def test_websocket_handshakes_are_limited_per_address(tmp_path):
-    import asyncio
-
-    import uvicorn
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import InvalidStatus
-
-    from .live.server import free_port
+    from .live.server import serving_in_process
 
     runtime = build_runtime(sqlite_settings(tmp_path / "ws.sqlite3", rate_limit_per_minute=1, rate_limit_burst=2))
     await upgrade_to_head(runtime.db)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port,
-                                           log_level="warning", ws="websockets-sansio"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    url = f"ws://127.0.0.1:{port}/graphql"
     try:
-        for _ in range(2):
-            async with connect(url, subprotocols=["graphql-transport-ws"]):  # type: ignore[list-item]
-                pass
-        with pytest.raises(InvalidStatus) as refused:
-            async with connect(url, subprotocols=["graphql-transport-ws"]):  # type: ignore[list-item]
-                pass
-        assert refused.value.response.status_code == 429
-        assert int(refused.value.response.headers["retry-after"]) >= 1
-        assert b"RATE_LIMITED" in refused.value.response.body
+        async with serving_in_process(runtime) as host:
+            await _handshakes_until_refused(f"ws://{host}/graphql")
     finally:
-        server.should_exit = True
-        await task
         await runtime.broker.close()
         await runtime.db.dispose()
+
+
+async def _handshakes_until_refused(url: str) -> None:
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    for _ in range(2):
+        async with connect(url, subprotocols=["graphql-transport-ws"]):  # type: ignore[list-item]
+            pass
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url, subprotocols=["graphql-transport-ws"]):  # type: ignore[list-item]
+            pass
+    assert refused.value.response.status_code == 429
+    assert int(refused.value.response.headers["retry-after"]) >= 1
+    assert b"RATE_LIMITED" in refused.value.response.body

@@ -25,7 +25,6 @@ from ..fixtures import (
     UPDATE,
     UPDATE_NUMBER,
     VALID,
-    add_number,
     create_config,
 )
 

@@ -8,10 +8,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -83,3 +84,28 @@ def running_server(env: dict[str, str], log_path: Path, *, extra_args: tuple[str
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@asynccontextmanager
+async def serving_in_process(runtime: Any, **uvicorn_options: Any) -> AsyncIterator[str]:
+    """The app on a real uvicorn server in this process (so a test can inspect the runtime);
+    yields its host:port."""
+    import asyncio  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415
+
+    from gql_telephony.app import create_app  # noqa: PLC0415
+
+    port = free_port()
+    options = {"log_level": "warning", "ws": "websockets-sansio", **uvicorn_options}
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, **options))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

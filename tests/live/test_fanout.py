@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import pytest
 from cryptography.fernet import Fernet
 
 from ..fixtures import ADD_NUMBER, CREATE, VALID

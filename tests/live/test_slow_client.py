@@ -7,16 +7,15 @@ import asyncio
 import json
 
 import pytest
-import uvicorn
 import websockets
 
-from gql_telephony.app import build_runtime, create_app
+from gql_telephony.app import build_runtime
 from gql_telephony.domain.providers import ProviderKey
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.storage.migrate import upgrade_to_head
 
 from ..fixtures import VALID
-from .server import free_port
+from .server import serving_in_process
 from .ws_client import SUMMARY
 
 
@@ -26,18 +25,8 @@ async def served(settings):
     await upgrade_to_head(runtime.db)
     org_id = await create_organization(runtime.db, "Slow")
     key = await create_api_key(runtime.db, org_id)
-    port = free_port()
-    config = uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, log_level="warning",
-                            ws="websockets-sansio", ws_ping_interval=0.3, ws_ping_timeout=0.5)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield runtime, org_id, f"ws://127.0.0.1:{port}/graphql", key
-    finally:
-        server.should_exit = True
-        await task
+    async with serving_in_process(runtime, ws_ping_interval=0.3, ws_ping_timeout=0.5) as host:
+        yield runtime, org_id, f"ws://{host}/graphql", key
 
 
 async def test_a_client_that_stops_reading_is_dropped_and_leaves_nothing(served):

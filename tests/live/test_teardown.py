@@ -7,15 +7,14 @@ import asyncio
 from dataclasses import replace
 
 import pytest
-import uvicorn
 from redis import asyncio as aioredis
 
-from gql_telephony.app import build_runtime, create_app
+from gql_telephony.app import build_runtime
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.storage.migrate import upgrade_to_head
 
 from .redis_server import PrivateRedis
-from .server import free_port
+from .server import serving_in_process
 from .ws_client import Subscriber
 
 
@@ -36,16 +35,10 @@ async def served(request, settings, tmp_path):
     runtime = build_runtime(settings)
     await upgrade_to_head(runtime.db)
     key = await create_api_key(runtime.db, await create_organization(runtime.db, "Teardown"))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port,
-                                           log_level="warning", ws="websockets-sansio", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    await wait_for(lambda: server.started)
     try:
-        yield runtime, f"ws://127.0.0.1:{port}/graphql", key, redis
+        async with serving_in_process(runtime, lifespan="on") as host:
+            yield runtime, f"ws://{host}/graphql", key, redis
     finally:
-        server.should_exit = True
-        await task
         if redis is not None:
             redis.stop()
 

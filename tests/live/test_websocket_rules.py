@@ -7,16 +7,15 @@ from dataclasses import replace
 
 import httpx
 import pytest
-import uvicorn
 import websockets
 
 from gql_telephony.api.websocket import MAX_SUBSCRIPTIONS_PER_SOCKET
-from gql_telephony.app import build_runtime, create_app
+from gql_telephony.app import build_runtime
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.storage.migrate import upgrade_to_head
 
 from ..fixtures import CREATE, UPDATE, VALID
-from .server import free_port
+from .server import serving_in_process
 from .ws_client import SUMMARY, Subscriber
 
 DASHBOARD_ORIGIN = "https://dash.example.com"
@@ -28,17 +27,8 @@ async def served(settings):
     runtime = build_runtime(settings)
     await upgrade_to_head(runtime.db)
     key = await create_api_key(runtime.db, await create_organization(runtime.db, "Rules"))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port,
-                                           log_level="warning", ws="websockets-sansio"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    try:
-        yield f"127.0.0.1:{port}", key
-    finally:
-        server.should_exit = True
-        await task
+    async with serving_in_process(runtime) as host:
+        yield host, key
 
 
 async def test_the_101st_subscription_on_a_socket_is_refused_naming_the_limit(served):

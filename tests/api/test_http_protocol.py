@@ -466,3 +466,10 @@ async def test_websocket_errors_are_rewritten_like_http_ones(api, logs, monkeypa
     assert fault["message"] == INTERNAL_MESSAGE and fault["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
     assert canary not in logs.text
     assert "boom with detail" in logs.text
+
+
+async def test_batched_requests_are_refused(api):
+    batch = [{"query": "{ telephonyProviders { key } }"}, {"query": "{ telephonyConfigs { totalCount } }"}]
+    response = await api.client.post("/graphql", json=batch, headers={"authorization": f"Bearer {api.key}"})
+    assert response.status_code == 400
+    assert "data" not in response.json() and response.json()["errors"]

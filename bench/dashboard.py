@@ -56,6 +56,7 @@ from gql_telephony.storage.migrate import upgrade_to_head
 from gql_telephony.storage.tables import PhoneNumberRow, utcnow
 
 from tests.fixtures import DASHBOARD, VONAGE
+from tests.live.server import healthy_process
 
 from . import raw_endpoint
 from .load import Round, Target, cpu_seconds, fetch, percentile, run_round
@@ -225,30 +226,13 @@ class Process:
 
 @contextmanager
 def started(name: str, command: list[str], env: dict[str, str], port: int, log: Path, cpu: int | None) -> Iterator[Process]:
-    with open(log, "ab") as out:
-        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    if cpu is not None:
-        os.sched_setaffinity(process.pid, {cpu})
-    server = Process(name, process, port, log)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{name} did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.05)
-        yield server
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with healthy_process(command, env, port, log, timeout=60) as process:
+            if cpu is not None:
+                os.sched_setaffinity(process.pid, {cpu})
+            yield Process(name, process, port, log)
+    except RuntimeError as failed:
+        raise SystemExit(f"{name}: {failed}") from None
 
 
 @contextmanager

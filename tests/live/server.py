@@ -44,7 +44,7 @@ def cli(args: list[str], env: dict[str, str]) -> str:
 
 @dataclass
 class Server:
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[bytes]
     port: int
 
     @property
@@ -57,26 +57,24 @@ class Server:
 
 
 @contextmanager
-def running_server(env: dict[str, str], log_path: Path, *, extra_args: tuple[str, ...] = (),
-                   stop_signal: int = signal.SIGTERM) -> Iterator[Server]:
-    """A serve process until the block ends; then it is stopped and its exit status kept."""
-    port = free_port()
-    with open(log_path, "a") as log:
-        process = subprocess.Popen([*CLI, "serve", "--port", str(port), *extra_args], env=env, cwd=ROOT,
-                                   stdout=log, stderr=subprocess.STDOUT, text=True)
-    server = Server(process, port)
+def healthy_process(command: list[str], env: dict[str, str], port: int, log_path: Path, *,
+                    stop_signal: int = signal.SIGTERM, timeout: float = 30) -> Iterator[subprocess.Popen[bytes]]:
+    """A process serving /healthz on the port, from its first 200 until the block ends; then it
+    is stopped with the signal (killed if it hangs) and its exit status kept."""
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                if httpx.get(f"{server.http}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start: {log_path.read_text()[-2000:]}")
+                raise RuntimeError(f"{command[-1]} did not start: {log_path.read_text()[-2000:]}")
             time.sleep(0.05)
-        yield server
+        yield process
     finally:
         process.send_signal(stop_signal)
         try:
@@ -84,6 +82,16 @@ def running_server(env: dict[str, str], log_path: Path, *, extra_args: tuple[str
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def running_server(env: dict[str, str], log_path: Path, *, extra_args: tuple[str, ...] = (),
+                   stop_signal: int = signal.SIGTERM) -> Iterator[Server]:
+    """A `gql-telephony serve` process until the block ends."""
+    port = free_port()
+    command = [*CLI, "serve", "--port", str(port), *extra_args]
+    with healthy_process(command, env, port, log_path, stop_signal=stop_signal) as process:
+        yield Server(process, port)
 
 
 @asynccontextmanager

@@ -16,7 +16,8 @@ from ..storage.constraints import broken_constraint
 from ..storage.db import Database
 from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
 from .events import Broker
-from .telephony_configs import not_found, writing
+from .telephony_configs import not_found
+from .unit_of_work import writing
 
 ID_PATH = ("input", "id")
 

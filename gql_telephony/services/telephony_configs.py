@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from ..storage.constraints import broken_constraint
 from ..storage.db import Database
 from ..storage.tables import Organization, PhoneNumberRow, TelephonyConfigRow, utcnow
 from .events import Broker
+from .unit_of_work import writing
 
 MAX_NAME_LENGTH = 64
 NAME_PATH = ("input", "name")
@@ -128,16 +128,6 @@ class TelephonyConfigs:
 
     def _writing(self) -> AbstractAsyncContextManager[AsyncSession]:
         return writing(self.db, _violation_error)
-
-
-@asynccontextmanager
-async def writing(db: Database, violation_error: Callable[[IntegrityError], Exception]) -> AsyncIterator[AsyncSession]:
-    """A write unit of work whose constraint violations come out as user errors."""
-    try:
-        async with db.writing() as session:
-            yield session
-    except IntegrityError as error:
-        raise violation_error(error) from None
 
 
 def _violation_error(error: IntegrityError) -> Exception:

@@ -34,10 +34,11 @@ def present_config(provider: Provider, stored: StoredConfig) -> dict[str, object
     """What clients see: declared order, secrets masked, defaults for what was never given."""
     shown: dict[str, object] = {}
     for spec in provider.fields:
-        if spec.key in stored.secrets:
-            shown[spec.key] = mask(stored.secrets[spec.key])
-        elif spec.key in stored.settings:
-            shown[spec.key] = stored.settings[spec.key]
+        value = stored.secrets.get(spec.key, stored.settings.get(spec.key))
+        if value is not None:
+            # Masked by the declaration, not by where the value sits: a field declared secret
+            # after values were stored in clear is still never shown in clear.
+            shown[spec.key] = mask(str(value)) if spec.secret else value
         elif spec.default is not None:
             shown[spec.key] = spec.default
     return shown

@@ -437,3 +437,12 @@ def test_a_url_the_parser_refuses_is_not_quoted_in_the_error():
         apply_config(PROVIDERS[ProviderKey.ARI], given)
     [error] = refused.value.errors
     assert error.field == ("input", "config", "ari_endpoint") and "hunter2" not in error.message
+
+
+def test_a_secret_field_is_masked_even_if_its_value_sits_among_the_settings():
+    from gql_telephony.domain.config_rules import StoredConfig, present_config
+    from gql_telephony.domain.providers import PROVIDERS, ProviderKey
+
+    stored = StoredConfig(settings={"api_key": "KEY0123456789abcd", "connection_id": "conn-1"}, secrets={})
+    shown = present_config(PROVIDERS[ProviderKey.TELNYX], stored)
+    assert shown == {"api_key": "*************abcd", "connection_id": "conn-1"}

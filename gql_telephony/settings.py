@@ -27,6 +27,12 @@ class Settings:
     # come at once: a token bucket of `rate_limit_burst` tokens refilled at this rate. 0: off.
     rate_limit_per_minute: int = 3000
     rate_limit_burst: int = 300
+    # Reads run a plan compiled from the validated document when one covers it (the same
+    # answer as the generic executor, much faster); off: every read takes the generic executor.
+    compiled_plans: bool = True
+    # Memory for whole query responses, per process, reused until the organization's data
+    # changes. 0: off.
+    response_cache_mb: int = 64
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -72,6 +78,8 @@ class Settings:
             ws_init_timeout=float(_positive_int(env, "GQL_TELEPHONY_WS_INIT_TIMEOUT", 10)),
             rate_limit_per_minute=_whole_number(env, "GQL_TELEPHONY_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
             rate_limit_burst=_positive_int(env, "GQL_TELEPHONY_RATE_LIMIT_BURST", cls.rate_limit_burst),
+            compiled_plans=_switch(env, "GQL_TELEPHONY_COMPILED_PLANS", cls.compiled_plans),
+            response_cache_mb=_whole_number(env, "GQL_TELEPHONY_RESPONSE_CACHE_MB", cls.response_cache_mb),
         )
 
 
@@ -96,3 +104,12 @@ def _whole_number(env: os._Environ[str] | dict[str, str], name: str, default: in
     if not (raw.isascii() and raw.isdigit()):
         raise SettingsError(f"{name} must be a whole number (0 turns it off)")
     return int(raw)
+
+
+def _switch(env: os._Environ[str] | dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("0", "1", "true", "false", "on", "off"):
+        raise SettingsError(f"{name} must be 1 or 0 (or true/false, on/off)")
+    return raw in ("1", "true", "on")

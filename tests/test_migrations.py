@@ -15,7 +15,10 @@ async def test_upgrading_a_first_migration_database_with_data_keeps_it(settings)
     try:
         await _reset(db)
         await upgrade_to_head(db, "0001")
-        org_id = await create_organization(db, "Before the upgrade")
+        async with db.writing() as session:  # as the first schema had it: no data version yet
+            await session.execute(sa.text(
+                "INSERT INTO organization (name, created_at) VALUES ('Before the upgrade', CURRENT_TIMESTAMP)"))
+            org_id = (await session.execute(sa.text("SELECT max(id) FROM organization"))).scalar_one()
         key = await create_api_key(db, org_id)
         secrets = runtime.vault.encrypt_json({"api_key": "KEY-kept-across-upgrade"})
         async with db.writing() as session:
@@ -34,7 +37,8 @@ async def test_upgrading_a_first_migration_database_with_data_keeps_it(settings)
 
         await upgrade_to_head(db)
 
-        assert await authenticate(db, key) is not None
+        principal = await authenticate(db, key)
+        assert principal is not None and principal.data_version == 1
         async with db.reading() as session:
             configs = (await session.execute(sa.text("SELECT id, name, secrets, is_default_outbound FROM telephony_config ORDER BY id"))).all()
             numbers = (await session.execute(sa.text("SELECT telephony_config_id, phone_number FROM phone_number ORDER BY id"))).all()

@@ -36,7 +36,7 @@ class PhoneNumbers:
         label: str | None, is_active: bool,
     ) -> PhoneNumberRow:
         try:
-            async with writing(self.db, _violation_error) as session:
+            async with writing(self.db, org_id, _violation_error) as session:
                 config = await _shared_config(session, org_id, config_id)
                 if config is None:
                     raise not_found(("input", "telephonyConfigId"))
@@ -67,7 +67,7 @@ class PhoneNumbers:
     async def update(
         self, org_id: int, number_id: int | None, *, label: str | None, set_label: bool, is_active: bool | None
     ) -> PhoneNumberRow:
-        async with self.db.writing() as session:
+        async with writing(self.db, org_id) as session:
             row = await _locked_number(session, org_id, number_id)
             new_label = clean_label(label) if set_label else row.label
             new_active = row.is_active if is_active is None else is_active
@@ -79,7 +79,7 @@ class PhoneNumbers:
         return row
 
     async def remove(self, org_id: int, number_id: int | None) -> int:
-        async with self.db.writing() as session:
+        async with writing(self.db, org_id) as session:
             row = await _locked_number(session, org_id, number_id)
             await session.delete(row)
         await self.events.publish(org_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -17,7 +16,7 @@ from ..domain.providers import PROVIDERS, Provider, ProviderKey
 from ..domain.text import clean_text
 from ..storage.constraints import broken_constraint
 from ..storage.db import Database
-from ..storage.tables import Organization, PhoneNumberRow, TelephonyConfigRow, utcnow
+from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
 from .events import Broker
 from .unit_of_work import writing
 
@@ -59,10 +58,9 @@ class TelephonyConfigs:
             provider=provider.value, settings=stored.settings,
             secrets=self.vault.encrypt_json(stored.secrets), created_at=now, updated_at=now,
         )
-        async with self._writing() as session:
+        async with writing(self.db, org_id, _violation_error) as session:
             previous = None
             if make_default:
-                await _lock_organization(session, org_id)
                 previous = await _demote_default(session, org_id)
             row.is_default_outbound = make_default
             session.add(row)
@@ -74,7 +72,7 @@ class TelephonyConfigs:
         self, org_id: int, config_id: int | None, *, name: str | None, config: object | None,
         expected_version: int | None,
     ) -> TelephonyConfigRow:
-        async with self._writing() as session:
+        async with writing(self.db, org_id, _violation_error) as session:
             row = await _locked_config(session, org_id, config_id, expected_version)
             errors: list[UserError] = []
             new_name = row.name
@@ -103,7 +101,7 @@ class TelephonyConfigs:
         return row
 
     async def delete(self, org_id: int, config_id: int | None, *, expected_version: int | None) -> int:
-        async with self._writing() as session:
+        async with writing(self.db, org_id, _violation_error) as session:
             row = await _locked_config(session, org_id, config_id, expected_version, for_delete=True)
             await session.execute(sa.delete(PhoneNumberRow).where(col(PhoneNumberRow.telephony_config_id) == row.id))
             await session.delete(row)
@@ -114,8 +112,7 @@ class TelephonyConfigs:
     async def set_default(
         self, org_id: int, config_id: int | None
     ) -> tuple[TelephonyConfigRow, TelephonyConfigRow | None]:
-        async with self._writing() as session:
-            await _lock_organization(session, org_id)
+        async with writing(self.db, org_id, _violation_error) as session:
             row = await _locked_config(session, org_id, config_id, None)
             if row.is_default_outbound:
                 return row, None
@@ -125,9 +122,6 @@ class TelephonyConfigs:
             await session.flush()
         await self.events.publish(org_id)
         return row, previous
-
-    def _writing(self) -> AbstractAsyncContextManager[AsyncSession]:
-        return writing(self.db, _violation_error)
 
 
 def _violation_error(error: IntegrityError) -> Exception:
@@ -143,15 +137,11 @@ def _violation_error(error: IntegrityError) -> Exception:
     return error
 
 
-# Lock order on PostgreSQL, everywhere: the organization row, then configuration rows. Locks
+# Lock order on PostgreSQL, everywhere: the organization row (locked by `writing`, which bumps
+# its data version first thing), then configuration rows. Locks
 # that do not delete are FOR NO KEY UPDATE, so that inserts referencing the row (which take
 # FOR KEY SHARE through their foreign key) never queue behind them. SQLite's BEGIN IMMEDIATE
 # already serializes every writer, and SQLAlchemy leaves these clauses out there.
-
-
-async def _lock_organization(session: AsyncSession, org_id: int) -> None:
-    """Serializes changes of the default within one organization."""
-    await session.execute(select(Organization.id).where(Organization.id == org_id).with_for_update(key_share=True))
 
 
 async def _locked_config(

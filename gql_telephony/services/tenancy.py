@@ -23,6 +23,9 @@ class Principal:
 
     org_id: int
     read_only: bool
+    # The organization's data version when the key was checked: whatever this request reads
+    # afterwards is at least this recent.
+    data_version: int = 0
 
 
 def hash_key(key: str) -> str:
@@ -45,7 +48,8 @@ async def create_api_key(db: Database, org_id: int, *, read_only: bool = False) 
     """A new key (32 random bytes), returned this once; only its hash is stored."""
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     async with db.writing() as session:
-        if await session.get(Organization, org_id) is None:
+        found = await session.execute(sa.select(Organization.id).where(Organization.id == org_id))  # type: ignore[arg-type]
+        if found.first() is None:
             raise LookupError(f"no organization has id {org_id}")
         session.add(ApiKey(organization_id=org_id, key_hash=hash_key(key), read_only=read_only))
     return key
@@ -60,7 +64,7 @@ async def authenticate(db: Database, key: str) -> Principal | None:
         found = await queries.api_key_by_hash(session, key_hash=key_hash)
     if found is None or not hmac.compare_digest(found.key_hash, key_hash):
         return None
-    return Principal(org_id=found.organization_id, read_only=found.read_only)
+    return Principal(org_id=found.organization_id, read_only=found.read_only, data_version=found.data_version)
 
 
 async def create_demo_if_empty(db: Database) -> str | None:

@@ -1,72 +1,73 @@
-"""Read queries. Each takes many keys at once, so a loader answers a whole level in one statement."""
+"""Read queries. Each takes many keys at once, so a loader answers a whole level in one statement.
+
+They return plain rows (named tuples of the table's columns), not ORM objects: nothing is
+changed through them, and building an ORM object per row was most of a read's cost.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 
-from .tables import ApiKey, PhoneNumberRow, TelephonyConfigRow
+from .tables import ApiKey, Organization, PhoneNumberRow, TelephonyConfigRow
+
+CONFIGS: sa.Table = TelephonyConfigRow.__table__  # type: ignore[attr-defined]
+NUMBERS: sa.Table = PhoneNumberRow.__table__  # type: ignore[attr-defined]
+KEYS: sa.Table = ApiKey.__table__  # type: ignore[attr-defined]
+ORGANIZATIONS: sa.Table = Organization.__table__  # type: ignore[attr-defined]
+
+ConfigRow = Row  # the columns of telephony_config
+NumberRow = Row  # the columns of phone_number
 
 
-async def api_key_by_hash(session: AsyncSession, *, key_hash: str) -> ApiKey | None:
-    return (await session.execute(select(ApiKey).where(ApiKey.key_hash == key_hash))).scalars().first()
-
-
-async def configs_by_ids(
-    session: AsyncSession, *, org_id: int, ids: Sequence[int]
-) -> dict[int, TelephonyConfigRow]:
-    rows = await session.execute(
-        select(TelephonyConfigRow).where(
-            TelephonyConfigRow.organization_id == org_id, col(TelephonyConfigRow.id).in_(ids)
-        )
+async def api_key_by_hash(session: AsyncSession, *, key_hash: str) -> Row | None:
+    """The key with its organization's data version, read in the same statement."""
+    query = (
+        sa.select(KEYS.c.key_hash, KEYS.c.organization_id, KEYS.c.read_only, ORGANIZATIONS.c.data_version)
+        .join(ORGANIZATIONS, ORGANIZATIONS.c.id == KEYS.c.organization_id)
+        .where(KEYS.c.key_hash == key_hash)
     )
-    return {row.id: row for row in rows.scalars()}  # type: ignore[misc]
+    return (await session.execute(query)).first()
 
 
-async def config_page(
-    session: AsyncSession, *, org_id: int, limit: int, after_id: int | None
-) -> list[TelephonyConfigRow]:
-    query = select(TelephonyConfigRow).where(TelephonyConfigRow.organization_id == org_id)
+async def configs_by_ids(session: AsyncSession, *, org_id: int, ids: Sequence[int]) -> dict[int, ConfigRow]:
+    rows = await session.execute(
+        sa.select(CONFIGS).where(CONFIGS.c.organization_id == org_id, CONFIGS.c.id.in_(ids))
+    )
+    return {row.id: row for row in rows}
+
+
+async def config_page(session: AsyncSession, *, org_id: int, limit: int, after_id: int | None) -> list[ConfigRow]:
+    query = sa.select(CONFIGS).where(CONFIGS.c.organization_id == org_id)
     if after_id is not None:
-        query = query.where(col(TelephonyConfigRow.id) > after_id)
-    rows = await session.execute(query.order_by(col(TelephonyConfigRow.id)).limit(limit))
-    return list(rows.scalars())
+        query = query.where(CONFIGS.c.id > after_id)
+    return list(await session.execute(query.order_by(CONFIGS.c.id).limit(limit)))
 
 
-async def all_configs(session: AsyncSession, *, org_id: int) -> list[TelephonyConfigRow]:
-    rows = await session.execute(
-        select(TelephonyConfigRow)
-        .where(TelephonyConfigRow.organization_id == org_id)
-        .order_by(col(TelephonyConfigRow.id))
-    )
-    return list(rows.scalars())
+async def all_configs(session: AsyncSession, *, org_id: int) -> list[ConfigRow]:
+    query = sa.select(CONFIGS).where(CONFIGS.c.organization_id == org_id).order_by(CONFIGS.c.id)
+    return list(await session.execute(query))
 
 
 async def count_configs(session: AsyncSession, *, org_id: int) -> int:
-    query = sa.select(sa.func.count()).where(col(TelephonyConfigRow.organization_id) == org_id)
+    query = sa.select(sa.func.count()).where(CONFIGS.c.organization_id == org_id)
     return int((await session.execute(query)).scalar_one())
 
 
-async def default_config(session: AsyncSession, *, org_id: int) -> TelephonyConfigRow | None:
-    rows = await session.execute(
-        select(TelephonyConfigRow).where(
-            TelephonyConfigRow.organization_id == org_id, col(TelephonyConfigRow.is_default_outbound)
-        )
-    )
-    return rows.scalars().first()
+async def default_config(session: AsyncSession, *, org_id: int) -> ConfigRow | None:
+    query = sa.select(CONFIGS).where(CONFIGS.c.organization_id == org_id, CONFIGS.c.is_default_outbound)
+    return (await session.execute(query)).first()
 
 
-async def number_counts(
-    session: AsyncSession, *, config_ids: Sequence[int], active_only: bool
-) -> dict[int, int]:
+async def number_counts(session: AsyncSession, *, config_ids: Sequence[int], active_only: bool) -> dict[int, int]:
     """Numbers per configuration (active ones only, or all); configs without any are absent."""
-    config_id = col(PhoneNumberRow.telephony_config_id)
+    config_id = NUMBERS.c.telephony_config_id
     query = sa.select(config_id, sa.func.count()).where(config_id.in_(config_ids)).group_by(config_id)
     if active_only:
-        query = query.where(col(PhoneNumberRow.is_active))
+        query = query.where(NUMBERS.c.is_active)
     return {key: count for key, count in (await session.execute(query)).all()}
 
 
@@ -77,47 +78,39 @@ async def number_pages(
     limit: int,
     after_id: int | None,
     active_only: bool,
-) -> dict[int, list[PhoneNumberRow]]:
+) -> dict[int, list[NumberRow]]:
     """The first `limit` numbers of each configuration after a cursor, in one statement."""
     position = (
         sa.func.row_number()
-        .over(partition_by=PhoneNumberRow.telephony_config_id, order_by=PhoneNumberRow.id)
+        .over(partition_by=NUMBERS.c.telephony_config_id, order_by=NUMBERS.c.id)
         .label("position")
     )
-    inner = sa.select(PhoneNumberRow, position).where(
-        col(PhoneNumberRow.telephony_config_id).in_(config_ids)
-    )
+    inner = sa.select(NUMBERS, position).where(NUMBERS.c.telephony_config_id.in_(config_ids))
     if after_id is not None:
-        inner = inner.where(col(PhoneNumberRow.id) > after_id)
+        inner = inner.where(NUMBERS.c.id > after_id)
     if active_only:
-        inner = inner.where(col(PhoneNumberRow.is_active))
+        inner = inner.where(NUMBERS.c.is_active)
     ranked = inner.subquery()
-    numbered = sa.orm.aliased(PhoneNumberRow, ranked)
-    query = select(numbered).where(ranked.c.position <= limit).order_by(ranked.c.id)
-    pages: dict[int, list[PhoneNumberRow]] = {key: [] for key in config_ids}
-    for row in (await session.execute(query)).scalars():
+    columns = [ranked.c[column.name] for column in NUMBERS.c]
+    query = sa.select(*columns).where(ranked.c.position <= limit).order_by(ranked.c.id)
+    pages: dict[int, list[NumberRow]] = {key: [] for key in config_ids}
+    for row in await session.execute(query):
         pages[row.telephony_config_id].append(row)
     return pages
 
 
-async def numbers_by_ids(
-    session: AsyncSession, *, org_id: int, ids: Sequence[int]
-) -> dict[int, PhoneNumberRow]:
+async def numbers_by_ids(session: AsyncSession, *, org_id: int, ids: Sequence[int]) -> dict[int, NumberRow]:
     rows = await session.execute(
-        select(PhoneNumberRow).where(
-            PhoneNumberRow.organization_id == org_id, col(PhoneNumberRow.id).in_(ids)
-        )
+        sa.select(NUMBERS).where(NUMBERS.c.organization_id == org_id, NUMBERS.c.id.in_(ids))
     )
-    return {row.id: row for row in rows.scalars()}  # type: ignore[misc]
+    return {row.id: row for row in rows}
 
 
-async def number_holder(
-    session: AsyncSession, *, org_id: int, phone_number: str
-) -> TelephonyConfigRow | None:
+async def number_holder(session: AsyncSession, *, org_id: int, phone_number: str) -> ConfigRow | None:
     """The configuration that holds a number, to name it when the number is taken."""
-    rows = await session.execute(
-        select(TelephonyConfigRow)
-        .join(PhoneNumberRow, col(PhoneNumberRow.telephony_config_id) == col(TelephonyConfigRow.id))
-        .where(PhoneNumberRow.organization_id == org_id, PhoneNumberRow.phone_number == phone_number)
+    query = (
+        sa.select(CONFIGS)
+        .join(NUMBERS, NUMBERS.c.telephony_config_id == CONFIGS.c.id)
+        .where(NUMBERS.c.organization_id == org_id, NUMBERS.c.phone_number == phone_number)
     )
-    return rows.scalars().first()
+    return (await session.execute(query)).first()

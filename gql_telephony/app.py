@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or build_runtime(settings or Settings.from_env())
     view = GraphQLView(build_schema(production=runtime.settings.is_production), runtime)
 
-    metrics = Metrics(runtime.db, lambda: runtime.summaries.listener_count)
+    metrics = Metrics(runtime.db, lambda: runtime.summaries.listener_count, runtime.read_paths)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

@@ -119,6 +119,7 @@ async def test_lines_logged_while_serving_a_request_carry_its_id(api, logs, monk
         raise RuntimeError("the database is gone")
 
     monkeypatch.setattr("gql_telephony.api.queries.warning_summary", failing)
+    monkeypatch.setattr("gql_telephony.api.plans.snapshot.Snapshot.warning_summary", failing)
     try:
         logging.getLogger("gql_telephony.test").warning("outside any request")
         response = await api.post("{ telephonyConfigWarnings { totalCount } }", headers={"x-request-id": "req-1"})
@@ -208,8 +209,19 @@ async def test_metrics_have_bounded_labels_and_no_organization(api):
     samples = parse_metrics(text)
     assert sample(samples, "gql_telephony_http_requests_total", route="other", status="404") == 1
     label_names = {name for (_, labels) in samples for name, _ in labels}
-    assert label_names <= {"route", "status", "code", "le"}
+    assert label_names <= {"route", "status", "code", "le", "path"}
+    assert {value for (_, labels) in samples for name, value in labels if name == "path"} == {"cache", "generic", "plan"}
     assert CANARY not in text and api.key not in text
+
+
+async def test_metrics_count_how_queries_were_answered(api):
+    await api.gql(DASHBOARD)  # a plan answers it, and the cache keeps it
+    await api.gql(DASHBOARD)  # from the cache
+    await api.gql("{ __schema { queryType { name } } }")  # introspection: no plan covers it
+    samples = parse_metrics((await api.client.get("/metrics")).text)
+    assert sample(samples, "gql_telephony_read_path_total", path="plan") == 1
+    assert sample(samples, "gql_telephony_read_path_total", path="cache") == 1
+    assert sample(samples, "gql_telephony_read_path_total", path="generic") == 1
 
 
 async def test_metrics_count_active_subscriptions(api):

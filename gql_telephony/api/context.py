@@ -19,6 +19,15 @@ from .request_log import note_organization
 
 
 @dataclass
+class ReadPaths:
+    """How this process answered queries over HTTP (for /metrics and the tests)."""
+
+    planned: int = 0  # by a compiled plan
+    generic: int = 0  # by the generic executor
+    cache: int = 0  # from the response cache
+
+
+@dataclass
 class Runtime:
     """Built once at start-up and shared by every request."""
 
@@ -31,6 +40,7 @@ class Runtime:
         self.configs = TelephonyConfigs(self.db, self.vault, self.broker)
         self.numbers = PhoneNumbers(self.db, self.broker)
         self.summaries = SummaryFeed(self.db, self.vault, self.broker)
+        self.read_paths = ReadPaths()
 
 
 # Loaders belong to one operation, not to a Context: a WebSocket's Context lives as long as the

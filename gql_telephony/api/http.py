@@ -26,6 +26,10 @@ from ..services.tenancy import authenticate
 from .context import Context, Runtime
 from .errors import INTERNAL_MESSAGE, format_error, is_fault
 from .graphiql import with_subscription_auth
+from .json_encoding import encode_json
+from .operation_facts import describe, note_operation
+from .plans.runner import PlanRunner
+from .response_cache import CachedResponse, ResponseCache, cache_key
 from .schema import MAX_TOKENS
 from .websocket import TransportWSHandler
 
@@ -168,6 +172,12 @@ class GraphQLView(GraphQL):
         )
         self.runtime = runtime
         self.suggestions = not production
+        settings = runtime.settings
+        self.plans = (
+            PlanRunner(schema._schema, runtime.db, runtime.vault, max_tokens=MAX_TOKENS, production=production)
+            if settings.compiled_plans else None
+        )
+        self.cache = ResponseCache(settings.response_cache_mb * 2**20) if settings.response_cache_mb > 0 else None
 
     @cached_property
     def graphql_ide_html(self) -> str:
@@ -242,7 +252,20 @@ class GraphQLView(GraphQL):
         self, request: Any, request_adapter: Any, sub_response: Any, context: Context, root_value: Any,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        document = parse_or_none(request_data.query)
+        principal = context.principal
+        if principal is not None and self.cache is not None and request_data.query:
+            key = cache_key(principal.org_id, principal.data_version, request_data.query,
+                            request_data.operation_name, request_data.variables)
+            hit = self.cache.get(key)
+            if hit is not None:
+                self.runtime.read_paths.cache += 1
+                note_operation(request, hit.operation_type, hit.operation_name)
+                sub_response.cached_body = hit.body
+                return ExecutionResult(data={}, errors=None)
+            sub_response.cache_key = key
+        prepared = self.plans.prepare(request_data.query) if self.plans and request_data.query else None
+        document = prepared.document if prepared is not None else None
+        document = document or parse_or_none(request_data.query)
         operation = selected_operation(document, request_data.operation_name) if document else None
         introspection = (
             document is not None and isinstance(operation, OperationDefinitionNode)
@@ -260,6 +283,9 @@ class GraphQLView(GraphQL):
                 "Subscriptions are served over WebSocket at /graphql (graphql-transport-ws), not over HTTP.",
                 "BAD_REQUEST",
             )
+        elif operation is not None and operation.operation is OperationType.QUERY and principal is not None:
+            sub_response.cache_entry = describe(operation)  # a query's response may be kept
+            result = await self._execute_query(request, request_adapter, sub_response, context, root_value, request_data)
         else:
             try:
                 result = await super().execute_single(
@@ -279,6 +305,23 @@ class GraphQLView(GraphQL):
             sub_response.status_code = failed if sub_response.media_type == GRAPHQL_RESPONSE_JSON else 200
         return result
 
+    async def _execute_query(  # noqa: PLR0917
+        self, request: Any, request_adapter: Any, sub_response: Any, context: Context, root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """By the query's compiled plan when one covers it, else by the generic executor."""
+        if self.plans is not None:
+            answered = await self.plans.run(
+                context.org_id, request_data.query or "", request_data.operation_name, request_data.variables
+            )
+            if answered is not None:
+                operation, data = answered
+                self.runtime.read_paths.planned += 1
+                note_operation(request, *describe(operation))
+                return ExecutionResult(data=data, errors=None)
+        self.runtime.read_paths.generic += 1
+        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         body: GraphQLHTTPResponse = {}
         if not is_request_error(result):
@@ -288,7 +331,23 @@ class GraphQLView(GraphQL):
         return body
 
     def create_response(self, response_data: Any, sub_response: Any) -> Response:
-        response = super().create_response(response_data, sub_response)
+        body = getattr(sub_response, "cached_body", None)
+        if body is None:
+            body = encode_json(response_data)  # WebSocket messages keep Strawberry's text encoding
+            self._keep(body, response_data, sub_response)
+        response = Response(body, status_code=sub_response.status_code or 200)
+        response.headers.raw.extend(sub_response.headers.raw)
         response.headers["content-type"] = sub_response.media_type
+        response.background = sub_response.background
         return response
+
+    def _keep(self, body: bytes, response_data: Any, sub_response: Any) -> None:
+        """Keeps the response of a query that succeeded, under the data version its request read."""
+        key = getattr(sub_response, "cache_key", None)
+        entry = getattr(sub_response, "cache_entry", None)
+        if self.cache is None or key is None or entry is None or sub_response.status_code not in (None, 200):
+            return
+        if not isinstance(response_data, dict) or "errors" in response_data or response_data.get("data") is None:
+            return
+        self.cache.put(key, CachedResponse(body, *entry))
 

@@ -36,8 +36,12 @@ def decode_cursor(cursor: str) -> int | None:
     return decode_id_of("cursor", cursor)
 
 
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    # binascii directly: a dashboard encodes an id and a cursor for every row it shows.
+    return binascii.b2a_base64(text.encode(), newline=False).translate(_URL_SAFE).rstrip(b"=").decode()
 
 
 def _unb64(value: str) -> str | None:

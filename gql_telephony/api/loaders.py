@@ -60,12 +60,13 @@ class Loaders:
         return [found.get(key) for key in ids]
 
     async def _number_counts(self, keys: Sequence[CountKey]) -> list[int]:
-        counts: dict[CountKey, int] = {}
         async with self._db.reading() as session:
-            for active_only, config_ids in _group(keys, lambda k: k.active_only).items():
-                found = await queries.number_counts(session, config_ids=config_ids, active_only=active_only)
-                counts.update({CountKey(c, active_only): found.get(c, 0) for c in config_ids})
-        return [counts[key] for key in keys]
+            found = await queries.number_counts(session, config_ids=list({key.config_id for key in keys}))
+        none = queries.NumberCounts(0, 0)
+        return [
+            found.get(key.config_id, none).active if key.active_only else found.get(key.config_id, none).total
+            for key in keys
+        ]
 
     async def _number_pages(self, keys: Sequence[PageKey]) -> list[list[PhoneNumberRow]]:
         """Keys with the same arguments share one windowed query; a document has few such sets."""

@@ -88,10 +88,26 @@ class Histogram:
             yield f"{self.name}_count{_labels(self.label_names, labels)} {_number(cumulative)}"
 
 
+class ReadPathCounter:
+    """Counts kept by the view itself (api/context.py ReadPaths), rendered as one counter."""
+
+    name = "gql_telephony_read_path_total"
+
+    def __init__(self, read_paths: Any) -> None:
+        self.read_paths = read_paths
+
+    def render(self) -> Iterable[str]:
+        yield f"# HELP {self.name} Queries over HTTP by how they were answered: plan, generic executor or cache."
+        yield f"# TYPE {self.name} counter"
+        for path, count in (("cache", self.read_paths.cache), ("generic", self.read_paths.generic),
+                            ("plan", self.read_paths.planned)):
+            yield f'{self.name}{{path="{path}"}} {count}'
+
+
 class Metrics:
     """The metrics of one application; `listeners` reads the number of active subscriptions."""
 
-    def __init__(self, db: Database, listeners: Callable[[], int]) -> None:
+    def __init__(self, db: Database, listeners: Callable[[], int], read_paths: Any = None) -> None:
         self.requests = Counter("gql_telephony_http_requests_total", "HTTP requests by route and status.",
                                 ("route", "status"))
         self.durations = Histogram("gql_telephony_http_request_duration_seconds",
@@ -102,6 +118,7 @@ class Metrics:
         self.sql_statements = Counter("gql_telephony_sql_statements_total", "SQL statements executed.")
         self.subscriptions = Gauge("gql_telephony_active_subscriptions",
                                    "Subscriptions being served (warning-summary listeners).", listeners)
+        self.read_paths = ReadPathCounter(read_paths) if read_paths is not None else None
         self._db = db
         for engine in db.engines:
             event.listen(engine.sync_engine, "before_cursor_execute", self._count_statement)
@@ -124,4 +141,6 @@ class Metrics:
         lines: list[str] = []
         for metric in (self.requests, self.durations, self.graphql_errors, self.sql_statements, self.subscriptions):
             lines.extend(metric.render())
+        if self.read_paths is not None:
+            lines.extend(self.read_paths.render())
         return "\n".join(lines) + "\n"

@@ -22,14 +22,22 @@ class NoteOperation(SchemaExtension):
 
     def _note(self) -> None:
         context = self.execution_context
-        facts = request_facts(getattr(getattr(context.context, "request", None), "scope", None))
         document = context.graphql_document
-        if facts is None or document is None:
+        if document is None:
             return
         wanted = context.operation_name
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         operation = next((o for o in operations if wanted is None or (o.name and o.name.value == wanted)), None)
-        if operation is None:
-            return
-        facts.operation_type = operation.operation.value
-        facts.operation_name = operation.name.value[:MAX_NAME_LENGTH] if operation.name else None
+        if operation is not None:
+            note_operation(getattr(context.context, "request", None), *describe(operation))
+
+
+def describe(operation: OperationDefinitionNode) -> tuple[str, str | None]:
+    """The operation's type and name, as the log line shows them."""
+    return operation.operation.value, operation.name.value[:MAX_NAME_LENGTH] if operation.name else None
+
+
+def note_operation(request: object, operation_type: str, operation_name: str | None) -> None:
+    facts = request_facts(getattr(request, "scope", None))
+    if facts is not None:
+        facts.operation_type, facts.operation_name = operation_type, operation_name

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy.engine import Row
+
 from ..crypto import Vault
 from ..domain.providers import ProviderKey
 from ..domain.warnings import ConfigWarning, WarningSummary, config_warnings, summarize
@@ -10,21 +14,27 @@ from ..storage.db import Database
 from ..storage.tables import TelephonyConfigRow
 
 
-def present_keys(row: TelephonyConfigRow, vault: Vault) -> set[str]:
+def present_keys(row: Row | TelephonyConfigRow, vault: Vault) -> set[str]:
     """The config keys that hold a value (secrets decrypted only to learn which are set)."""
     return set(row.settings) | set(vault.decrypt_json(row.secrets))
 
 
-def warnings_of(row: TelephonyConfigRow, vault: Vault, active_numbers: int) -> list[ConfigWarning]:
+def warnings_of(row: Row | TelephonyConfigRow, vault: Vault, active_numbers: int) -> list[ConfigWarning]:
     return config_warnings(ProviderKey(row.provider), present_keys(row, vault), active_numbers)
 
 
 async def warning_summary(db: Database, vault: Vault, org_id: int) -> WarningSummary:
     """The organization's summary from one consistent snapshot: two statements, whatever its size."""
     async with db.reading() as session:
-        rows = await queries.all_configs(session, org_id=org_id)
-        counts = await queries.number_counts(session, config_ids=[r.id for r in rows], active_only=True)  # type: ignore[misc]
+        rows = await queries.all_configs(session, org_id=org_id, timestamps=False)
+        counts = await queries.number_counts(session, config_ids=[r.id for r in rows])
+    return summary_of(rows, vault, {key: count.active for key, count in counts.items()})
+
+
+def summary_of(rows: Sequence[Row], vault: Vault, active_numbers: Mapping[int, int]) -> WarningSummary:
+    """The summary of all an organization's configurations (active numbers by configuration id;
+    a configuration absent from it has none)."""
     return summarize(
-        (warnings_of(row, vault, counts.get(row.id, 0)) for row in rows),  # type: ignore[arg-type]
+        (warnings_of(row, vault, active_numbers.get(row.id, 0)) for row in rows),
         has_default_outbound=any(row.is_default_outbound for row in rows),
     )

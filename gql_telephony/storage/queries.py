@@ -7,6 +7,7 @@ changed through them, and building an ORM object per row was most of a read's co
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
@@ -21,6 +22,18 @@ ORGANIZATIONS: sa.Table = Organization.__table__  # type: ignore[attr-defined]
 
 ConfigRow = Row  # the columns of telephony_config
 NumberRow = Row  # the columns of phone_number
+TIMESTAMPS = ("created_at", "updated_at")
+
+
+class NumberCounts(NamedTuple):
+    total: int
+    active: int
+
+
+def _columns(table: sa.Table, timestamps: bool) -> list[sa.ColumnElement[Any]]:
+    """Every column, or every column but the timestamps: parsing two dates per row was a large
+    share of a big read, and most documents never ask for them."""
+    return [column for column in table.c if timestamps or column.name not in TIMESTAMPS]
 
 
 async def api_key_by_hash(session: AsyncSession, *, key_hash: str) -> Row | None:
@@ -33,23 +46,27 @@ async def api_key_by_hash(session: AsyncSession, *, key_hash: str) -> Row | None
     return (await session.execute(query)).first()
 
 
-async def configs_by_ids(session: AsyncSession, *, org_id: int, ids: Sequence[int]) -> dict[int, ConfigRow]:
+async def configs_by_ids(
+    session: AsyncSession, *, org_id: int, ids: Sequence[int], timestamps: bool = True
+) -> dict[int, ConfigRow]:
     rows = await session.execute(
-        sa.select(CONFIGS).where(CONFIGS.c.organization_id == org_id, CONFIGS.c.id.in_(ids))
+        sa.select(*_columns(CONFIGS, timestamps)).where(CONFIGS.c.organization_id == org_id, CONFIGS.c.id.in_(ids))
     )
-    return {row.id: row for row in rows}
+    return {row.id: row for row in rows.all()}
 
 
-async def config_page(session: AsyncSession, *, org_id: int, limit: int, after_id: int | None) -> list[ConfigRow]:
-    query = sa.select(CONFIGS).where(CONFIGS.c.organization_id == org_id)
+async def config_page(
+    session: AsyncSession, *, org_id: int, limit: int, after_id: int | None, timestamps: bool = True
+) -> list[ConfigRow]:
+    query = sa.select(*_columns(CONFIGS, timestamps)).where(CONFIGS.c.organization_id == org_id)
     if after_id is not None:
         query = query.where(CONFIGS.c.id > after_id)
-    return list(await session.execute(query.order_by(CONFIGS.c.id).limit(limit)))
+    return (await session.execute(query.order_by(CONFIGS.c.id).limit(limit))).all()  # type: ignore[return-value]
 
 
-async def all_configs(session: AsyncSession, *, org_id: int) -> list[ConfigRow]:
-    query = sa.select(CONFIGS).where(CONFIGS.c.organization_id == org_id).order_by(CONFIGS.c.id)
-    return list(await session.execute(query))
+async def all_configs(session: AsyncSession, *, org_id: int, timestamps: bool = True) -> list[ConfigRow]:
+    query = sa.select(*_columns(CONFIGS, timestamps)).where(CONFIGS.c.organization_id == org_id).order_by(CONFIGS.c.id)
+    return (await session.execute(query)).all()  # type: ignore[return-value]
 
 
 async def count_configs(session: AsyncSession, *, org_id: int) -> int:
@@ -57,18 +74,17 @@ async def count_configs(session: AsyncSession, *, org_id: int) -> int:
     return int((await session.execute(query)).scalar_one())
 
 
-async def default_config(session: AsyncSession, *, org_id: int) -> ConfigRow | None:
-    query = sa.select(CONFIGS).where(CONFIGS.c.organization_id == org_id, CONFIGS.c.is_default_outbound)
+async def default_config(session: AsyncSession, *, org_id: int, timestamps: bool = True) -> ConfigRow | None:
+    query = sa.select(*_columns(CONFIGS, timestamps)).where(CONFIGS.c.organization_id == org_id, CONFIGS.c.is_default_outbound)
     return (await session.execute(query)).first()
 
 
-async def number_counts(session: AsyncSession, *, config_ids: Sequence[int], active_only: bool) -> dict[int, int]:
-    """Numbers per configuration (active ones only, or all); configs without any are absent."""
+async def number_counts(session: AsyncSession, *, config_ids: Sequence[int]) -> dict[int, NumberCounts]:
+    """All and active numbers per configuration, in one statement; configs without any are absent."""
     config_id = NUMBERS.c.telephony_config_id
-    query = sa.select(config_id, sa.func.count()).where(config_id.in_(config_ids)).group_by(config_id)
-    if active_only:
-        query = query.where(NUMBERS.c.is_active)
-    return {key: count for key, count in (await session.execute(query)).all()}
+    active = sa.func.sum(sa.case((NUMBERS.c.is_active, 1), else_=0))
+    query = sa.select(config_id, sa.func.count(), active).where(config_id.in_(config_ids)).group_by(config_id)
+    return {key: NumberCounts(total, int(active)) for key, total, active in (await session.execute(query)).all()}
 
 
 async def number_pages(
@@ -78,6 +94,7 @@ async def number_pages(
     limit: int,
     after_id: int | None,
     active_only: bool,
+    timestamps: bool = True,
 ) -> dict[int, list[NumberRow]]:
     """The first `limit` numbers of each configuration after a cursor, in one statement."""
     position = (
@@ -85,25 +102,27 @@ async def number_pages(
         .over(partition_by=NUMBERS.c.telephony_config_id, order_by=NUMBERS.c.id)
         .label("position")
     )
-    inner = sa.select(NUMBERS, position).where(NUMBERS.c.telephony_config_id.in_(config_ids))
+    inner = sa.select(*_columns(NUMBERS, timestamps), position).where(NUMBERS.c.telephony_config_id.in_(config_ids))
     if after_id is not None:
         inner = inner.where(NUMBERS.c.id > after_id)
     if active_only:
         inner = inner.where(NUMBERS.c.is_active)
     ranked = inner.subquery()
-    columns = [ranked.c[column.name] for column in NUMBERS.c]
+    columns = [ranked.c[column.name] for column in _columns(NUMBERS, timestamps)]
     query = sa.select(*columns).where(ranked.c.position <= limit).order_by(ranked.c.id)
     pages: dict[int, list[NumberRow]] = {key: [] for key in config_ids}
-    for row in await session.execute(query):
+    for row in (await session.execute(query)).all():  # one fetch, not one call per row
         pages[row.telephony_config_id].append(row)
     return pages
 
 
-async def numbers_by_ids(session: AsyncSession, *, org_id: int, ids: Sequence[int]) -> dict[int, NumberRow]:
+async def numbers_by_ids(
+    session: AsyncSession, *, org_id: int, ids: Sequence[int], timestamps: bool = True
+) -> dict[int, NumberRow]:
     rows = await session.execute(
-        sa.select(NUMBERS).where(NUMBERS.c.organization_id == org_id, NUMBERS.c.id.in_(ids))
+        sa.select(*_columns(NUMBERS, timestamps)).where(NUMBERS.c.organization_id == org_id, NUMBERS.c.id.in_(ids))
     )
-    return {row.id: row for row in rows}
+    return {row.id: row for row in rows.all()}
 
 
 async def number_holder(session: AsyncSession, *, org_id: int, phone_number: str) -> ConfigRow | None:

@@ -344,11 +344,13 @@ async def test_a_database_error_shows_no_sql(api, logs):
 
 async def test_a_fault_before_execution_is_500_for_the_new_media_type(api, logs, monkeypatch):
     from gql_telephony.api import schema
+    from gql_telephony.api.plans import runner
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom with detail")
 
     monkeypatch.setattr(schema, "check_operation", broken)
+    monkeypatch.setattr(runner, "check_operation", broken)  # the compiled plans' own gate
     response = await api.post(PROVIDERS, headers={"accept": GQL_JSON})
     assert response.status_code == 500
     assert "data" not in response.json()

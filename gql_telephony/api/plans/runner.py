@@ -1,0 +1,164 @@
+"""Answers a query with a compiled plan when one covers it, or says it cannot (None).
+
+Before a plan runs, the request passes the same gates as in the generic executor: the token
+limit of the parser, Strawberry's validation with the schema's rules, variable coercion and the
+contract's limits. A request that fails any of them, or whose plan raises, goes to the generic
+executor, which gives the client its usual errors: the plan only ever answers requests that
+would succeed, and answers them with the same data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    NoSchemaIntrospectionCustomRule,
+    OperationDefinitionNode,
+    parse,
+    specified_rules,
+)
+from graphql.execution.values import VariableValues, get_variable_values
+from strawberry.schema.schema import validate_document
+
+from ...crypto import Vault
+from ...storage.db import Database
+from ..limits import DocumentShapeLimits, check_operation
+from .compiler import NoPlan, Plan, compile_plan, directive_variables
+from .executor import execute_plan
+from .snapshot import Snapshot
+
+logger = logging.getLogger("gql_telephony.plans")
+
+MAX_DOCUMENTS = 500  # prepared documents kept, and plans kept, per process
+TIMESTAMP_FIELDS = ("createdAt", "updatedAt")
+MAX_KEPT_QUERY = 20_000  # characters: dashboards send small documents; larger ones are not kept
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class LRU(Generic[K, V]):
+    def __init__(self, size: int) -> None:
+        self.size, self._items = size, OrderedDict[K, V]()
+
+    def get(self, key: K) -> V | None:
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> V:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A document that parsed and validated, with what its operations need."""
+
+    document: DocumentNode | None  # None: it did not parse or validate
+    fragments: dict[str, FragmentDefinitionNode]
+    directive_variables: tuple[str, ...]
+
+    def operation(self, name: str | None) -> OperationDefinitionNode | None:
+        assert self.document is not None
+        operations = [d for d in self.document.definitions if isinstance(d, OperationDefinitionNode)]
+        if name is None:
+            return operations[0] if len(operations) == 1 else None
+        return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+INVALID = Prepared(None, {}, ())
+NO_PLAN = Plan((), {})  # cached for requests no plan covers
+
+
+class PlanRunner:
+    def __init__(self, schema: GraphQLSchema, db: Database, vault: Vault, *, max_tokens: int, production: bool) -> None:
+        self.schema, self.db, self.vault, self.max_tokens = schema, db, vault, max_tokens
+        rules = [*specified_rules, DocumentShapeLimits]
+        if production:
+            rules.append(NoSchemaIntrospectionCustomRule)
+        self.rules = tuple(rules)
+        self._documents: LRU[str, Prepared] = LRU(MAX_DOCUMENTS)
+        self._plans: LRU[tuple[Any, ...], Plan] = LRU(MAX_DOCUMENTS)
+
+    async def run(
+        self, org_id: int, query: str, operation_name: str | None, raw_variables: dict[str, Any] | None
+    ) -> tuple[OperationDefinitionNode, dict[str, Any]] | None:
+        """The operation and its data, or None: the generic executor must answer."""
+        try:
+            return await self._run(org_id, query, operation_name, raw_variables or {})
+        except Exception as error:  # noqa: BLE001 - any surprise: the generic executor answers instead
+            logger.debug("the generic executor answers instead of a plan: %s", type(error).__name__)
+            return None
+
+    async def _run(
+        self, org_id: int, query: str, operation_name: str | None, raw_variables: dict[str, Any]
+    ) -> tuple[OperationDefinitionNode, dict[str, Any]] | None:
+        prepared = self.prepare(query)
+        operation = prepared.operation(operation_name) if prepared.document is not None else None
+        if operation is None or len(query) > MAX_KEPT_QUERY:
+            return None
+        variables = get_variable_values(self.schema, operation.variable_definitions or (), raw_variables)
+        if isinstance(variables, list):  # errors: the generic executor words them
+            return None
+        if check_operation(self.schema, operation, prepared.fragments, raw_variables):
+            return None
+        plan = self._plan(prepared, query, operation, variables)
+        if plan is None:
+            return None
+        async with self.db.reading() as session:
+            snapshot = Snapshot(
+                session, org_id, self.vault,
+                config_timestamps=plan.asks("TelephonyConfig", *TIMESTAMP_FIELDS),
+                number_timestamps=plan.asks("PhoneNumber", *TIMESTAMP_FIELDS),
+            )
+            if plan.asks("Query", "telephonyConfigWarnings"):
+                # The summary needs every configuration: loaded first, they answer the rest.
+                await snapshot.all_configs()
+            return operation, await execute_plan(plan, snapshot, variables)
+
+    def _plan(
+        self, prepared: Prepared, query: str, operation: OperationDefinitionNode, variables: VariableValues
+    ) -> Plan | None:
+        """The plan for these directive values, compiled on first use (None: no plan covers it)."""
+        key = (query, operation.name.value if operation.name else None,
+               *(variables.coerced.get(name) for name in prepared.directive_variables))
+        plan = self._plans.get(key)
+        if plan is None:
+            assert prepared.document is not None
+            try:
+                plan = compile_plan(self.schema, prepared.document, operation, variables)
+            except NoPlan as reason:
+                logger.debug("no plan: %s", reason)
+                plan = NO_PLAN
+            self._plans.put(key, plan)
+        return None if plan is NO_PLAN else plan
+
+    def prepare(self, query: str) -> Prepared:
+        """The parsed and validated document (kept for small documents), or INVALID."""
+        prepared = self._documents.get(query)
+        if prepared is None:
+            prepared = self._prepare(query)
+            if len(query) <= MAX_KEPT_QUERY:
+                self._documents.put(query, prepared)
+        return prepared
+
+    def _prepare(self, query: str) -> Prepared:
+        try:
+            document = parse(query, max_tokens=self.max_tokens)
+        except GraphQLError:
+            return INVALID
+        if validate_document(self.schema, document, self.rules):
+            return INVALID
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        return Prepared(document, fragments, directive_variables(document))

@@ -1,0 +1,91 @@
+"""Whole query responses, kept per organization and data version.
+
+Every write bumps its organization's data version in its own transaction
+(services/unit_of_work.py), and every request reads the version together with its API key,
+before it reads any data. An entry is stored under the version its request read, so it is
+only ever served to requests that read that same version: requests that began before the
+next write committed. No request that begins after a commit is answered from before it, in
+this process or any other, because the version lives in the database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+# Bytes counted for an entry beyond its body and query text: the key, the entry, the dict slot.
+ENTRY_OVERHEAD = 400
+
+
+class CacheKey(NamedTuple):
+    org_id: int
+    data_version: int
+    query: str
+    operation_name: str | None
+    variables: str  # canonical JSON: the same values in any key order make the same key
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    body: bytes
+    operation_type: str
+    operation_name: str | None
+
+    def size(self, key: CacheKey) -> int:
+        return len(self.body) + len(key.query) + len(key.variables) + ENTRY_OVERHEAD
+
+
+def cache_key(org_id: int, data_version: int, query: str, operation_name: str | None,
+              variables: dict[str, Any] | None) -> CacheKey:
+    canonical = json.dumps(variables, sort_keys=True, separators=(",", ":")) if variables else ""
+    return CacheKey(org_id, data_version, query, operation_name, canonical)
+
+
+class ResponseCache:
+    """Least recently used first out, bounded in bytes. Entries of an organization's older
+    versions can never be served again and are dropped as soon as a newer one is stored."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[CacheKey, CachedResponse] = OrderedDict()
+        self._by_org: dict[int, set[CacheKey]] = {}
+        self._newest: dict[int, int] = {}
+        self.size = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: CacheKey) -> CachedResponse | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def put(self, key: CacheKey, entry: CachedResponse) -> None:
+        newest = self._newest.get(key.org_id, 0)
+        if key.data_version < newest:
+            return  # made under a version already replaced: nobody will ask for it
+        size = entry.size(key)
+        if size > self.max_bytes // 8:
+            return  # one huge response must not push out everything else
+        if key.data_version > newest:
+            self._newest[key.org_id] = key.data_version
+            for stale in list(self._by_org.get(key.org_id, ())):
+                self._remove(stale)
+        if key in self._entries:
+            self._remove(key)
+        while self._entries and self.size + size > self.max_bytes:
+            self._remove(next(iter(self._entries)))
+        self._entries[key] = entry
+        self._by_org.setdefault(key.org_id, set()).add(key)
+        self.size += size
+
+    def _remove(self, key: CacheKey) -> None:
+        entry = self._entries.pop(key)
+        self.size -= entry.size(key)
+        keys = self._by_org[key.org_id]
+        keys.discard(key)
+        if not keys:
+            del self._by_org[key.org_id]

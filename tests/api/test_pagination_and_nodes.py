@@ -415,3 +415,22 @@ async def test_nodes_takes_at_most_100_ids(api):
         "query($ids: [ID!]!) { telephonyConfigs { totalCount } nodes(ids: $ids) { id } }", {"ids": ["x"] * 101}
     )
     assert_refused(response.json())
+
+
+async def test_keys_beyond_any_row_name_nothing_on_every_database(api):
+    """PostgreSQL's integer keys end at 2**31 - 1: a larger key must never reach it."""
+    config_id = (await create_config(api, "TWILIO"))["telephonyConfig"]["id"]
+    beyond = {name: base64.urlsafe_b64encode(f"{name}:2147483648".encode()).decode().rstrip("=")
+              for name in ("TelephonyConfig", "PhoneNumber", "cursor")}
+    data = await api.gql(
+        """query($config: ID!, $number: ID!, $after: String) {
+             telephonyConfig(id: $config) { id }
+             node(id: $number) { id }
+             nodes(ids: [$config, $number]) { id }
+             telephonyConfigs(after: $after) { totalCount nodes { id } pageInfo { hasPreviousPage } }
+           }""",
+        {"config": beyond["TelephonyConfig"], "number": beyond["PhoneNumber"], "after": beyond["cursor"]},
+    )
+    assert data == {"telephonyConfig": None, "node": None, "nodes": [None, None],
+                    "telephonyConfigs": {"totalCount": 1, "nodes": [], "pageInfo": {"hasPreviousPage": True}}}
+    assert config_id

@@ -23,6 +23,11 @@ ORGANIZATIONS: sa.Table = Organization.__table__  # type: ignore[attr-defined]
 ConfigRow = Row  # the columns of telephony_config
 NumberRow = Row  # the columns of phone_number
 TIMESTAMPS = ("created_at", "updated_at")
+# Row attributes cost about a microsecond each in SQLAlchemy 2.1, positions a twentieth of that:
+# code that reads every row of a large result reads by position. Timestamps are the last
+# columns of both tables, so leaving them out moves no other column.
+POSITIONS = {table.name: {column.name: index for index, column in enumerate(table.c)} for table in (CONFIGS, NUMBERS)}
+assert all(list(table.c.keys())[-2:] == list(TIMESTAMPS) for table in (CONFIGS, NUMBERS))
 
 
 class NumberCounts(NamedTuple):
@@ -111,8 +116,9 @@ async def number_pages(
     columns = [ranked.c[column.name] for column in _columns(NUMBERS, timestamps)]
     query = sa.select(*columns).where(ranked.c.position <= limit).order_by(ranked.c.id)
     pages: dict[int, list[NumberRow]] = {key: [] for key in config_ids}
+    config_of = POSITIONS["phone_number"]["telephony_config_id"]
     for row in (await session.execute(query)).all():  # one fetch, not one call per row
-        pages[row.telephony_config_id].append(row)
+        pages[row[config_of]].append(row)
     return pages
 
 

@@ -8,6 +8,7 @@ subscriptions, a field not declared there) has no plan.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,8 @@ from graphql.execution.collect_fields import FieldDetails, FragmentDetails, coll
 from graphql.execution.values import VariableValues, get_argument_values
 from graphql.language import DirectiveNode, Node
 
-from .fields import FIELDS, INLINE_NAMES, TYPENAME, FieldSpec
+from ...storage.queries import POSITIONS
+from .fields import FIELDS, INLINE_NAMES, ROW_TABLES, TYPENAME, FieldSpec
 
 
 class NoPlan(Exception):
@@ -202,7 +204,7 @@ def builder(type_name: str, fields: tuple[FieldPlan, ...]) -> Callable[[Any], di
         elif not _built_at_once(field):
             value = "None"
         elif spec.inline is not None:
-            value = spec.inline
+            value = _by_position(type_name, spec.inline)
         else:
             namespace[f"get{index}"] = spec.get
             value = f"get{index}(s)"
@@ -210,6 +212,15 @@ def builder(type_name: str, fields: tuple[FieldPlan, ...]) -> Callable[[Any], di
     source = "def build(s):\n    return {" + ", ".join(entries) + "}\n"
     exec(compile(source, f"<plan of {type_name}>", "exec"), namespace)  # noqa: S102 - our own expressions
     return namespace["build"]
+
+
+def _by_position(type_name: str, expression: str) -> str:
+    """`s.phone_number` as `s[3]` where the sources are rows (see storage/queries.py POSITIONS)."""
+    table = ROW_TABLES.get(type_name)
+    if table is None:
+        return expression
+    positions = POSITIONS[table]
+    return re.sub(r"\bs\.(\w+)", lambda match: f"s[{positions[match.group(1)]}]", expression)
 
 
 def _uses_variable(value: Any) -> bool:

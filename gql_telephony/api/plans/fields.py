@@ -21,6 +21,7 @@ from ...domain.config_rules import present_config
 from ...domain.providers import PROVIDERS, ProviderKey
 from ...services.reads import warnings_of
 from ...services.telephony_configs import stored_config
+from ...storage.queries import POSITIONS
 from ..arguments import MAX_NODE_IDS, page_arguments
 from ..ids import decode_id, decode_id_of, encode_cursor, encode_id
 from ..types import PROVIDER_METADATA, PageInfo, TelephonyConfigWarningSummaryType
@@ -61,6 +62,11 @@ class RowGone(Exception):
 TYPENAME = FieldSpec()  # filled in by the executor from the type it completes
 PROVIDER_NAMES = {key.value: key.name for key in ProviderKey}
 INLINE_NAMES = {"encode_id": encode_id, "encode_cursor": encode_cursor, "PROVIDER_NAMES": PROVIDER_NAMES}
+# The table whose rows are the sources of a type: its inline expressions read `s.column` by position.
+ROW_TABLES = {
+    "TelephonyConfig": "telephony_config", "TelephonyConfigEdge": "telephony_config",
+    "PhoneNumber": "phone_number", "PhoneNumberEdge": "phone_number",
+}
 
 
 def attribute(name: str) -> FieldSpec:
@@ -205,8 +211,9 @@ TELEPHONY_CONFIG = {
 
 
 async def _config_of_number(snapshot: Snapshot, rows: list[Row], arguments: dict[str, Any]) -> list[Any]:
-    configs = await snapshot.configs([row.telephony_config_id for row in rows])
-    found = [configs.get(row.telephony_config_id) for row in rows]
+    config_of = POSITIONS["phone_number"]["telephony_config_id"]
+    configs = await snapshot.configs([row[config_of] for row in rows])
+    found = [configs.get(row[config_of]) for row in rows]
     if any(config is None for config in found):
         raise RowGone("the configuration of a number")
     return found
@@ -235,7 +242,8 @@ async def _config_total(snapshot: Snapshot, pages: list[Page], arguments: dict[s
 
 
 def _page_info(page: Page) -> PageInfo:
-    return PageInfo.of([row.id for row in page.rows], has_next=page.has_next, after_given=page.after_given)
+    ends = [page.rows[0].id, page.rows[-1].id] if page.rows else []  # all PageInfo reads of the keys
+    return PageInfo.of(ends, has_next=page.has_next, after_given=page.after_given)
 
 
 def connection(total: Batch) -> dict[str, FieldSpec]:

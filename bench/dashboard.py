@@ -1,22 +1,39 @@
-"""Dashboard throughput: the GraphQL server against a hand-written endpoint serving the same JSON.
+"""Dashboard throughput: the GraphQL server, cold and warm, against a hand-written endpoint
+serving the same JSON; then reads right after writes, and subscription fan-out.
 
-Usage: .venv/bin/python -m bench.dashboard [--shape 25x40 ...] [--duration 50] [--rounds 5]
-                                           [--clients 8] [--no-pin] [--profile py-spy|cprofile]
-(`make bench` runs it with the defaults; `make bench BENCH_ARGS="--shape 5x10 100x100"`.)
+Usage: .venv/bin/python -m bench.dashboard [--shape 25x40 ...] [--duration 60] [--rounds 5]
+           [--clients 8] [--generic] [--writes 200] [--subscribers 1000] [--subscription-rounds 15]
+           [--no-subscriptions] [--no-pin] [--profile py-spy|cprofile] [--verbose]
+(`make bench` runs it with the defaults, about 3 minutes; `make bench BENCH_ARGS="--shape 5x10 100x100"`.)
 
 For each shape CONFIGSxNUMBERS it
   1. seeds one organization on a fresh temporary SQLite file: CONFIGS telephony configurations
      (a mix of providers, created through the service layer, so secrets are encrypted as in
      production) with NUMBERS phone numbers each (inserted with SQL, interleaved across configs);
-  2. starts two server processes on that file: `gql-telephony serve` (the real server) and
-     bench/raw_endpoint.py (Starlette + aiosqlite + orjson, plain SQL, the project's Vault and
-     masking), and checks that both answer the same JSON (the GraphQL `data`), or stops;
-  3. counts the SQL statements of one dashboard request, in-process, with engine event listeners;
-  4. after a short warm-up, alternates rounds between the two (ABBA order) with CLIENTS
-     keep-alive clients in a closed loop; every response must be 200 with the expected body;
-  5. prints requests/s (median of rounds, min-max), p50/p99 latency over all requests,
-     statements per request, each server's CPU time per request and peak RSS (VmHWM), and how
-     much CPU other processes took meanwhile (a busy machine gives low figures).
+  2. counts the SQL statements of one dashboard request, in-process, with engine event listeners:
+     a cold read (response cache off) with compiled plans and, where the setting exists, with the
+     generic executor; and a repeated read with the cache on;
+  3. starts the targets on that file, each its own process:
+       cold     `gql-telephony serve` with GQL_TELEPHONY_RESPONSE_CACHE_MB=0: every request is
+                a cold read (as the first read after a write is), answered by compiled plans;
+       warm     `gql-telephony serve` with its defaults (response cache on): repeated reads;
+       raw      bench/raw_endpoint.py (Starlette + aiosqlite + orjson, plain SQL, the project's
+                Vault and masking), the floor;
+       generic  (--generic) `gql-telephony serve` with GQL_TELEPHONY_COMPILED_PLANS=0 and no
+                cache: the generic graphql-core executor, for reference;
+     and checks that all answer the same JSON (the GraphQL `data`, twice each), or stops;
+  4. after a short warm-up, alternates rounds between the targets in a balanced rotation (ABCCBA)
+     with CLIENTS keep-alive clients in a closed loop; every response must be 200 with the
+     expected body;
+  5. prints per target requests/s (median of rounds, min-max) and its ratio to raw, p50/p99
+     latency over all requests, statements per request, CPU time per request and peak RSS
+     (VmHWM), each server's gql_telephony_read_path_total counters from /metrics (which path
+     answered: plan, generic or cache), and how much CPU other processes took meanwhile;
+  6. with --writes N (default 200, 0 skips), one client: N times, renames a configuration
+     through the warm server and times the next dashboard read on it, and likewise on the raw
+     endpoint (bench/write_read.py): p50/p99 of a read that no cache can answer.
+Last, once, bench/subscription_latency.py: N subscribers on one (cache-on) server, and per round
+the time from a mutation's response to the last subscriber's event (--no-subscriptions skips).
 
 On a machine with two or more cores the servers are pinned to CPU 1 and this process (the
 load generator) to CPU 0, so that the client does not steal the server's CPU; --no-pin leaves
@@ -27,13 +44,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
-import random
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,110 +62,44 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from gql_telephony.app import build_runtime, create_app
-from gql_telephony.domain.phone_numbers import normalize_number
-from gql_telephony.domain.providers import PROVIDERS, ProviderKey
-from gql_telephony.services.tenancy import create_api_key, create_organization
+from gql_telephony.crypto import Vault
 from gql_telephony.settings import Settings
-from gql_telephony.storage.migrate import upgrade_to_head
-from gql_telephony.storage.tables import PhoneNumberRow, utcnow
+from tests.fixtures import DASHBOARD
 
-from tests.fixtures import DASHBOARD, VONAGE
-from tests.live.server import healthy_process
-
-from . import raw_endpoint
+from . import raw_endpoint, subscription_latency
 from .load import Round, Target, cpu_seconds, fetch, percentile, run_round
+from .processes import READ_PATHS, Process, free_port, py_spy, server_env, started
+from .seed import seed
+from .write_read import AfterWrite, reads_after_writes
 
-ROOT = Path(__file__).resolve().parents[1]
-
-# Twenty configs' worth of providers, roughly as accounts use them: mostly Twilio and Telnyx.
-P = ProviderKey
-PROVIDER_MIX = [P.TWILIO, P.TELNYX, P.TWILIO, P.VONAGE, P.TELNYX, P.TWILIO, P.PLIVO, P.SIGNALWIRE,
-                P.TELNYX, P.TWILIO, P.CLOUDONIX, P.TWILIO, P.TELNYX, P.VONAGE, P.PLIVO, P.TWILIO,
-                P.SIGNALWIRE, P.TELNYX, P.VOBIZ, P.ARI]
-REGIONS = ["US East", "US West", "EU", "UK", "APAC", "Canada", "LATAM"]
-AREA_CODES = ["415", "212", "312", "646", "206", "617", "303", "512", "305", "702"]
-LABELS = ["Sales", "Support", "Outbound", "Collections", "Reminders"]
-PAUSED = 13  # every 20th config from this one has all its numbers inactive (a warning)
-
-
-# -- seeding ---------------------------------------------------------------------------------
-
-def provider_config(provider: ProviderKey, i: int) -> dict[str, Any]:
-    """Valid settings that vary from config to config, some missing an optional key (a warning)."""
-    rng = random.Random(i)
-
-    def token(n: int = 16) -> str:
-        return f"{rng.getrandbits(n * 8):0{n * 2}x}"
-
-    def uuid() -> str:
-        h = token(16)
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-    if provider is P.TWILIO:
-        return {"account_sid": "AC" + token(), "auth_token": token(), **({"amd_enabled": True} if i % 3 == 0 else {})}
-    if provider is P.TELNYX:
-        extra = {"webhook_public_key": "pk_" + token(22)} if i % 2 == 0 else {}
-        return {"api_key": "KEY" + token(20).upper(), "connection_id": str(1_800_000_000 + i), **extra}
-    if provider is P.VONAGE:
-        extra = {"signature_secret": token(12)} if i % 2 == 1 else {}
-        return {"application_id": uuid(), "private_key": VONAGE["private_key"], "api_key": token(4),
-                "api_secret": token(8), **extra}
-    if provider is P.PLIVO:
-        return {"auth_id": "MA" + token(9).upper(), "auth_token": token(20), "application_id": str(10**10 + i)}
-    if provider is P.CLOUDONIX:
-        return {"bearer_token": "XI-" + token(), "domain_id": f"tenant{i}", "application_name": "voice-ai"}
-    if provider is P.VOBIZ:
-        return {"auth_id": f"MA_VOBIZ{i:06d}", "auth_token": token(20)}
-    if provider is P.SIGNALWIRE:
-        return {"project_id": uuid(), "api_token": "PT" + token(24), "space_url": f"https://tenant{i}.signalwire.com/"}
-    return {"ari_endpoint": f"https://pbx{i}.example.com:8089", "app_name": "voice-ai",
-            "app_password": token(12), "ws_client_name": f"pbx{i}"}
-
-
-async def seed(settings: Settings, configs: int, numbers: int) -> str:
-    """One organization with `configs` configs of `numbers` numbers each; returns an API key."""
-    runtime = build_runtime(settings)
-    try:
-        await upgrade_to_head(runtime.db)
-        org_id = await create_organization(runtime.db, "Bench Inc.")
-        key = await create_api_key(runtime.db, org_id, read_only=True)
-        created = []
-        for i in range(configs):
-            provider = PROVIDER_MIX[i % len(PROVIDER_MIX)]
-            row, _ = await runtime.configs.create(
-                org_id, name=f"{PROVIDERS[provider].name} {REGIONS[i % len(REGIONS)]} #{i}", provider=provider,
-                config=provider_config(provider, i), make_default=i == 0,
-            )
-            created.append(row)
-        rows, k, now = [], 0, utcnow()
-        for n in range(numbers):  # as numbers are bought over time: interleaved across configs
-            for i, config in enumerate(created):
-                connectivity = PROVIDERS[ProviderKey(config.provider)].connectivity
-                raw = (f"sip:agent{k}@pbx{i}.example.com" if connectivity.value == "SIP" and n % 4 == 3
-                       else f"+1{AREA_CODES[k % len(AREA_CODES)]}{2_000_000 + k:07d}")
-                rows.append({
-                    "organization_id": org_id, "telephony_config_id": config.id,
-                    "phone_number": normalize_number(raw, region=None, connectivity=connectivity),
-                    "label": f"{LABELS[n % len(LABELS)]} {n}" if n % 3 == 0 else None,
-                    "is_active": i % 20 != PAUSED and n % 10 != 9,
-                    "created_at": now, "updated_at": now,
-                })
-                k += 1
-        if rows:
-            async with runtime.db.writing() as session:
-                await session.execute(sa.insert(PhoneNumberRow.__table__), rows)  # type: ignore[attr-defined]
-        return key
-    finally:
-        await runtime.broker.close()
-        await runtime.db.dispose()
+# The real server's variants: its environment, and the same as Settings fields (for the in-process count).
+SERVERS: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
+    "cold": ({"GQL_TELEPHONY_RESPONSE_CACHE_MB": "0"}, {"response_cache_mb": 0}),
+    "warm": ({}, {}),
+    "generic": ({"GQL_TELEPHONY_RESPONSE_CACHE_MB": "0", "GQL_TELEPHONY_COMPILED_PLANS": "0"},
+                {"response_cache_mb": 0, "compiled_plans": False}),
+}
+LABELS = {"cold": "server, no cache", "warm": "server, cache", "raw": "raw endpoint", "generic": "server, generic"}
+COUNTED = {"cold": "cold read with plans", "generic": "cold read with the generic executor",
+           "warm": "repeated read (cache on)", "raw": "raw"}
 
 
 # -- statements per request, in-process ------------------------------------------------------
 
-async def count_statements(settings: Settings, key: str) -> tuple[int, list[str], dict[str, Any], int, list[str]]:
-    """(GraphQL statements, their SQL, its data, raw endpoint statements, their SQL) of one dashboard
-    request, after a first one has warmed the caches. Counted as tests/test_statement_count.py does:
-    every statement the engines send to the driver (the BEGIN of each short session included)."""
+def variant(settings: Settings, changes: dict[str, Any]) -> Settings | None:
+    """`settings` with the changes this version of Settings knows; None when there is no
+    compiled_plans switch (then there is no other executor to count)."""
+    known = {f.name for f in dataclasses.fields(Settings)}
+    if "compiled_plans" in changes and "compiled_plans" not in known:
+        return None
+    return dataclasses.replace(settings, **{k: v for k, v in changes.items() if k in known})
+
+
+async def count_statements(settings: Settings, key: str) -> tuple[list[str], dict[str, Any]]:
+    """(the SQL, the data) of the second of two dashboard requests in-process, so the first has
+    warmed whatever it warms (with the response cache on, the second is a repeated read). Counted
+    as tests/test_statement_count.py does: every statement the engines send to the driver (the
+    BEGIN of each short session included)."""
     runtime = build_runtime(settings)
     statements: list[str] = []
 
@@ -159,8 +107,7 @@ async def count_statements(settings: Settings, key: str) -> tuple[int, list[str]
         statements.append(statement)
 
     try:
-        app = create_app(runtime=runtime)
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=create_app(runtime=runtime))
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             async def ask() -> dict[str, Any]:
                 response = await client.post("/graphql", json={"query": DASHBOARD}, headers={"authorization": f"Bearer {key}"})
@@ -178,87 +125,35 @@ async def count_statements(settings: Settings, key: str) -> tuple[int, list[str]
     finally:
         await runtime.broker.close()
         await runtime.db.dispose()
+    return statements, data
 
-    raw_statements: list[str] = []
-    pool = raw_endpoint.Pool(str(settings.sqlite_path), 1, raw_statements.append)
+
+async def count_raw_statements(settings: Settings, key: str) -> tuple[list[str], dict[str, Any]]:
+    statements: list[str] = []
+    pool = raw_endpoint.Pool(str(settings.sqlite_path), 1, statements.append)
     await pool.open()
     try:
-        await raw_endpoint.dashboard(pool, runtime.vault, key)
-        raw_statements.clear()
-        await raw_endpoint.dashboard(pool, runtime.vault, key)
+        vault = Vault(list(settings.secret_keys))
+        await raw_endpoint.dashboard(pool, vault, key)
+        statements.clear()
+        data = await raw_endpoint.dashboard(pool, vault, key)
     finally:
         await pool.close()
-    return len(statements), statements, data, len(raw_statements), raw_statements
+    return statements, data or {}
 
 
-# -- server processes ------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_env(**settings: str) -> dict[str, str]:
-    """This process's environment without any GQL_TELEPHONY_ setting, plus `settings`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GQL_TELEPHONY_")}
-    env.update(settings)
-    return env
+async def count_all(settings: Settings, key: str, names: list[str]) -> dict[str, tuple[list[str], dict[str, Any]] | None]:
+    counted: dict[str, tuple[list[str], dict[str, Any]] | None] = {}
+    for name in names:
+        if name == "raw":
+            counted[name] = await count_raw_statements(settings, key)
+        else:
+            changed = variant(settings, SERVERS[name][1])
+            counted[name] = None if changed is None else await count_statements(changed, key)
+    return counted
 
 
-@dataclass
-class Process:
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    def memory(self, field: str) -> float | None:
-        """A /proc/PID/status figure (VmRSS now, VmHWM the peak) in MiB; None off Linux."""
-        try:
-            for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            return None
-        return None
-
-
-@contextmanager
-def started(name: str, command: list[str], env: dict[str, str], port: int, log: Path, cpu: int | None) -> Iterator[Process]:
-    try:
-        with healthy_process(command, env, port, log, timeout=60) as process:
-            if cpu is not None:
-                os.sched_setaffinity(process.pid, {cpu})
-            yield Process(name, process, port, log)
-    except RuntimeError as failed:
-        raise SystemExit(f"{name}: {failed}") from None
-
-
-@contextmanager
-def py_spy(pid: int, out: Path) -> Iterator[subprocess.Popen[bytes] | None]:
-    """py-spy sampling the server (collapsed stacks) while the block runs."""
-    exe = Path(sys.executable).with_name("py-spy")
-    command = [str(exe) if exe.exists() else "py-spy", "record", "--pid", str(pid), "--format", "raw",
-               "--rate", "250", "--gil", "--nonblocking", "--output", str(out)]
-    try:
-        spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    except FileNotFoundError:
-        raise SystemExit("--profile py-spy needs py-spy: .venv/bin/pip install py-spy") from None
-    time.sleep(1)
-    if spy.poll() is not None:
-        raise SystemExit(f"py-spy could not attach: {spy.stderr.read().decode()[-1000:] if spy.stderr else ''}")
-    try:
-        yield spy
-    finally:
-        spy.send_signal(signal.SIGINT)
-        try:
-            spy.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            spy.kill()
-
-
-# -- checking the two answers ----------------------------------------------------------------
+# -- checking the answers --------------------------------------------------------------------
 
 def first_difference(a: Any, b: Any, path: str = "data") -> str | None:
     if type(a) is not type(b):
@@ -282,37 +177,60 @@ def first_difference(a: Any, b: Any, path: str = "data") -> str | None:
     return None if a == b else f"{path}: {json.dumps(a)[:200]} != {json.dumps(b)[:200]}"
 
 
-def check_same(graphql_body: bytes, raw_body: bytes, in_process: dict[str, Any], configs: int, numbers: int) -> None:
-    body = json.loads(graphql_body)
-    if "errors" in body or "data" not in body:
-        raise SystemExit(f"FAIL: the GraphQL server answered errors: {graphql_body[:2000]!r}")
-    data, raw = body["data"], json.loads(raw_body)
-    for label, other in (("raw endpoint", raw), ("the in-process GraphQL app", in_process)):
-        difference = first_difference(data, other)
+def check_same(answers: dict[str, list[bytes]], in_process: dict[str, dict[str, Any]], configs: int, numbers: int) -> None:
+    """Every answer's data (two HTTP answers per target, then the in-process ones) is the raw endpoint's."""
+    datas: dict[str, Any] = {}
+    for name, bodies in answers.items():
+        for i, raw_body in enumerate(bodies):
+            body = json.loads(raw_body)
+            if name != "raw" and ("errors" in body or "data" not in body):
+                raise SystemExit(f"FAIL: the {name} server answered errors: {raw_body[:2000]!r}")
+            datas[f"{LABELS[name]} (answer {i + 1})"] = body if name == "raw" else body["data"]
+    datas.update({f"{LABELS[name]} in-process": data for name, data in in_process.items()})
+    expected = json.loads(answers["raw"][0])
+    for label, data in datas.items():
+        difference = first_difference(data, expected)
         if difference:
-            raise SystemExit(f"FAIL: the GraphQL server and {label} answer different JSON; first difference:\n  {difference}")
-    edges = data["telephonyConfigs"]["edges"]
+            raise SystemExit(f"FAIL: {label} and the raw endpoint answer different JSON; first difference:\n  {difference}")
+    edges = expected["telephonyConfigs"]["edges"]
     assert len(edges) == min(configs, 100), len(edges)
     assert all(len(e["node"]["phoneNumbers"]["nodes"]) == min(numbers, 50) for e in edges)
 
 
-# -- one shape -------------------------------------------------------------------------------
+async def answers_of(targets: list[Target]) -> dict[str, list[bytes]]:
+    """Two answers from each target (the second a repeated read), each of status 200."""
+    answers: dict[str, list[bytes]] = {}
+    for target in targets:
+        for _ in range(2):
+            status, body = await fetch(target)
+            if status != 200:
+                raise SystemExit(f"FAIL: {target.name} answered status {status}: {body[:500]!r}")
+            answers.setdefault(target.name, []).append(body)
+    return answers
+
+
+# -- measuring -------------------------------------------------------------------------------
 
 @dataclass
 class Result:
     configs: int
     numbers: int
     response_kib: float
+    names: list[str]  # the targets, in rotation order
     rounds: dict[str, list[Round]]
-    statements: int
-    raw_statements: int
+    statements: dict[str, int | None]
     rss_before: dict[str, float | None]
     rss_peak: dict[str, float | None]
+    read_paths: dict[str, dict[str, float] | None]  # the servers' /metrics counters, after the rounds
+    after_write: AfterWrite | None
     foreign: float | None  # share of a CPU other processes used while measuring
     pinned: bool
 
     def rates(self, name: str) -> list[float]:
         return [r.rate for r in self.rounds[name]]
+
+    def rate(self, name: str) -> float:
+        return statistics.median(self.rates(name))
 
     def latencies_ms(self, name: str) -> list[float]:
         return [s * 1000 for r in self.rounds[name] for s in r.latencies]
@@ -365,71 +283,79 @@ async def measure(targets: list[Target], pids: dict[str, int], *, rounds: int, s
         await run_round(target, clients=clients, seconds=warmup)
     results: dict[str, list[Round]] = {t.name: [] for t in targets}
     for index in range(rounds):
-        for target in targets if index % 2 == 0 else list(reversed(targets)):  # ABBA: drift hits both alike
+        # ABC then CBA: each target's rounds sit at the same mean position, so drift hits all alike.
+        for target in targets if index % 2 == 0 else list(reversed(targets)):
             results[target.name].append(await run_round(target, clients=clients, seconds=seconds, pid=pids[target.name]))
     return results
 
 
 def run_shape(configs: int, numbers: int, args: argparse.Namespace, pinned: bool) -> Result:
+    names = ["cold", "warm", "raw"] + (["generic"] if args.generic else [])
     with tempfile.TemporaryDirectory(prefix="gqlt-bench-") as tmp, ExitStack() as stack:
         db = Path(tmp) / "bench.sqlite3"
         secret_key = Fernet.generate_key().decode()
         settings = Settings(database_url=f"sqlite+aiosqlite:///{db}", secret_keys=(secret_key,))
         began = time.perf_counter()
-        key = asyncio.run(seed(settings, configs, numbers))
-        statements, sql, in_process, raw_statements, raw_sql = asyncio.run(count_statements(settings, key))
-        print(f"  seeded {configs} configs x {numbers} numbers in {time.perf_counter() - began:.1f} s; "
-              f"SQL statements per dashboard request: GraphQL {statements}, raw {raw_statements}", flush=True)
-        if args.verbose:
-            for line in sql:
-                print("    graphql:", " ".join(line.split())[:160])
-            for line in raw_sql:
-                print("    raw:    ", " ".join(line.split())[:160])
+        key, write_key = asyncio.run(seed(settings, configs, numbers))
+        counted = asyncio.run(count_all(settings, key, list(COUNTED)))  # the generic one even without --generic
+        statements = {name: None if c is None else len(c[0]) for name, c in counted.items()}
+        print(f"  seeded {configs} configs x {numbers} numbers in {time.perf_counter() - began:.1f} s; SQL statements per "
+              "dashboard request: " + ", ".join(f"{label} {count_text(statements[name])}" for name, label in COUNTED.items()),
+              flush=True)
+        for name in COUNTED if args.verbose else ():
+            for line in (counted[name] or ([], {}))[0]:
+                print(f"    {name + ':':<8}", " ".join(line.split())[:160])
 
         # One API key asks for everything here: a per-key rate limit (where the server has one)
         # would measure the limit, not the server. Its middleware still runs.
         env = server_env(GQL_TELEPHONY_DATABASE_URL=settings.database_url, GQL_TELEPHONY_SECRET_KEYS=secret_key,
                          GQL_TELEPHONY_RATE_LIMIT_PER_MINUTE="0")
         cpu = 1 if pinned else None
-        gql_port, raw_port = free_port(), free_port()
-        gql_command = [sys.executable, "-m", "gql_telephony.cli", "serve", "--port", str(gql_port)]
-        if args.profile == "cprofile":
-            gql_command[1:1] = ["-m", "cProfile", "-o", str(args.profile_out)]
-        gql = stack.enter_context(started("GraphQL server", gql_command, env, gql_port, Path(tmp) / "gql.log", cpu))
-        raw = stack.enter_context(started(
-            "raw endpoint", [sys.executable, "-m", "bench.raw_endpoint", "--db", str(db), "--port", str(raw_port)],
-            env, raw_port, Path(tmp) / "raw.log", cpu,
-        ))
+        gql_headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json", "Accept": "application/json"}
+        processes: dict[str, Process] = {}
+        targets: dict[str, Target] = {}
+        for name in names:
+            port = free_port()
+            if name == "raw":
+                command = [sys.executable, "-m", "bench.raw_endpoint", "--db", str(db), "--port", str(port)]
+                targets[name] = Target.of(name, port, "GET", "/dashboard", {"Authorization": f"Bearer {key}"})
+            else:
+                command = [sys.executable, "-m", "gql_telephony.cli", "serve", "--port", str(port)]
+                if name == "cold" and args.profile == "cprofile":
+                    command[1:1] = ["-m", "cProfile", "-o", str(args.profile_out)]
+                targets[name] = Target.of(name, port, "POST", "/graphql", gql_headers, json.dumps({"query": DASHBOARD}).encode())
+            processes[name] = stack.enter_context(started(
+                LABELS[name], command, {**env, **SERVERS.get(name, ({}, {}))[0]}, port, Path(tmp) / f"{name}.log", cpu))
 
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json", "Accept": "application/json"}
-        gql_target = Target.of("GraphQL server", gql_port, "POST", "/graphql", headers, json.dumps({"query": DASHBOARD}).encode())
-        raw_target = Target.of("raw endpoint", raw_port, "GET", "/dashboard", {"Authorization": f"Bearer {key}"})
+        answers = run_async(answers_of(list(targets.values())))
+        check_same(answers, {name: c[1] for name, c in counted.items() if c is not None}, configs, numbers)
+        raw_body = answers["raw"][0]
+        print(f"  all answer the same JSON ({len(raw_body) / 1024:.1f} KiB of data)", flush=True)
+        rss_before = {name: p.memory("VmRSS") for name, p in processes.items()}
 
-        async def answers() -> tuple[tuple[int, bytes], tuple[int, bytes]]:
-            return await fetch(gql_target), await fetch(raw_target)
-
-        (gql_status, gql_body), (raw_status, raw_body) = run_async(answers())
-        if gql_status != 200 or raw_status != 200:
-            raise SystemExit(f"FAIL: status {gql_status} (GraphQL) / {raw_status} (raw): {gql_body[:500]!r} {raw_body[:500]!r}")
-        check_same(gql_body, raw_body, in_process, configs, numbers)
-        print(f"  both answer the same JSON ({len(raw_body) / 1024:.1f} KiB of data)", flush=True)
-        rss_before = {gql.name: gql.memory("VmRSS"), raw.name: raw.memory("VmRSS")}
-
-        targets = [gql_target.expecting(gql_body), raw_target.expecting(raw_body)]
-        seconds = args.duration / (2 * args.rounds)
+        # A repeated read's bytes are what the rounds get (the warm server's first answer filled its cache).
+        expected = {name: targets[name].expecting(answers[name][1]) for name in names}
+        seconds = args.duration / (len(names) * args.rounds)
         noise: dict[str, float] = {}
-        with py_spy(gql.process.pid, args.profile_out) if args.profile == "py-spy" else ExitStack(), \
-                foreign_load([gql.process.pid, raw.process.pid], cpu, noise):
-            rounds = run_async(measure(targets, {gql.name: gql.process.pid, raw.name: raw.process.pid}, rounds=args.rounds,
-                                       seconds=seconds, clients=args.clients, warmup=args.warmup))
-        rss_peak = {gql.name: gql.memory("VmHWM"), raw.name: raw.memory("VmHWM")}
-    return Result(configs, numbers, len(raw_body) / 1024, rounds, statements, raw_statements, rss_before, rss_peak,
-                  noise.get("foreign"), pinned)
+        with py_spy(processes["cold"].pid, args.profile_out) if args.profile == "py-spy" else ExitStack(), \
+                foreign_load([p.pid for p in processes.values()], cpu, noise):
+            rounds = run_async(measure([expected[n] for n in names], {n: p.pid for n, p in processes.items()},
+                                       rounds=args.rounds, seconds=seconds, clients=args.clients, warmup=args.warmup))
+        rss_peak = {name: p.memory("VmHWM") for name, p in processes.items()}
+        read_paths = {name: p.read_paths() for name, p in processes.items() if name != "raw"}  # before the writes add to them
+
+        after_write = None
+        if args.writes:
+            first = json.loads(raw_body)["telephonyConfigs"]["edges"][0]["node"]
+            after_write = run_async(reads_after_writes(expected["warm"], expected["raw"], write_key, first["id"],
+                                                       first["name"], args.writes))
+    return Result(configs, numbers, len(raw_body) / 1024, names, rounds, statements, rss_before, rss_peak,
+                  read_paths, after_write, noise.get("foreign"), pinned)
 
 
 def run_async(coroutine: Any) -> Any:
     try:
-        import uvloop  # noqa: PLC0415 - a cheaper client loop where available
+        import uvloop  # a cheaper client loop where available
 
         return uvloop.run(coroutine)
     except ImportError:
@@ -442,23 +368,43 @@ def mib(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f}"
 
 
+def count_text(value: int | None) -> str:
+    return "n/a" if value is None else str(value)
+
+
 def cpu_text(result: Result, name: str) -> tuple[str, str]:
     cpu = result.server_cpu(name)
     return ("n/a", "n/a") if cpu is None else (f"{cpu[0]:.2f}", f"{100 * cpu[1]:.0f}%")
 
 
+def spread(values: list[float]) -> str:
+    return f"p50 {percentile(values, 0.5):.1f} / p99 {percentile(values, 0.99):.1f} ms"
+
+
 def report(result: Result) -> None:
-    print(f"  {'':<16} {'req/s median':>12} {'(min-max)':>15} {'p50 ms':>7} {'p99 ms':>7} {'requests':>8} "
+    print(f"  {'':<25} {'req/s median':>12} {'(min-max)':>17} {'x raw':>6} {'p50 ms':>7} {'p99 ms':>7} {'requests':>8} "
           f"{'SQL/req':>7} {'CPU ms/req':>10} {'server CPU':>10} {'client CPU':>10} {'RSS MiB start':>13} {'peak':>5}")
-    for name, stmts in (("GraphQL server", result.statements), ("raw endpoint", result.raw_statements)):
+    for name in result.names:
         rates, lat = result.rates(name), result.latencies_ms(name)
         per_request, share = cpu_text(result, name)
-        print(f"  {name:<16} {statistics.median(rates):>12.1f} {f'({min(rates):.1f}-{max(rates):.1f})':>15} "
-              f"{percentile(lat, 0.5):>7.1f} {percentile(lat, 0.99):>7.1f} {len(lat):>8} {stmts:>7} "
-              f"{per_request:>10} {share:>10} {100 * result.client_share(name):>9.0f}% "
-              f"{mib(result.rss_before[name]):>13} {mib(result.rss_peak[name]):>5}")
-    ratio = statistics.median(result.rates("GraphQL server")) / statistics.median(result.rates("raw endpoint"))
-    print(f"  ratio server/raw (req/s): {ratio:.3f}  (the raw endpoint serves {1 / ratio:.1f}x as many)")
+        print(f"  {f'{name} ({LABELS[name]})':<25} {result.rate(name):>12.1f} {f'({min(rates):.1f}-{max(rates):.1f})':>17} "
+              f"{result.rate(name) / result.rate('raw'):>6.3f} {percentile(lat, 0.5):>7.1f} {percentile(lat, 0.99):>7.1f} "
+              f"{len(lat):>8} {count_text(result.statements[name]):>7} {per_request:>10} {share:>10} "
+              f"{100 * result.client_share(name):>9.0f}% {mib(result.rss_before[name]):>13} {mib(result.rss_peak[name]):>5}")
+    ratios = [f"{name}/raw {result.rate(name) / result.rate('raw'):.3f}" for name in result.names if name != "raw"]
+    print(f"  ratios (req/s): {', '.join(ratios)}")
+    paths = {name: "n/a" if found is None else " ".join(f"{p}={found.get(p, 0):.0f}" for p in READ_PATHS)
+             for name, found in result.read_paths.items()}
+    print("  read paths (gql_telephony_read_path_total, checks and warm-up included): "
+          + "; ".join(f"{name} {text}" for name, text in paths.items()))
+    if result.after_write is not None:
+        w = result.after_write
+        print(f"  one client, {len(w.server_ms)} reads on each right after a rename (which no cache can answer), "
+              f"in {w.seconds:.0f} s:\n"
+              f"    warm server {spread(w.server_ms)}; raw endpoint {spread(w.raw_ms)}; "
+              f"server/raw p50 {percentile(w.server_ms, 0.5) / percentile(w.raw_ms, 0.5):.1f}x\n"
+              f"    the warm server's next read, nothing written between: {spread(w.repeat_ms)}; "
+              f"the renames themselves: {spread(w.write_ms)}")
     if result.foreign is not None:
         where = "on CPU 1, the servers' CPU" if result.pinned else "on all CPUs"
         warning = "  WARNING: the machine was not quiet, figures are low" if result.foreign > 0.1 else ""
@@ -466,20 +412,38 @@ def report(result: Result) -> None:
     sys.stdout.flush()
 
 
-def markdown_row(result: Result) -> str:
-    g, r = "GraphQL server", "raw endpoint"
-    gr, rr = result.rates(g), result.rates(r)
-    gl, rl = result.latencies_ms(g), result.latencies_ms(r)
-    return (f"| {result.configs}x{result.numbers} | {result.response_kib:.0f} | "
-            f"{statistics.median(gr):.1f} ({min(gr):.1f}-{max(gr):.1f}) | {statistics.median(rr):.1f} ({min(rr):.1f}-{max(rr):.1f}) | "
-            f"{statistics.median(gr) / statistics.median(rr):.3f} | {cpu_text(result, g)[0]} / {cpu_text(result, r)[0]} | "
-            f"{percentile(gl, 0.5):.0f} / {percentile(gl, 0.99):.0f} | {percentile(rl, 0.5):.1f} / {percentile(rl, 0.99):.1f} | "
-            f"{result.statements} / {result.raw_statements} | {mib(result.rss_peak[g])} / {mib(result.rss_peak[r])} |")
+MARKDOWN_HEAD = ("| shape | target | data KiB | req/s (min-max) | x raw | CPU ms/req | p50 / p99 ms | SQL/req | peak RSS MiB |\n"
+                 "|---|---|---|---|---|---|---|---|---|")
+MARKDOWN_WRITES = ("| shape | warm server, read after a write p50 / p99 ms | raw, read after a write p50 / p99 ms "
+                   "| warm server, repeated read p50 / p99 ms |\n|---|---|---|---|")
 
 
-MARKDOWN_HEAD = ("| shape | data KiB | GraphQL req/s (min-max) | raw req/s (min-max) | server/raw | CPU ms/req GraphQL / raw "
-                 "| GraphQL p50 / p99 ms | raw p50 / p99 ms | SQL/req GraphQL / raw | peak RSS MiB GraphQL / raw |\n"
-                 "|---|---|---|---|---|---|---|---|---|---|")
+def markdown_rows(result: Result) -> list[str]:
+    rows = []
+    for name in result.names:
+        rates, lat = result.rates(name), result.latencies_ms(name)
+        rows.append(f"| {result.configs}x{result.numbers} | {name} | {result.response_kib:.0f} | "
+                    f"{result.rate(name):.1f} ({min(rates):.1f}-{max(rates):.1f}) | {result.rate(name) / result.rate('raw'):.3f} | "
+                    f"{cpu_text(result, name)[0]} | {percentile(lat, 0.5):.1f} / {percentile(lat, 0.99):.1f} | "
+                    f"{count_text(result.statements[name])} | {mib(result.rss_peak[name])} |")
+    return rows
+
+
+def markdown_writes(result: Result) -> str:
+    w = result.after_write
+    assert w is not None
+    cells = [f"{percentile(v, 0.5):.1f} / {percentile(v, 0.99):.1f}" for v in (w.server_ms, w.raw_ms, w.repeat_ms)]
+    return f"| {result.configs}x{result.numbers} | " + " | ".join(cells) + " |"
+
+
+def subscriptions(args: argparse.Namespace, pinned: bool) -> None:
+    print(f"\nsubscriptions: {args.subscribers} subscribers on one server, {args.subscription_rounds} rounds "
+          "(from a mutation's response to each subscriber's event)", flush=True)
+    began = time.perf_counter()
+    found = run_async(subscription_latency.measure(args.subscribers, args.subscription_rounds, 1, cpu=1 if pinned else None))
+    print(f"  last subscriber: p50 {found['last_median_ms']:.1f} / p99 {found['last_p99_ms']:.1f} ms; "
+          f"every event: p50 {found['each_median_ms']:.1f} / p99 {found['each_p99_ms']:.1f} ms "
+          f"(in {time.perf_counter() - began:.0f} s)", flush=True)
 
 
 def shape(text: str) -> tuple[int, int]:
@@ -496,14 +460,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shape", type=shape, nargs="+", default=[(25, 40)], metavar="CxN",
                         help="configs x phone numbers per config; several run one after another (default 25x40)")
-    parser.add_argument("--duration", type=float, default=50,
-                        help="measured seconds per shape, split over the rounds of both targets (default 50)")
+    parser.add_argument("--duration", type=float, default=60,
+                        help="measured seconds per shape, split over the rounds of all targets (default 60)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per target (default 5)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent keep-alive clients (default 8)")
     parser.add_argument("--warmup", type=float, default=1.5, help="unmeasured seconds per target first (default 1.5)")
+    parser.add_argument("--generic", action="store_true",
+                        help="also measure the server with GQL_TELEPHONY_COMPILED_PLANS=0 and no cache")
+    parser.add_argument("--writes", type=int, default=200, metavar="N",
+                        help="reads right after a write, N on the warm server and N on raw (default 200; 0 skips)")
+    parser.add_argument("--subscribers", type=int, default=1000, metavar="N", help="subscribers for the fan-out (default 1000)")
+    parser.add_argument("--subscription-rounds", type=int, default=15, metavar="R", help="changes to fan out (default 15)")
+    parser.add_argument("--no-subscriptions", action="store_true", help="skip the subscription fan-out")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers to CPU 1 and the client to CPU 0")
     parser.add_argument("--profile", choices=["py-spy", "cprofile"],
-                        help="profile the GraphQL server (its figures are then not comparable)")
+                        help="profile the cold server (its figures are then not comparable)")
     parser.add_argument("--profile-out", type=Path, default=Path("bench-profile.txt"),
                         help="py-spy collapsed stacks, or cProfile stats (default bench-profile.txt)")
     parser.add_argument("--verbose", action="store_true", help="also print the SQL of one request")
@@ -513,8 +484,9 @@ def main() -> None:
     pinned = not args.no_pin and hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
     if pinned:
         os.sched_setaffinity(0, {0})
+    targets = 3 + args.generic
     print(f"dashboard benchmark: {os.cpu_count()} CPUs ({'servers on CPU 1, client on CPU 0' if pinned else 'not pinned'}), "
-          f"{args.clients} clients, {args.rounds} rounds x {args.duration / (2 * args.rounds):.1f} s per target, "
+          f"{args.clients} clients, {args.rounds} rounds x {args.duration / (targets * args.rounds):.1f} s per target, "
           f"Python {sys.version.split()[0]}", flush=True)
     results = []
     for configs, numbers in args.shape:
@@ -522,11 +494,17 @@ def main() -> None:
         result = run_shape(configs, numbers, args, pinned)
         report(result)
         results.append(result)
+    if not args.no_subscriptions:
+        subscriptions(args, pinned)
     print("\n" + MARKDOWN_HEAD)
     for result in results:
-        print(markdown_row(result))
+        print("\n".join(markdown_rows(result)))
+    if args.writes:
+        print("\n" + MARKDOWN_WRITES)
+        for result in results:
+            print(markdown_writes(result))
     if args.profile:
-        from .profile_summary import summarize  # noqa: PLC0415
+        from .profile_summary import summarize
 
         print()
         summarize(args.profile, args.profile_out)

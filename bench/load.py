@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 class BadResponse(AssertionError):
@@ -141,4 +141,4 @@ async def run_round(target: Target, *, clients: int, seconds: float, pid: int | 
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]

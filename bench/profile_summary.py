@@ -80,7 +80,7 @@ def summarize_py_spy(path: Path, top: int = 15) -> None:
 
 
 def summarize_cprofile(path: Path, top: int = 20) -> None:
-    import pstats  # noqa: PLC0415
+    import pstats
 
     stats = pstats.Stats(str(path))
     print(f"profile of the GraphQL server (cProfile, {path}): own time")

@@ -187,7 +187,7 @@ def create_app(db_path: str, vault: Vault, *, pool_size: int = POOL_SIZE,
 
 
 def main() -> None:
-    import uvicorn  # noqa: PLC0415
+    import uvicorn
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", required=True, help="the SQLite file")

@@ -60,8 +60,8 @@ async def authenticate(db: Database, key: str) -> Principal | None:
     if not key or len(key) > MAX_KEY_LENGTH:
         return None
     key_hash = hash_key(key)
-    async with db.reading() as session:
-        found = await queries.api_key_by_hash(session, key_hash=key_hash)
+    async with db.reading_rows() as connection:
+        found = await queries.api_key_by_hash(connection, key_hash=key_hash)
     if found is None or not hmac.compare_digest(found.key_hash, key_hash):
         return None
     return Principal(org_id=found.organization_id, read_only=found.read_only, data_version=found.data_version)

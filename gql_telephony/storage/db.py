@@ -13,7 +13,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from ..settings import Settings
 
@@ -65,6 +71,13 @@ class Database:
         """A session for reads only; its snapshot ends with the block."""
         async with self._readers() as session:
             yield session
+
+    @asynccontextmanager
+    async def reading_rows(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for plain-row reads (storage/queries.py), lighter than a session: no
+        identity map, no ORM. Its snapshot ends with the block."""
+        async with self.read_engine.connect() as connection:
+            yield connection
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:

@@ -7,11 +7,12 @@ changed through them, and building an ORM object per row was most of a read's co
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from .tables import ApiKey, Organization, PhoneNumberRow, TelephonyConfigRow
 
@@ -20,6 +21,7 @@ NUMBERS: sa.Table = PhoneNumberRow.__table__  # type: ignore[attr-defined]
 KEYS: sa.Table = ApiKey.__table__  # type: ignore[attr-defined]
 ORGANIZATIONS: sa.Table = Organization.__table__  # type: ignore[attr-defined]
 
+Reader = AsyncSession | AsyncConnection  # these queries return rows: either can run them
 ConfigRow = Row  # the columns of telephony_config
 NumberRow = Row  # the columns of phone_number
 TIMESTAMPS = ("created_at", "updated_at")
@@ -41,59 +43,108 @@ def _columns(table: sa.Table, timestamps: bool) -> list[sa.ColumnElement[Any]]:
     return [column for column in table.c if timestamps or column.name not in TIMESTAMPS]
 
 
-async def api_key_by_hash(session: AsyncSession, *, key_hash: str) -> Row | None:
-    """The key with its organization's data version, read in the same statement."""
-    query = (
+# Statements are built once, with bound parameters, and reused: building a SELECT (columns,
+# subqueries) per request cost more than running it on a small dashboard.
+IDS = sa.bindparam("ids", expanding=True)
+ORG_ID = sa.bindparam("org_id")
+
+
+@cache
+def _key_by_hash() -> sa.Select[Any]:
+    return (
         sa.select(KEYS.c.key_hash, KEYS.c.organization_id, KEYS.c.read_only, ORGANIZATIONS.c.data_version)
         .join(ORGANIZATIONS, ORGANIZATIONS.c.id == KEYS.c.organization_id)
-        .where(KEYS.c.key_hash == key_hash)
+        .where(KEYS.c.key_hash == sa.bindparam("key_hash"))
     )
-    return (await session.execute(query)).first()
+
+
+@cache
+def _configs(timestamps: bool, *, by_ids: bool = False, after: bool = False, limit: bool = False,
+             default_only: bool = False) -> sa.Select[Any]:
+    query = sa.select(*_columns(CONFIGS, timestamps)).where(CONFIGS.c.organization_id == ORG_ID)
+    if by_ids:
+        query = query.where(CONFIGS.c.id.in_(IDS))
+    if after:
+        query = query.where(CONFIGS.c.id > sa.bindparam("after_id"))
+    if default_only:
+        query = query.where(CONFIGS.c.is_default_outbound)
+    query = query.order_by(CONFIGS.c.id)
+    return query.limit(sa.bindparam("limit")) if limit else query
+
+
+@cache
+def _config_count() -> sa.Select[Any]:
+    return sa.select(sa.func.count()).where(CONFIGS.c.organization_id == ORG_ID)
+
+
+@cache
+def _number_counts() -> sa.Select[Any]:
+    config_id = NUMBERS.c.telephony_config_id
+    active = sa.func.sum(sa.case((NUMBERS.c.is_active, 1), else_=0))
+    return sa.select(config_id, sa.func.count(), active).where(config_id.in_(IDS)).group_by(config_id)
+
+
+@cache
+def _number_pages(timestamps: bool, after: bool, active_only: bool) -> sa.Select[Any]:
+    position = (
+        sa.func.row_number()
+        .over(partition_by=NUMBERS.c.telephony_config_id, order_by=NUMBERS.c.id)
+        .label("position")
+    )
+    inner = sa.select(*_columns(NUMBERS, timestamps), position).where(NUMBERS.c.telephony_config_id.in_(IDS))
+    if after:
+        inner = inner.where(NUMBERS.c.id > sa.bindparam("after_id"))
+    if active_only:
+        inner = inner.where(NUMBERS.c.is_active)
+    ranked = inner.subquery()
+    columns = [ranked.c[column.name] for column in _columns(NUMBERS, timestamps)]
+    return sa.select(*columns).where(ranked.c.position <= sa.bindparam("limit")).order_by(ranked.c.id)
+
+
+@cache
+def _numbers_by_ids(timestamps: bool) -> sa.Select[Any]:
+    return sa.select(*_columns(NUMBERS, timestamps)).where(NUMBERS.c.organization_id == ORG_ID, NUMBERS.c.id.in_(IDS))
+
+
+async def api_key_by_hash(session: Reader, *, key_hash: str) -> Row | None:
+    """The key with its organization's data version, read in the same statement."""
+    return (await session.execute(_key_by_hash(), {"key_hash": key_hash})).first()
 
 
 async def configs_by_ids(
-    session: AsyncSession, *, org_id: int, ids: Sequence[int], timestamps: bool = True
+    session: Reader, *, org_id: int, ids: Sequence[int], timestamps: bool = True
 ) -> dict[int, ConfigRow]:
-    rows = await session.execute(
-        sa.select(*_columns(CONFIGS, timestamps)).where(CONFIGS.c.organization_id == org_id, CONFIGS.c.id.in_(ids))
-    )
+    rows = await session.execute(_configs(timestamps, by_ids=True), {"org_id": org_id, "ids": list(ids)})
     return {row.id: row for row in rows.all()}
 
 
 async def config_page(
-    session: AsyncSession, *, org_id: int, limit: int, after_id: int | None, timestamps: bool = True
+    session: Reader, *, org_id: int, limit: int, after_id: int | None, timestamps: bool = True
 ) -> list[ConfigRow]:
-    query = sa.select(*_columns(CONFIGS, timestamps)).where(CONFIGS.c.organization_id == org_id)
-    if after_id is not None:
-        query = query.where(CONFIGS.c.id > after_id)
-    return (await session.execute(query.order_by(CONFIGS.c.id).limit(limit))).all()  # type: ignore[return-value]
+    query = _configs(timestamps, after=after_id is not None, limit=True)
+    return (await session.execute(query, {"org_id": org_id, "after_id": after_id, "limit": limit})).all()  # type: ignore[return-value]
 
 
-async def all_configs(session: AsyncSession, *, org_id: int, timestamps: bool = True) -> list[ConfigRow]:
-    query = sa.select(*_columns(CONFIGS, timestamps)).where(CONFIGS.c.organization_id == org_id).order_by(CONFIGS.c.id)
-    return (await session.execute(query)).all()  # type: ignore[return-value]
+async def all_configs(session: Reader, *, org_id: int, timestamps: bool = True) -> list[ConfigRow]:
+    return (await session.execute(_configs(timestamps), {"org_id": org_id})).all()  # type: ignore[return-value]
 
 
-async def count_configs(session: AsyncSession, *, org_id: int) -> int:
-    query = sa.select(sa.func.count()).where(CONFIGS.c.organization_id == org_id)
-    return int((await session.execute(query)).scalar_one())
+async def count_configs(session: Reader, *, org_id: int) -> int:
+    return int((await session.execute(_config_count(), {"org_id": org_id})).scalar_one())
 
 
-async def default_config(session: AsyncSession, *, org_id: int, timestamps: bool = True) -> ConfigRow | None:
-    query = sa.select(*_columns(CONFIGS, timestamps)).where(CONFIGS.c.organization_id == org_id, CONFIGS.c.is_default_outbound)
-    return (await session.execute(query)).first()
+async def default_config(session: Reader, *, org_id: int, timestamps: bool = True) -> ConfigRow | None:
+    return (await session.execute(_configs(timestamps, default_only=True), {"org_id": org_id})).first()
 
 
-async def number_counts(session: AsyncSession, *, config_ids: Sequence[int]) -> dict[int, NumberCounts]:
+async def number_counts(session: Reader, *, config_ids: Sequence[int]) -> dict[int, NumberCounts]:
     """All and active numbers per configuration, in one statement; configs without any are absent."""
-    config_id = NUMBERS.c.telephony_config_id
-    active = sa.func.sum(sa.case((NUMBERS.c.is_active, 1), else_=0))
-    query = sa.select(config_id, sa.func.count(), active).where(config_id.in_(config_ids)).group_by(config_id)
-    return {key: NumberCounts(total, int(active)) for key, total, active in (await session.execute(query)).all()}
+    rows = await session.execute(_number_counts(), {"ids": list(config_ids)})
+    return {key: NumberCounts(total, int(active)) for key, total, active in rows.all()}
 
 
 async def number_pages(
-    session: AsyncSession,
+    session: Reader,
     *,
     config_ids: Sequence[int],
     limit: int,
@@ -102,36 +153,23 @@ async def number_pages(
     timestamps: bool = True,
 ) -> dict[int, list[NumberRow]]:
     """The first `limit` numbers of each configuration after a cursor, in one statement."""
-    position = (
-        sa.func.row_number()
-        .over(partition_by=NUMBERS.c.telephony_config_id, order_by=NUMBERS.c.id)
-        .label("position")
-    )
-    inner = sa.select(*_columns(NUMBERS, timestamps), position).where(NUMBERS.c.telephony_config_id.in_(config_ids))
-    if after_id is not None:
-        inner = inner.where(NUMBERS.c.id > after_id)
-    if active_only:
-        inner = inner.where(NUMBERS.c.is_active)
-    ranked = inner.subquery()
-    columns = [ranked.c[column.name] for column in _columns(NUMBERS, timestamps)]
-    query = sa.select(*columns).where(ranked.c.position <= limit).order_by(ranked.c.id)
+    query = _number_pages(timestamps, after_id is not None, active_only)
+    rows = await session.execute(query, {"ids": list(config_ids), "limit": limit, "after_id": after_id})
     pages: dict[int, list[NumberRow]] = {key: [] for key in config_ids}
     config_of = POSITIONS["phone_number"]["telephony_config_id"]
-    for row in (await session.execute(query)).all():  # one fetch, not one call per row
+    for row in rows.all():  # one fetch, not one call per row
         pages[row[config_of]].append(row)
     return pages
 
 
 async def numbers_by_ids(
-    session: AsyncSession, *, org_id: int, ids: Sequence[int], timestamps: bool = True
+    session: Reader, *, org_id: int, ids: Sequence[int], timestamps: bool = True
 ) -> dict[int, NumberRow]:
-    rows = await session.execute(
-        sa.select(*_columns(NUMBERS, timestamps)).where(NUMBERS.c.organization_id == org_id, NUMBERS.c.id.in_(ids))
-    )
+    rows = await session.execute(_numbers_by_ids(timestamps), {"org_id": org_id, "ids": list(ids)})
     return {row.id: row for row in rows.all()}
 
 
-async def number_holder(session: AsyncSession, *, org_id: int, phone_number: str) -> ConfigRow | None:
+async def number_holder(session: Reader, *, org_id: int, phone_number: str) -> ConfigRow | None:
     """The configuration that holds a number, to name it when the number is taken."""
     query = (
         sa.select(CONFIGS)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from graphql import (
@@ -68,6 +68,18 @@ class Prepared:
     document: DocumentNode | None  # None: it did not parse or validate
     fragments: dict[str, FragmentDefinitionNode]
     directive_variables: tuple[str, ...]
+    # Whether an operation without variables is within the limits, by operation name: it
+    # cannot change from one request to the next.
+    within_limits: dict[str | None, bool] = field(default_factory=dict)
+
+    def checked(self, schema: GraphQLSchema, operation: OperationDefinitionNode, variables: dict[str, Any]) -> bool:
+        """The contract's limits (page sizes, cursors, cost), as the request guard checks them."""
+        if operation.variable_definitions:
+            return not check_operation(schema, operation, self.fragments, variables)
+        name = operation.name.value if operation.name else None
+        if name not in self.within_limits:
+            self.within_limits[name] = not check_operation(schema, operation, self.fragments, variables)
+        return self.within_limits[name]
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
         assert self.document is not None
@@ -111,12 +123,12 @@ class PlanRunner:
         variables = get_variable_values(self.schema, operation.variable_definitions or (), raw_variables)
         if isinstance(variables, list):  # errors: the generic executor words them
             return None
-        if check_operation(self.schema, operation, prepared.fragments, raw_variables):
+        if not prepared.checked(self.schema, operation, raw_variables):
             return None
         plan = self._plan(prepared, query, operation, variables)
         if plan is None:
             return None
-        async with self.db.reading() as session:
+        async with self.db.reading_rows() as session:
             snapshot = Snapshot(
                 session, org_id, self.vault,
                 config_timestamps=plan.asks("TelephonyConfig", *TIMESTAMP_FIELDS),

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...crypto import Vault
 from ...domain.warnings import WarningSummary
@@ -24,7 +23,7 @@ NO_NUMBERS = NumberCounts(0, 0)
 
 class Snapshot:
     def __init__(
-        self, session: AsyncSession, org_id: int, vault: Vault, *, config_timestamps: bool, number_timestamps: bool
+        self, session: queries.Reader, org_id: int, vault: Vault, *, config_timestamps: bool, number_timestamps: bool
     ) -> None:
         self.session, self.org_id, self.vault = session, org_id, vault
         self.config_timestamps, self.number_timestamps = config_timestamps, number_timestamps

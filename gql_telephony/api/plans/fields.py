@@ -223,7 +223,7 @@ PHONE_NUMBER = {
     "id": leaf("encode_id('PhoneNumber', s.id)"),
     "phoneNumber": leaf("s.phone_number"),
     "label": leaf("s.label"),
-    "isActive": leaf("s.is_active"),
+    "isActive": leaf("bool(s.is_active)"),  # plain rows of SQLite say 0 or 1
     "telephonyConfig": FieldSpec(batch=_config_of_number),
     "createdAt": timestamp("created_at"),
     "updatedAt": timestamp("updated_at"),
@@ -242,7 +242,7 @@ async def _config_total(snapshot: Snapshot, pages: list[Page], arguments: dict[s
 
 
 def _page_info(page: Page) -> PageInfo:
-    ends = [page.rows[0].id, page.rows[-1].id] if page.rows else []  # all PageInfo reads of the keys
+    ends = [page.rows[0][0], page.rows[-1][0]] if page.rows else []  # ids (first column): all PageInfo reads
     return PageInfo.of(ends, has_next=page.has_next, after_given=page.after_given)
 
 

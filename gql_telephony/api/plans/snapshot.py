@@ -90,7 +90,7 @@ class Snapshot:
     ) -> dict[int, list[Row]]:
         return await queries.number_pages(
             self.session, config_ids=list(dict.fromkeys(config_ids)), limit=limit, after_id=after_id,
-            active_only=active_only, timestamps=self.number_timestamps,
+            active_only=active_only, timestamps=self.number_timestamps, plain=not self.number_timestamps,
         )
 
     async def warning_summary(self) -> WarningSummary:

@@ -29,7 +29,12 @@ from graphql import (
     get_named_type,
     get_nullable_type,
 )
-from graphql.execution.collect_fields import FieldDetails, FragmentDetails, collect_fields, collect_subfields
+from graphql.execution.collect_fields import (
+    FieldDetails,
+    FragmentDetails,
+    collect_fields,
+    collect_subfields,
+)
 from graphql.execution.values import VariableValues, get_argument_values
 from graphql.language import DirectiveNode, Node
 

@@ -60,7 +60,7 @@ async def authenticate(db: Database, key: str) -> Principal | None:
     if not key or len(key) > MAX_KEY_LENGTH:
         return None
     key_hash = hash_key(key)
-    async with db.reading_rows() as connection:
+    async with db.reading_rows(one_statement=True) as connection:
         found = await queries.api_key_by_hash(connection, key_hash=key_hash)
     if found is None or not hmac.compare_digest(found.key_hash, key_hash):
         return None

@@ -73,10 +73,13 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def reading_rows(self) -> AsyncIterator[AsyncConnection]:
+    async def reading_rows(self, *, one_statement: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection for plain-row reads (storage/queries.py), lighter than a session: no
-        identity map, no ORM. Its snapshot ends with the block."""
+        identity map, no ORM. Its snapshot ends with the block. `one_statement`: the block runs
+        a single SELECT, which is its own snapshot, so SQLite needs no BEGIN for it."""
         async with self.read_engine.connect() as connection:
+            if one_statement:
+                await connection.execution_options(one_statement=True)
             yield connection
 
     @asynccontextmanager
@@ -111,6 +114,7 @@ def _sqlite_engine(url: str, *, begin: str, foreign_keys: bool = True, **pool: A
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        if not connection.get_execution_options().get("one_statement"):
+            connection.exec_driver_sql(begin)
 
     return engine

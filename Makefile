@@ -28,7 +28,7 @@ schema: install
 contract: install
 	$(BIN)/python ../shared/contract/check.py schema.graphql
 
-# The dashboard benchmark (docs/PERFORMANCE.md): about a minute with the defaults; pass options
+# The dashboard benchmark (docs/PERFORMANCE.md): about 3 minutes with the defaults; pass options
 # in BENCH_ARGS, e.g. make bench BENCH_ARGS="--shape 5x10 25x40 100x100".
 .PHONY: bench
 BENCH_STAMP := $(VENV)/.bench-stamp

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.engine import Row
 
@@ -28,13 +28,10 @@ async def warning_summary(db: Database, vault: Vault, org_id: int) -> WarningSum
     async with db.reading() as session:
         rows = await queries.all_configs(session, org_id=org_id, timestamps=False)
         counts = await queries.number_counts(session, config_ids=[r.id for r in rows])
-    return summary_of(rows, vault, {key: count.active for key, count in counts.items()})
+    active = {key: count.active for key, count in counts.items()}
+    return summary_of(rows, lambda row: warnings_of(row, vault, active.get(row.id, 0)))
 
 
-def summary_of(rows: Sequence[Row], vault: Vault, active_numbers: Mapping[int, int]) -> WarningSummary:
-    """The summary of all an organization's configurations (active numbers by configuration id;
-    a configuration absent from it has none)."""
-    return summarize(
-        (warnings_of(row, vault, active_numbers.get(row.id, 0)) for row in rows),
-        has_default_outbound=any(row.is_default_outbound for row in rows),
-    )
+def summary_of(rows: Sequence[Row], warnings: Callable[[Row], list[ConfigWarning]]) -> WarningSummary:
+    """The summary of all an organization's configurations, given how to find each one's warnings."""
+    return summarize(map(warnings, rows), has_default_outbound=any(row.is_default_outbound for row in rows))

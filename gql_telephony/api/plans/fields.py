@@ -19,7 +19,6 @@ from sqlalchemy.engine import Row
 
 from ...domain.config_rules import present_config
 from ...domain.providers import PROVIDERS, ProviderKey
-from ...services.reads import warnings_of
 from ...services.telephony_configs import stored_config
 from ...storage.queries import POSITIONS
 from ..arguments import MAX_NODE_IDS, page_arguments
@@ -164,7 +163,7 @@ async def _phone_number_count(snapshot: Snapshot, rows: list[Row], arguments: di
 
 async def _warnings(snapshot: Snapshot, rows: list[Row], arguments: dict[str, Any]) -> list[Any]:
     actives = await _active_counts(snapshot, rows)
-    return [warnings_of(row, snapshot.vault, active) for row, active in zip(rows, actives, strict=True)]
+    return [snapshot.warnings(row, active) for row, active in zip(rows, actives, strict=True)]
 
 
 async def _warning_count(snapshot: Snapshot, rows: list[Row], arguments: dict[str, Any]) -> list[Any]:

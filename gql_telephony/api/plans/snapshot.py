@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from sqlalchemy.engine import Row
 
 from ...crypto import Vault
-from ...domain.warnings import WarningSummary
-from ...services.reads import summary_of
+from ...domain.warnings import ConfigWarning, WarningSummary
+from ...services.reads import summary_of, warnings_of
 from ...storage import queries
 from ...storage.queries import NumberCounts
 
@@ -31,6 +31,7 @@ class Snapshot:
         self._configs: dict[int, Row | None] = {}
         self._numbers: dict[int, Row | None] = {}
         self._counts: dict[int, NumberCounts] = {}
+        self._warnings: dict[int, list[ConfigWarning]] = {}
 
     async def all_configs(self) -> list[Row]:
         if self._all_configs is None:
@@ -93,7 +94,15 @@ class Snapshot:
             active_only=active_only, timestamps=self.number_timestamps, plain=not self.number_timestamps,
         )
 
+    def warnings(self, row: Row, active_numbers: int) -> list[ConfigWarning]:
+        """A configuration's warnings, worked out once per request (warnings, warningCount and
+        the summary all need them)."""
+        found = self._warnings.get(row.id)
+        if found is None:
+            found = self._warnings[row.id] = warnings_of(row, self.vault, active_numbers)
+        return found
+
     async def warning_summary(self) -> WarningSummary:
         rows = await self.all_configs()
         counts = await self.number_counts([row.id for row in rows])
-        return summary_of(rows, self.vault, {row.id: counts[row.id].active for row in rows})
+        return summary_of(rows, lambda row: self.warnings(row, counts[row.id].active))

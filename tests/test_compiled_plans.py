@@ -508,25 +508,23 @@ async def test_compiled_plans_answer_as_generic_execution(sides: tuple[Side, Sid
     rng = random.Random(SEED)
     keys = {"empty_key": empty_key, "read_only_key": read_only_key, "foreign_key": foreign_key}
 
+    async def phase(label: str) -> list:
+        await differential.check_all(edge_requests(world, **keys))
+        clock.lap("edges")
+        generator = DocumentGenerator(schema, world, random.Random(rng.randrange(2**32)))
+        answered = await differential.check_generated(generator, RANDOM_DOCUMENTS_PER_PHASE, rng, label, foreign_key)
+        clock.lap("generated")
+        return answered
+
     # Phase one: no default outbound configuration.
-    await differential.check_all(edge_requests(world, **keys))
-    clock.lap("edges")
-    generator = DocumentGenerator(schema, world, random.Random(rng.randrange(2**32)))
-    first_phase = await differential.check_generated(
-        generator, RANDOM_DOCUMENTS_PER_PHASE, rng, "generated, no default", foreign_key)
-    clock.lap("generated")
+    first_phase = await phase("generated, no default")
 
     # Phase two: a default, and changed rows.
     await change_world(api, names)
     configs, numbers, config_cursors, number_cursors = await read_world(api)
     world = replace(world, config_ids=configs, number_ids=numbers,
                     config_cursors=config_cursors + world.config_cursors[len(configs):], number_cursors=number_cursors)
-    await differential.check_all(edge_requests(world, **keys))
-    clock.lap("edges")
-    generator = DocumentGenerator(schema, world, random.Random(rng.randrange(2**32)))
-    second_phase = await differential.check_generated(
-        generator, RANDOM_DOCUMENTS_PER_PHASE, rng, "generated, a default", foreign_key)
-    clock.lap("generated")
+    second_phase = await phase("generated, a default")
     # Requests already answered once, now several at a time (and, for phase one's, on changed data).
     concurrent = rng.sample(first_phase + second_phase, CONCURRENT_DOCUMENTS)
     await differential.check_concurrently([replace(r, label="concurrent") for r in concurrent])

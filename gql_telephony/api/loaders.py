@@ -1,5 +1,5 @@
-"""Per-request DataLoaders: each loads a whole level of the response in one statement,
-each batch in its own short session."""
+"""Per-request DataLoaders of the generic executor: each loads a whole level of the response in
+one statement, each batch in its own short read, as plain rows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 
 from ..storage import queries
 from ..storage.db import Database
-from ..storage.tables import PhoneNumberRow, TelephonyConfigRow
+from ..storage.queries import ConfigRow, NumberRow
 
 
 class PageKey(NamedTuple):
@@ -35,43 +35,40 @@ class Loaders:
         self.number_page_by_config = DataLoader(self._number_pages)
 
     async def config_count(self) -> int:
-        async with self._db.reading() as session:
+        async with self._db.reading_rows() as session:
             return await queries.count_configs(session, org_id=self._org_id)
 
-    async def config_page(self, *, limit: int, after_id: int | None) -> list[TelephonyConfigRow]:
-        async with self._db.reading() as session:
+    async def config_page(self, *, limit: int, after_id: int | None) -> list[ConfigRow]:
+        async with self._db.reading_rows() as session:
             rows = await queries.config_page(session, org_id=self._org_id, limit=limit, after_id=after_id)
         for row in rows:
             self.config_by_id.prime(row.id, row)  # type: ignore[arg-type]
         return rows
 
-    async def default_config(self) -> TelephonyConfigRow | None:
-        async with self._db.reading() as session:
+    async def default_config(self) -> ConfigRow | None:
+        async with self._db.reading_rows() as session:
             return await queries.default_config(session, org_id=self._org_id)
 
-    async def _configs_by_id(self, ids: Sequence[int]) -> list[TelephonyConfigRow | None]:
-        async with self._db.reading() as session:
+    async def _configs_by_id(self, ids: Sequence[int]) -> list[ConfigRow | None]:
+        async with self._db.reading_rows() as session:
             found = await queries.configs_by_ids(session, org_id=self._org_id, ids=ids)
         return [found.get(key) for key in ids]
 
-    async def _numbers_by_id(self, ids: Sequence[int]) -> list[PhoneNumberRow | None]:
-        async with self._db.reading() as session:
+    async def _numbers_by_id(self, ids: Sequence[int]) -> list[NumberRow | None]:
+        async with self._db.reading_rows() as session:
             found = await queries.numbers_by_ids(session, org_id=self._org_id, ids=ids)
         return [found.get(key) for key in ids]
 
     async def _number_counts(self, keys: Sequence[CountKey]) -> list[int]:
-        async with self._db.reading() as session:
+        async with self._db.reading_rows() as session:
             found = await queries.number_counts(session, config_ids=list({key.config_id for key in keys}))
-        none = queries.NumberCounts(0, 0)
-        return [
-            found.get(key.config_id, none).active if key.active_only else found.get(key.config_id, none).total
-            for key in keys
-        ]
+        counts = [found.get(key.config_id, queries.NumberCounts(0, 0)) for key in keys]
+        return [count.active if key.active_only else count.total for key, count in zip(keys, counts, strict=True)]
 
-    async def _number_pages(self, keys: Sequence[PageKey]) -> list[list[PhoneNumberRow]]:
+    async def _number_pages(self, keys: Sequence[PageKey]) -> list[list[NumberRow]]:
         """Keys with the same arguments share one windowed query; a document has few such sets."""
-        pages: dict[PageKey, list[PhoneNumberRow]] = {}
-        async with self._db.reading() as session:
+        pages: dict[PageKey, list[NumberRow]] = {}
+        async with self._db.reading_rows() as session:
             for (first, after_id, active_only), config_ids in _group(
                 keys, lambda k: (k.first, k.after_id, k.active_only)
             ).items():

@@ -14,7 +14,7 @@ from ..domain.providers import PROVIDERS, Connectivity, FieldType, Provider, Pro
 from ..domain.warnings import Severity, WarningCode, WarningSummary
 from ..services.reads import warnings_of
 from ..services.telephony_configs import stored_config
-from ..storage.tables import PhoneNumberRow, TelephonyConfigRow
+from ..storage.queries import ConfigRow, NumberRow
 from .context import Context
 from .ids import encode_cursor, encode_id
 from .arguments import page_arguments
@@ -124,7 +124,7 @@ class TelephonyConfigWarningSummaryType:
 
 @strawberry.type(name="PhoneNumber")
 class PhoneNumberType(Node):
-    row: strawberry.Private[PhoneNumberRow]
+    row: strawberry.Private[NumberRow]
     phone_number: str = strawberry.field(description="Normalized E.164 (+14155550100), or a sip: URI on a SIP provider.")
     label: str | None
     is_active: bool
@@ -132,7 +132,7 @@ class PhoneNumberType(Node):
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: PhoneNumberRow) -> PhoneNumberType:
+    def of(cls, row: NumberRow) -> PhoneNumberType:
         return cls(
             id=strawberry.ID(encode_id("PhoneNumber", row.id)),  # type: ignore[arg-type]
             row=row, phone_number=row.phone_number, label=row.label, is_active=row.is_active,
@@ -167,7 +167,7 @@ class PhoneNumberConnection:
 
 @strawberry.type(name="TelephonyConfig")
 class TelephonyConfigType(Node):
-    row: strawberry.Private[TelephonyConfigRow]
+    row: strawberry.Private[ConfigRow]
     name: str
     provider: TelephonyProviderKey
     is_default_outbound: bool
@@ -176,7 +176,7 @@ class TelephonyConfigType(Node):
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: TelephonyConfigRow) -> TelephonyConfigType:
+    def of(cls, row: ConfigRow) -> TelephonyConfigType:
         return cls(
             id=strawberry.ID(encode_id("TelephonyConfig", row.id)),  # type: ignore[arg-type]
             row=row, name=row.name, provider=ProviderKey(row.provider),

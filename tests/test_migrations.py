@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from gql_telephony.app import build_runtime
 from gql_telephony.services.tenancy import authenticate, create_api_key, create_organization
 from gql_telephony.storage.migrate import head_revision, upgrade_to_head
+from gql_telephony.storage.tables import metadata
 
 
 async def test_upgrading_a_first_migration_database_with_data_keeps_it(settings):
@@ -68,3 +69,42 @@ async def _reset(db) -> None:
     async with db.writing() as session:
         for table in ("phone_number", "telephony_config", "api_key", "organization", "alembic_version"):
             await session.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
+
+
+async def test_the_migrated_database_holds_every_invariant_the_tables_declare(runtime):
+    """What the schema comparison (test_app_shell.py) leaves out: a partial index's condition,
+    ON DELETE, SQLite's never-reused ids, unique constraints SQLite reports without a name.
+    (That each invariant is there at all, and holds, is test_database_invariants.py's work.)"""
+    dialect = "sqlite" if runtime.db.is_sqlite else "postgresql"
+    async with runtime.db.write_engine.connect() as connection:
+        reflected = sa.MetaData()
+        await connection.run_sync(lambda sync: reflected.reflect(sync, only=list(metadata.tables)))
+        autoincrement: set[str] = set()
+        if runtime.db.is_sqlite:
+            tables = await connection.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+            autoincrement = {name for name, sql in tables if "AUTOINCREMENT" in sql.upper()}
+    for name, declared in metadata.tables.items():
+        migrated = invariants(reflected.tables[name], dialect)
+        if name in autoincrement:
+            migrated.add("ids never reused")
+        assert migrated == invariants(declared, dialect), name
+
+
+def invariants(table: sa.Table, dialect: str) -> set[str]:
+    def columns(of) -> str:
+        return ", ".join(column.name for column in of.columns)
+
+    found = set()
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.UniqueConstraint):
+            found.add(f"unique ({columns(constraint)})")
+        elif isinstance(constraint, sa.ForeignKeyConstraint):
+            found.add(f"({columns(constraint)}) -> {constraint.referred_table.name}"
+                      f" on delete {(constraint.ondelete or 'no action').lower()}")
+    for index in table.indexes:
+        if index.unique:
+            where = index.dialect_options[dialect].get("where")
+            found.add(f"unique ({columns(index)})" + (f" where {str(where).strip('() ')}" if where is not None else ""))
+    if dialect == "sqlite" and table.dialect_options["sqlite"]["autoincrement"]:
+        found.add("ids never reused")
+    return found

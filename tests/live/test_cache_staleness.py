@@ -307,15 +307,15 @@ class Run:
                 await self.read(client, reader, documents[reader // 2 % len(documents)])
 
 
-async def read_paths_of(servers: list[Server]) -> list[dict[str, float] | None]:
+async def read_paths_of(servers: list[Server]) -> list[dict[str, float]]:
     async with httpx.AsyncClient(timeout=10) as client:
         return [read_paths((await client.get(f"{s.http}/metrics")).text) for s in servers]
 
 
-def read_paths(metrics: str) -> dict[str, float] | None:
-    """gql_telephony_read_path_total by path, or None while the server has no such metric."""
-    if "gql_telephony_read_path_total" not in metrics:
-        return None
+def read_paths(metrics: str) -> dict[str, float]:
+    """gql_telephony_read_path_total by path. A server without the metric (renamed, dropped)
+    fails the test: the checks on it must not silently vanish."""
+    assert "gql_telephony_read_path_total" in metrics, "the servers no longer export gql_telephony_read_path_total"
     counts: dict[str, float] = {}
     for labels, value in re.findall(r"^gql_telephony_read_path_total\{([^}]*)\} (\S+)$", metrics, re.MULTILINE):
         path = dict(re.findall(r'(\w+)="([^"]*)"', labels)).get("path", "")
@@ -367,13 +367,10 @@ async def test_no_read_after_a_committed_write_sees_the_old_answer_on_either_pro
     assert run.problems == [], "\n".join(run.problems)
     logs = (tmp_path / "a.log").read_text() + (tmp_path / "b.log").read_text()
     assert "Traceback" not in logs
-    # Until the response cache lands the servers have no read-path metric, and there is no
-    # cache to prove exercised: this check waits for it. Once the metric exists, each process
-    # must have answered some of the reads made while the writers wrote from its cache
-    # (path="cache"; a missing series means none).
+    # Each process must have answered some of the reads made while the writers wrote from its
+    # cache (path="cache"; a missing series means none): else the cache was never put to the test.
     for counts in loop_paths:
-        if counts is not None:
-            assert counts.get("cache", 0) > 0, loop_paths
+        assert counts.get("cache", 0) > 0, loop_paths
 
 
 def test_the_detector_flags_an_old_answer():

@@ -9,6 +9,7 @@ import itertools
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import NoReturn
 
 import asyncpg
 import pytest
@@ -32,7 +33,7 @@ def _url_for(database: str) -> str:
     return POSTGRES_URL.rsplit("/", 1)[0] + "/" + database
 
 
-def skip_or_fail(reason: str) -> None:
+def skip_or_fail(reason: str) -> NoReturn:
     if REQUIRE_SERVICES:
         pytest.fail(f"{reason} (GQL_TELEPHONY_REQUIRE_SERVICES=1 makes this a failure, not a skip)")
     pytest.skip(reason)

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from .backends import skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,7 +16,7 @@ def compose_command() -> list[str]:
         return ["docker", "compose"]
     if shutil.which("docker-compose"):
         return ["docker-compose"]
-    pytest.skip("no docker compose client on this machine (neither `docker compose` nor `docker-compose`)")
+    skip_or_fail("no docker compose client on this machine (neither `docker compose` nor `docker-compose`)")
 
 
 def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -5,13 +5,20 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from gql_telephony.app import build_runtime, create_app
+from gql_telephony.crypto import Vault
+
 from .live.server import CLI, ROOT, running_server
+from .test_rotation import seed, stored_tokens
+
+CONFIGS = "{ telephonyConfigs(first: 20) { nodes { id name provider config version } } }"
 
 
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -99,9 +106,28 @@ def test_invalid_environment_is_refused(tmp_path, variable, value):
     assert result.returncode == 2 and variable in result.stderr
 
 
-def test_rotate_secrets_command(tmp_path):
-    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    env = cli_env(tmp_path, GQL_TELEPHONY_SECRET_KEYS=old)
-    run(["migrate"], env)
-    rotated = run(["rotate-secrets"], cli_env(tmp_path, GQL_TELEPHONY_SECRET_KEYS=f"{new},{old}"))
-    assert rotated.stdout.strip().splitlines()[-1].startswith("done: 0 configurations examined")
+async def test_rotate_secrets_command_moves_every_stored_secret_to_the_new_key(api, settings, tmp_path):
+    plain = await seed(api, 10)
+    before = await api.gql(CONFIGS)
+    new = Fernet.generate_key().decode()
+    env = cli_env(tmp_path, GQL_TELEPHONY_DATABASE_URL=settings.database_url,
+                  GQL_TELEPHONY_SECRET_KEYS=",".join((new, *settings.secret_keys)))
+    rotated = run(["rotate-secrets", "--batch-size", "4"], env).stdout.strip().splitlines()
+    assert rotated[-1] == "done: 10 configurations examined, 10 re-encrypted under the newest key", rotated
+    # Every stored secret is under the new key alone, and decrypts to what it was.
+    tokens = await stored_tokens(api.runtime.db)
+    assert {row_id: Vault((new,)).decrypt_json(token) for row_id, token in tokens.items()} == plain
+    # A server holding only the new key answers as before, masked.
+    runtime = build_runtime(replace(settings, secret_keys=(new,)))
+    try:
+        transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.post("/graphql", json={"query": CONFIGS}, headers={"authorization": f"Bearer {api.key}"})
+    finally:
+        await runtime.broker.close()
+        await runtime.db.dispose()
+    assert response.json() == {"data": before}
+    assert not any(secret in response.text for values in plain.values() for secret in map(str, values.values())
+                   if len(secret) >= 12)
+    again = run(["rotate-secrets"], env).stdout.strip().splitlines()
+    assert again[-1] == "done: 10 configurations examined, 0 re-encrypted under the newest key", again

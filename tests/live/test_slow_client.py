@@ -14,6 +14,7 @@ from gql_telephony.domain.providers import ProviderKey
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.storage.migrate import upgrade_to_head
 
+from ..deadline import HANG_SECONDS
 from ..fixtures import VALID
 from .server import serving_in_process
 from .ws_client import SUMMARY
@@ -39,11 +40,11 @@ async def test_a_client_that_stops_reading_is_dropped_and_leaves_nothing(served)
     await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUMMARY}}))
     for index in range(6):  # changes the client never reads
         await runtime.configs.create(org_id, name=f"Unread {index}", provider=ProviderKey.TELNYX, config=VALID["TELNYX"], make_default=False)
-    deadline = asyncio.get_running_loop().time() + 10
+    deadline = asyncio.get_running_loop().time() + HANG_SECONDS
     while runtime.summaries.listener_count and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
     assert runtime.summaries.listener_count == 0
     with pytest.raises(websockets.ConnectionClosed) as closed:
         while True:
-            await asyncio.wait_for(socket.recv(), 5)
+            await asyncio.wait_for(socket.recv(), HANG_SECONDS)
     assert closed.value.rcvd.code == 1011 and "ping timeout" in closed.value.rcvd.reason

@@ -13,12 +13,13 @@ from gql_telephony.app import build_runtime
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.storage.migrate import upgrade_to_head
 
+from ..deadline import HANG_SECONDS
 from .redis_server import PrivateRedis
 from .server import serving_in_process
 from .ws_client import Subscriber
 
 
-async def wait_for(condition, timeout: float = 10.0) -> None:
+async def wait_for(condition, timeout: float = HANG_SECONDS) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
@@ -74,7 +75,7 @@ async def test_disconnects_leave_no_queue_task_or_subscription(served):
         await client.aclose()
 
 
-async def wait_for_async(read, expected, timeout: float = 10.0) -> None:
+async def wait_for_async(read, expected, timeout: float = HANG_SECONDS) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while await read() != expected:
         assert asyncio.get_running_loop().time() < deadline

@@ -14,6 +14,7 @@ from gql_telephony.app import build_runtime
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.storage.migrate import upgrade_to_head
 
+from ..deadline import HANG_SECONDS
 from ..fixtures import CREATE, UPDATE, VALID
 from .server import serving_in_process
 from .ws_client import SUMMARY, Subscriber
@@ -60,7 +61,7 @@ async def test_a_socket_that_never_sends_connection_init_is_closed(served):
     host, _ = served
     async with websockets.connect(f"ws://{host}/graphql", subprotocols=["graphql-transport-ws"]) as socket:
         with pytest.raises(websockets.ConnectionClosed) as closed:
-            await asyncio.wait_for(socket.recv(), 5)
+            await asyncio.wait_for(socket.recv(), HANG_SECONDS)
     assert closed.value.rcvd.code == 4408
 
 
@@ -68,7 +69,7 @@ async def test_only_the_legacy_free_protocol_is_spoken(served):
     host, _ = served
     with pytest.raises((websockets.InvalidStatus, websockets.InvalidHandshake, websockets.ConnectionClosed)):
         async with websockets.connect(f"ws://{host}/graphql", subprotocols=["graphql-ws"]) as socket:
-            await asyncio.wait_for(socket.recv(), 5)
+            await asyncio.wait_for(socket.recv(), HANG_SECONDS)
 
 
 async def test_browser_origins_need_to_be_allowed(served):

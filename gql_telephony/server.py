@@ -4,9 +4,12 @@
   `header_timeout` seconds of opening (or of the first byte of its next request on a kept-alive
   connection), else it is closed. uvicorn has none: a client trickling header lines (slowloris)
   holds its descriptor forever.
-- A connection cap: beyond `max_connections` open connections (WebSockets included) a new one
-  gets 503 and is closed at once, so that descriptors never run out for the connections being
-  served, the database and Redis. By default the cap leaves RESERVED_DESCRIPTORS of the
+- A connection cap: at most `max_connections` open connections (WebSockets included), so that
+  descriptors never run out for the connections being served, the database and Redis. A new
+  connection over the cap takes the place of the connection that has been sending its headers
+  the longest (a normal client sends them at once: the one still sending is the slow one); only
+  when every connection is past its headers (requests in flight, WebSockets) is the new one
+  answered 503 and closed at once. By default the cap leaves RESERVED_DESCRIPTORS of the
   process's descriptor limit (`ulimit -n`) free.
 - X-Forwarded-For is read only from GQL_TELEPHONY_TRUSTED_PROXIES (uvicorn would otherwise trust
   127.0.0.1, or its FORWARDED_ALLOW_IPS environment variable, without saying so).
@@ -21,6 +24,7 @@ import logging
 import resource
 import time
 from asyncio import TimerHandle, Transport
+from collections import OrderedDict
 from typing import Any
 
 from .settings import Settings, SettingsError
@@ -71,17 +75,21 @@ def guarded_http_protocol(header_timeout: float, max_connections: int) -> type:
     """uvicorn's httptools protocol with the header deadline and the connection cap."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # noqa: PLC0415
 
-    timed_out = RareWarning(
-        f"closed connections that sent no complete request headers within {header_timeout:g} s: %d since the last such line")
+    timed_out = RareWarning(f"closed connections that sent no complete request headers within {header_timeout:g} s: "
+                            "%d since the last such line")
     refused = RareWarning(
         f"refused connections over the cap of {max_connections} open connections: %d since the last such line")
+    evicted = RareWarning(
+        f"closed connections still sending request headers to make room under the cap of {max_connections} "
+        "open connections: %d since the last such line")
+    waiting: OrderedDict[Any, None] = OrderedDict()  # connections sending headers, oldest first
 
     class GuardedHttpProtocol(HttpToolsProtocol):  # type: ignore[misc]
         _header_deadline: TimerHandle | None = None
 
         def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            if len(self.connections) > max_connections:
+            if len(self.connections) > max_connections and not self._close_the_slowest():
                 refused.happened()
                 transport.write(OVER_CAPACITY)
                 transport.close()
@@ -103,14 +111,27 @@ def guarded_http_protocol(header_timeout: float, max_connections: int) -> type:
 
         def _start_header_deadline(self) -> None:
             self._header_deadline = self.loop.call_later(header_timeout, self._headers_too_slow)
+            waiting[self] = None
 
         def _stop_header_deadline(self) -> None:
+            waiting.pop(self, None)
             if self._header_deadline is not None:
                 self._header_deadline.cancel()
                 self._header_deadline = None
 
+        def _close_the_slowest(self) -> bool:
+            while waiting:
+                slowest = next(iter(waiting))
+                slowest._stop_header_deadline()
+                if not slowest.transport.is_closing():
+                    evicted.happened()
+                    slowest.transport.close()
+                    return True
+            return False
+
         def _headers_too_slow(self) -> None:
             self._header_deadline = None
+            waiting.pop(self, None)
             if not self.transport.is_closing():
                 timed_out.happened()
                 self.transport.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
@@ -65,14 +66,9 @@ async def test_trickling_header_lines_are_cut_off_while_normal_requests_are_serv
     assert '"WARNING"' in warnings[0] or "WARNING" in warnings[0]
 
 
-async def status_of(client: httpx.AsyncClient) -> int:
-    try:
-        return (await client.get("/healthz")).status_code
-    except httpx.TransportError:
-        return 0  # refused at once, before an HTTP answer could be read
-
-
-async def test_connections_beyond_the_cap_get_503_and_the_rest_are_served(tmp_path: Path):
+async def test_over_the_cap_a_new_connection_takes_the_place_of_the_slowest(tmp_path: Path):
+    """10 connections that sent nothing fill the cap of 10: each normal request that comes
+    closes the oldest of them instead of being refused."""
     env = server_env(GQL_TELEPHONY_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}",
                      GQL_TELEPHONY_MAX_CONNECTIONS="10", GQL_TELEPHONY_HEADER_TIMEOUT="60")
     log = tmp_path / "server.log"
@@ -80,23 +76,36 @@ async def test_connections_beyond_the_cap_get_503_and_the_rest_are_served(tmp_pa
         idle = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(10)]
         try:
             await asyncio.sleep(0.2)  # let the server accept them all
-            extra = []
-            for _ in range(5):
-                reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-                extra.append(await asyncio.wait_for(reader.read(), 10))  # answered at once, then closed
-                writer.close()
-            assert all(answer.startswith(b"HTTP/1.1 503") for answer in extra), extra
+            async with AsyncExitStack() as stack:  # four clients, each keeping its connection open
+                for _ in range(4):
+                    client = await stack.enter_async_context(httpx.AsyncClient(base_url=server.http, timeout=10))
+                    assert (await client.get("/healthz")).status_code == 200
+            ends = [await asyncio.wait_for(reader.read(), 10) for reader, _ in idle[:4]]
+            assert ends == [b""] * 4  # the four oldest were closed, without an answer
         finally:
             for _, writer in idle:
                 writer.close()
-        # Room again once the idle connections are gone (the server sees them close soon).
-        async with httpx.AsyncClient(base_url=server.http, timeout=5) as client:
-            statuses = [await status_of(client)]
-            for _ in range(300):
-                if statuses[-1] == 200:
-                    break
-                await asyncio.sleep(0.1)
-                statuses.append(await status_of(client))
-        assert statuses[-1] == 200, statuses[-5:]
+    warnings = [line for line in log.read_text().splitlines() if "to make room under the cap of 10" in line]
+    assert len(warnings) == 1, warnings
+
+
+async def test_over_a_cap_of_busy_connections_a_new_one_gets_503_at_once(tmp_path: Path):
+    from websockets.asyncio.client import connect
+
+    env = server_env(GQL_TELEPHONY_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}",
+                     GQL_TELEPHONY_MAX_CONNECTIONS="10", GQL_TELEPHONY_WS_INIT_TIMEOUT="60")
+    log = tmp_path / "server.log"
+    with running_server(env, log) as server:
+        sockets = [await connect(server.ws, subprotocols=["graphql-transport-ws"]) for _ in range(10)]  # type: ignore[list-item]
+        try:
+            answers = []
+            for _ in range(3):
+                reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                answers.append(await asyncio.wait_for(reader.read(), 10))  # answered at once, then closed
+                writer.close()
+            assert all(answer.startswith(b"HTTP/1.1 503") for answer in answers), answers
+        finally:
+            for socket in sockets:
+                await socket.close()
     warnings = [line for line in log.read_text().splitlines() if "over the cap of 10 open connections" in line]
     assert len(warnings) == 1, warnings

@@ -91,8 +91,20 @@ async def bucket_rows(redis_url: str) -> dict[str, float]:
         async def take(self, name: str) -> float:
             return 0.0 if await self.limiter.hit(self.item, name) else 1.0
 
+    import redis.asyncio
+
+    class Ping:  # one plain Redis round trip, for scale
+        def __init__(self) -> None:
+            self.client = redis.asyncio.Redis.from_url(redis_url)
+
+        async def take(self, _name: str) -> float:
+            await self.client.ping()
+            return 0.0
+
+    ping = Ping()
     huge = 10**9
-    rows = {}
+    rows = {"Redis PING round trip": await take_us(ping, 1, repeat=1000)}
+    await ping.client.aclose()
     for names in (10, 50_000):
         rows[f"in-process bucket, {names} keys"] = await take_us(LocalBuckets(huge, huge), names)
         shared = SharedBuckets(redis_url, huge, huge, local=LocalBuckets(huge, huge), key_prefix="bench")

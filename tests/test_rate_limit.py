@@ -345,3 +345,29 @@ def test_the_shared_window_keeps_the_burst_and_the_rate():
     assert sliding_window(3000, 300) == (300, 6)  # the defaults: 300 in any 6 s is 3,000 a minute
     assert sliding_window(6, 3) == (3, 30)
     assert sliding_window(3000, 1) == (50, 1)  # windows are whole seconds: the rate is kept
+
+
+async def test_the_shared_limit_counts_locally_while_redis_is_down_and_in_redis_again_after(tmp_path, caplog, monkeypatch):
+    from gql_telephony.api import rate_buckets
+
+    from .live.redis_server import PrivateRedis
+
+    monkeypatch.setattr(rate_buckets, "REDIS_RETRY_SECONDS", 0.0)  # ask Redis again at once
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    local = LocalBuckets(per_minute=6, burst=2)
+    shared = rate_buckets.SharedBuckets(redis.url, 6, 2, local=local)
+    try:
+        with caplog.at_level("WARNING", logger="gql_telephony.rate_limit"):
+            assert [await shared.take("key:a") > 0 for _ in range(3)] == [False, False, True]
+            assert len(local) == 0  # counted in Redis, not here
+            redis.stop()
+            assert [await shared.take("key:b") > 0 for _ in range(3)] == [False, False, True]
+            assert len(local) == 1  # counted here while Redis is away
+            redis.start()
+            assert [await shared.take("key:c") > 0 for _ in range(3)] == [False, False, True]
+    finally:
+        await shared.close()
+        redis.stop()
+    lines = [r.getMessage() for r in caplog.records if r.name == "gql_telephony.rate_limit"]
+    assert len(lines) == 2 and "does not answer" in lines[0] and "answers again" in lines[1], lines

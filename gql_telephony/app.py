@@ -6,7 +6,6 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import sqlalchemy as sa
 from starlette.applications import Starlette
@@ -27,7 +26,7 @@ from .api.http import GraphQLView
 from .api.schema import build_schema
 from .crypto import vault_from_settings
 from .services.events import Broker, MemoryBroker
-from .services.tenancy import authenticate
+from .services.tenancy import Principal, authenticate
 from .settings import Settings
 from .storage.db import Database
 
@@ -99,7 +98,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     settings = runtime.settings
     buckets = buckets_from_settings(settings)
 
-    async def authenticate_key(key: str) -> Any:
+    async def authenticate_key(key: str) -> Principal | None:
         return await authenticate(runtime.db, key)
 
     # Outermost first: every response, refusals included, is logged, counted and carries X-Request-ID.

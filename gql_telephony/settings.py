@@ -24,12 +24,13 @@ class Settings:
     db_pool_size: int = 10
     db_pool_timeout: float = 30.0
     ws_init_timeout: float = 10.0
-    # Requests per minute per API key (per client address without a key), and how many may
-    # come at once: a token bucket of `rate_limit_burst` tokens refilled at this rate. 0: off.
+    # Requests per minute per API key (per client address without a valid key), and how many
+    # may come at once (api/rate_buckets.py; one limit for every process with a Redis broker).
+    # 0: off.
     rate_limit_per_minute: int = 3000
     rate_limit_burst: int = 300
     # Addresses or networks of the reverse proxies whose X-Forwarded-For names the client.
-    # None: the header is ignored and the client is the socket's peer.
+    # Empty: the header is ignored and the client is the socket's peer.
     trusted_proxies: tuple[str, ...] = ()
     # Seconds a connection may take to send a request's complete headers before it is closed.
     header_timeout: float = 10.0

@@ -19,12 +19,14 @@ from .api.body_limit import BodySizeLimit
 from .api.context import Runtime
 from .api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .api.metrics import Metrics
-from .api.rate_limit import RateLimit, RateLimiter
+from .api.rate_buckets import buckets_from_settings
+from .api.rate_limit import RateLimit
 from .api.request_log import RequestLog
 from .api.http import GraphQLView
 from .api.schema import build_schema
 from .crypto import vault_from_settings
 from .services.events import Broker, MemoryBroker
+from .services.tenancy import Principal, authenticate
 from .settings import Settings
 from .storage.db import Database
 
@@ -88,17 +90,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         gc.freeze()
         yield
         metrics.close()
+        if buckets is not None:
+            await buckets.close()
         await runtime.broker.close()
         await runtime.db.dispose()
 
     settings = runtime.settings
-    limiter = (
-        RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
-        if settings.rate_limit_per_minute > 0 else None
-    )
+    buckets = buckets_from_settings(settings)
+
+    async def authenticate_key(key: str) -> Principal | None:
+        return await authenticate(runtime.db, key)
+
     # Outermost first: every response, refusals included, is logged, counted and carries X-Request-ID.
-    middleware = [Middleware(RequestLog, metrics=metrics), Middleware(RateLimit, limiter=limiter),
-                  Middleware(BodySizeLimit)]
+    middleware = [Middleware(RequestLog, metrics=metrics),
+                  Middleware(RateLimit, buckets=buckets, authenticate=authenticate_key), Middleware(BodySizeLimit)]
     if settings.allowed_origins:
         # Dashboards on these origins may call the API from a browser (the same list lets them
         # open WebSockets). Keys travel in the Authorization header, never in cookies.
@@ -120,5 +125,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     app.state.metrics = metrics
-    app.state.rate_limiter = limiter
+    app.state.rate_buckets = buckets
     return app

@@ -13,31 +13,6 @@ from .logs import configure_logging
 from .settings import Settings, SettingsError
 
 
-# The HTTP body limit, for WebSocket messages too (uvicorn's own default is 16 MiB).
-MAX_WS_MESSAGE_BYTES = 1024 * 1024
-
-
-class _Server:
-    """uvicorn's server, except that a SIGTERM or SIGINT ends the process with status 0."""
-
-    @staticmethod
-    def run(app: Any, host: str, port: int) -> None:
-        import uvicorn  # noqa: PLC0415
-
-        # WebSocket pings every 20 s keep idle subscriptions open through proxies and drop
-        # clients that stopped answering (or reading). uvicorn's access log prints query
-        # strings, where GET variables travel; the app's own log (api/request_log.py) does not.
-        class Server(uvicorn.Server):
-            def handle_exit(self, sig: int, frame: Any) -> None:
-                super().handle_exit(sig, frame)
-                self._captured_signals.clear()  # a requested stop is a clean stop, not a death by signal
-
-        # log_config=None: uvicorn's loggers keep the JSON handler main() gave the root logger.
-        Server(uvicorn.Config(app, host=host, port=port, log_level="info", ws="websockets-sansio",
-                             access_log=False, ws_ping_interval=20, ws_ping_timeout=20,
-                             ws_max_size=MAX_WS_MESSAGE_BYTES, log_config=None)).run()
-
-
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(coroutine)
 
@@ -77,7 +52,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  {key}")
         print(f"Open http://{args.host}:{args.port}/graphql and set the request header")
         print(f'  {{"Authorization": "Bearer {key}"}}', flush=True)
-    _Server.run(create_app(settings), args.host, args.port)
+    from .server import serve  # noqa: PLC0415
+
+    serve(create_app(settings), settings, args.host, args.port)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +24,19 @@ class Settings:
     db_pool_size: int = 10
     db_pool_timeout: float = 30.0
     ws_init_timeout: float = 10.0
-    # Requests per minute per API key (per client address without a key), and how many may
-    # come at once: a token bucket of `rate_limit_burst` tokens refilled at this rate. 0: off.
+    # Requests per minute per API key (per client address without a valid key), and how many
+    # may come at once (api/rate_buckets.py; one limit for every process with a Redis broker).
+    # 0: off.
     rate_limit_per_minute: int = 3000
     rate_limit_burst: int = 300
+    # Addresses or networks of the reverse proxies whose X-Forwarded-For names the client.
+    # Empty: the header is ignored and the client is the socket's peer.
+    trusted_proxies: tuple[str, ...] = ()
+    # Seconds a connection may take to send a request's complete headers before it is closed.
+    header_timeout: float = 10.0
+    # Open connections (WebSockets included) per process; 0: as many as the descriptor limit
+    # leaves room for (gql_telephony/server.py).
+    max_connections: int = 0
     # Reads run a plan compiled from the validated document when one covers it (the same
     # answer as the generic executor, much faster); off: every read takes the generic executor.
     compiled_plans: bool = True
@@ -78,6 +88,9 @@ class Settings:
             ws_init_timeout=float(_positive_int(env, "GQL_TELEPHONY_WS_INIT_TIMEOUT", 10)),
             rate_limit_per_minute=_whole_number(env, "GQL_TELEPHONY_RATE_LIMIT_PER_MINUTE", cls.rate_limit_per_minute),
             rate_limit_burst=_positive_int(env, "GQL_TELEPHONY_RATE_LIMIT_BURST", cls.rate_limit_burst),
+            trusted_proxies=_networks(env, "GQL_TELEPHONY_TRUSTED_PROXIES"),
+            header_timeout=float(_positive_int(env, "GQL_TELEPHONY_HEADER_TIMEOUT", 10)),
+            max_connections=_whole_number(env, "GQL_TELEPHONY_MAX_CONNECTIONS", cls.max_connections),
             compiled_plans=_switch(env, "GQL_TELEPHONY_COMPILED_PLANS", cls.compiled_plans),
             response_cache_mb=_whole_number(env, "GQL_TELEPHONY_RESPONSE_CACHE_MB", cls.response_cache_mb),
         )
@@ -85,6 +98,21 @@ class Settings:
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _networks(env: os._Environ[str] | dict[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or networks (CIDR), each checked; '*' is refused because
+    trusting every peer would let any client choose the address it is limited by."""
+    entries = _split(env.get(name, ""))
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=True)
+        except ValueError:
+            raise SettingsError(
+                f"{name} must list IP addresses or networks such as 10.0.0.5 or 10.0.0.0/24 "
+                f"(comma-separated; not '*', not host names): {entry[:60]!r} is not one"
+            ) from None
+    return entries
 
 
 def _positive_int(env: os._Environ[str] | dict[str, str], name: str, default: int) -> int:

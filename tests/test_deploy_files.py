@@ -1,4 +1,6 @@
-"""docker-compose.yml: valid for the compose tool, three healthy services, secrets only from the environment."""
+"""docker-compose.yml: valid for the compose tool, four healthy services (nginx in front of the API
+servers, PostgreSQL, Redis), the servers trusting X-Forwarded-For from the proxy only, secrets
+only from the environment."""
 
 from __future__ import annotations
 
@@ -27,9 +29,9 @@ def test_compose_file_is_valid_and_wires_the_services():
     result = compose_config({"POSTGRES_PASSWORD": "pw-from-env", "GQL_TELEPHONY_SECRET_KEYS": "keys-from-env"})
     assert result.returncode == 0, result.stderr
     rendered = result.stdout
-    for service in ("api:", "postgres:", "redis:"):
+    for service in ("proxy:", "api:", "postgres:", "redis:"):
         assert service in rendered
-    assert rendered.count("healthcheck:") == 3
+    assert rendered.count("healthcheck:") == 4
     assert "condition: service_healthy" in rendered
     assert "postgresql+asyncpg://telephony:pw-from-env@postgres:5432/telephony" in rendered
     assert "redis://redis:6379/0" in rendered
@@ -47,3 +49,30 @@ def test_no_secret_is_written_in_the_deploy_files():
     assert "GQL_TELEPHONY_SECRET_KEYS: ${GQL_TELEPHONY_SECRET_KEYS:?" in compose
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "SECRET" not in dockerfile and 'CMD ["gql-telephony", "serve"' in dockerfile
+
+
+def test_the_servers_sit_behind_the_proxy_and_trust_only_it():
+    import yaml
+
+    result = compose_config({"POSTGRES_PASSWORD": "pw", "GQL_TELEPHONY_SECRET_KEYS": "keys"})
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    proxy, api = services["proxy"], services["api"]
+    proxy_address = proxy["networks"]["front"]["ipv4_address"]
+    assert api["environment"]["GQL_TELEPHONY_TRUSTED_PROXIES"] == proxy_address
+    assert "ports" not in api  # clients reach the servers only through the proxy
+    assert any(str(port).endswith("8080") or "8080" in str(port) for port in proxy["ports"])
+    assert any("deploy/nginx.conf" in str(volume) for volume in proxy["volumes"])
+
+
+def test_the_proxy_config_cuts_off_slow_clients_and_passes_websockets():
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    for directive in ("client_header_timeout", "client_body_timeout", "limit_conn ", "limit_conn_zone",
+                      "proxy_set_header Upgrade $http_upgrade", "proxy_set_header X-Forwarded-For $remote_addr",
+                      "proxy_pass $api"):
+        assert directive in conf, directive
+    if shutil.which("nginx"):  # the syntax, where nginx is installed
+        result = subprocess.run(["nginx", "-t", "-c", str(ROOT / "deploy" / "nginx.conf"), "-p", "/tmp",
+                                 "-g", "pid /tmp/gql-telephony-nginx-test.pid; error_log stderr;"],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr

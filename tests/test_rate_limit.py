@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from gql_telephony.api.context import Runtime
-from gql_telephony.api.rate_limit import RateLimiter, key_bucket
+from gql_telephony.api.rate_buckets import LocalBuckets
+from gql_telephony.api.rate_limit import key_bucket
 from gql_telephony.app import build_runtime, create_app
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.settings import Settings, SettingsError
@@ -43,8 +44,8 @@ class Limited:
     stack: AsyncExitStack
 
     @property
-    def limiter(self) -> RateLimiter:
-        return self.app.state.rate_limiter  # type: ignore[attr-defined]
+    def buckets(self) -> LocalBuckets:
+        return self.app.state.rate_buckets  # type: ignore[attr-defined]
 
     async def client(self, address: str = ADDRESS) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app, client=(address, 40000))  # type: ignore[arg-type]
@@ -73,7 +74,7 @@ async def limited(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Limit
             key = await create_api_key(runtime.db, await create_organization(runtime.db, "Acme"))
             app = create_app(runtime=runtime)
             clock = FakeClock()
-            app.state.rate_limiter.clock = clock
+            app.state.rate_buckets.clock = clock
             return Limited(runtime=runtime, app=app, key=key, clock=clock, stack=stack)
 
         yield make
@@ -125,7 +126,7 @@ async def test_buckets_are_named_by_a_hash_of_the_key_never_the_key(limited):
     app = await limited()
     client = await app.client()
     await ask(client, app.key)
-    names = list(app.limiter._buckets)  # noqa: SLF001 - what the process keeps in memory
+    names = list(app.buckets._buckets)  # noqa: SLF001 - what the process keeps in memory
     assert key_bucket(app.key) in names
     assert all(app.key not in name and app.key.removeprefix("gqlt_") not in name for name in names)
 
@@ -133,13 +134,11 @@ async def test_buckets_are_named_by_a_hash_of_the_key_never_the_key(limited):
 async def test_requests_without_a_key_are_limited_per_client_address(limited):
     app = await limited(per_minute=60, burst=3)
     first, second = await app.client("198.51.100.1"), await app.client("198.51.100.2")
-    assert (await ask(first, app.key)).status_code == 200  # a key that has authenticated before
-    assert [(await ask(first, None)).status_code for _ in range(3)] == [401, 401, 429]
-    assert (await ask(second, None)).status_code == 401  # another address, another bucket
-    # The known key at the exhausted address is not held back by the anonymous requests.
-    app.clock.now += 3600
     assert [(await ask(first, None)).status_code for _ in range(4)] == [401, 401, 401, 429]
-    assert [(await ask(first, app.key)).status_code for _ in range(2)] == [200, 200]
+    assert (await ask(second, None)).status_code == 401  # another address, another bucket
+    # A valid key at the exhausted address is charged to its own bucket only.
+    assert [(await ask(first, app.key)).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert (await ask(first, None)).status_code == 429
 
 
 async def test_made_up_keys_do_not_escape_the_address_limit(limited):
@@ -147,11 +146,40 @@ async def test_made_up_keys_do_not_escape_the_address_limit(limited):
     client = await app.client()
     statuses = [(await ask(client, f"gqlt_made-up-{n}")).status_code for n in range(5)]
     assert statuses == [401, 401, 401, 429, 429]
-    # A real key authenticates once (taking an address token when one is free), then has its own bucket.
-    app.clock.now += 1.0
-    assert (await ask(client, app.key)).status_code == 200
-    assert [(await ask(client, app.key)).status_code for _ in range(3)] == [200, 200, 429]
-    assert (await ask(client, "gqlt_made-up-again")).status_code == 429
+    assert (await ask(client, None)).status_code == 429  # junk keys and no key share the bucket
+
+
+async def test_junk_from_an_address_never_locks_out_a_valid_key_this_process_has_not_seen(limited):
+    """Fresh process (every key is new to it, as after a restart): a burst of keyless and
+    junk-key requests from one address leaves a valid key from that address untouched."""
+    app = await limited(per_minute=60, burst=3)
+    client = await app.client()
+    junk = [(await ask(client, key)).status_code for key in (None, "gqlt_junk", None, "gqlt_junk2", "x", None)]
+    assert junk.count(429) == 3
+    fresh = await app.new_key()  # never presented to this process before
+    assert [(await ask(client, fresh)).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+async def test_the_key_is_looked_up_once_per_request(limited):
+    """The rate limit hands the principal it found to the view: one key lookup per request."""
+    app = await limited(per_minute=600, burst=50)
+    client = await app.client()
+    lookups = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if "key_hash" in statement.lower():
+            lookups.append(statement)
+
+    import sqlalchemy as sa
+
+    engine = app.runtime.db.read_engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert (await ask(client, app.key)).status_code == 200
+        assert (await ask(client, "gqlt_junk")).status_code == 401
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert len(lookups) == 2, lookups
 
 
 async def test_health_and_metrics_are_not_limited(limited):
@@ -175,32 +203,24 @@ async def test_the_default_limit_is_far_above_a_dashboard_and_can_be_turned_off(
     off = sqlite_settings(tmp_path / "off.sqlite3", rate_limit_per_minute=0)
     runtime = build_runtime(off)
     try:
-        assert create_app(runtime=runtime).state.rate_limiter is None
+        assert create_app(runtime=runtime).state.rate_buckets is None
     finally:
         await runtime.db.dispose()
 
 
 def test_the_bucket_map_drops_idle_buckets_and_stays_bounded():
     clock = FakeClock()
-    limiter = RateLimiter(per_minute=60, burst=10, max_buckets=3, clock=clock)
+    buckets = LocalBuckets(per_minute=60, burst=10, max_buckets=3, clock=clock)
     for name in ("a", "b", "c"):
-        assert limiter.acquire([name]) == 0
-    assert len(limiter) == 3
+        assert buckets.take_now(name) == 0
+    assert len(buckets) == 3
     # Over the bound: the least recently used bucket goes, even though it is not full yet.
-    assert limiter.acquire(["d"]) == 0
-    assert len(limiter) == 3 and limiter.acquire(["b"]) == 0
+    assert buckets.take_now("d") == 0
+    assert len(buckets) == 3 and buckets.take_now("b") == 0
     # Idle long enough to be full again: dropped, and nothing is lost by it.
     clock.now += 10.0
-    assert limiter.acquire(["e"]) == 0
-    assert len(limiter) == 1
-
-
-def test_a_refused_request_does_not_create_a_bucket():
-    clock = FakeClock()
-    limiter = RateLimiter(per_minute=60, burst=1, clock=clock)
-    assert limiter.acquire(["address:x"]) == 0
-    assert limiter.acquire(["key:new", "address:x"]) == pytest.approx(1.0)
-    assert len(limiter) == 1
+    assert buckets.take_now("e") == 0
+    assert len(buckets) == 1
 
 
 async def test_websocket_handshakes_are_limited_per_address(tmp_path):
@@ -229,3 +249,125 @@ async def _handshakes_until_refused(url: str) -> None:
     assert refused.value.response.status_code == 429
     assert int(refused.value.response.headers["retry-after"]) >= 1
     assert b"RATE_LIMITED" in refused.value.response.body
+
+
+MUTATION = 'mutation { deleteTelephonyConfig(input: {id: "VGVsZXBob255Q29uZmlnOjk5OTk="}) { userErrors { code } } }'
+
+
+async def test_operations_over_an_open_websocket_are_charged_to_the_key(tmp_path):
+    """HTTP and WebSocket operations share the key's bucket; a refused subscribe gets the
+    protocol's `error` for its id with RATE_LIMITED. Keyless HTTP requests that exhausted the
+    address's bucket do not block the handshake."""
+    from .live.server import serving_in_process
+    from .live.ws_client import Subscriber
+
+    runtime = build_runtime(sqlite_settings(tmp_path / "ws-ops.sqlite3", rate_limit_per_minute=1, rate_limit_burst=4))
+    await upgrade_to_head(runtime.db)
+    key = await create_api_key(runtime.db, await create_organization(runtime.db, "Acme"))
+    try:
+        async with serving_in_process(runtime) as host, httpx.AsyncClient(base_url=f"http://{host}") as client:
+            assert [(await ask(client, None)).status_code for _ in range(5)][-1] == 429
+            socket = Subscriber(f"ws://{host}/graphql", key)
+            assert (await socket.connect())["type"] == "connection_ack"
+            try:
+                assert (await ask(client, key)).status_code == 200  # token 1 of 4
+                await socket.subscribe(QUERY, "q1")  # token 2
+                assert (await socket.receive())["type"] == "next"
+                assert (await socket.receive()) == {"id": "q1", "type": "complete"}
+                await socket.subscribe(MUTATION, "m1")  # token 3
+                assert (await socket.receive())["payload"]["data"]["deleteTelephonyConfig"]
+                assert (await socket.receive())["type"] == "complete"
+                await socket.subscribe(QUERY, "q2")  # token 4
+                assert (await socket.receive())["type"] == "next"
+                assert (await socket.receive())["type"] == "complete"
+                for operation_id, document in (("m2", MUTATION), ("q3", QUERY), ("s1", None)):
+                    if document is None:
+                        await socket.subscribe(operation_id=operation_id)  # a subscription
+                    else:
+                        await socket.subscribe(document, operation_id)
+                    refused = await socket.receive()
+                    assert refused["type"] == "error" and refused["id"] == operation_id, refused
+                    [error] = refused["payload"]
+                    assert error["extensions"]["code"] == "RATE_LIMITED"
+                    assert error["extensions"]["retryAfter"] >= 1
+                assert (await ask(client, key)).status_code == 429  # the same bucket as HTTP
+            finally:
+                await socket.close()
+    finally:
+        await runtime.broker.close()
+        await runtime.db.dispose()
+
+
+async def test_with_redis_several_processes_share_one_limit(tmp_path):
+    """Two app instances (as two server processes) on one Redis: the burst is allowed once in
+    all, not once per instance; the refusal is the same 429."""
+    from .live.redis_server import require_shared_redis
+
+    settings = sqlite_settings(tmp_path / "shared.sqlite3", broker_url=require_shared_redis(),
+                               rate_limit_per_minute=6, rate_limit_burst=3)
+    async with AsyncExitStack() as stack:
+        apps = []
+        for _ in range(2):
+            runtime = build_runtime(settings)
+            stack.push_async_callback(runtime.db.dispose)
+            stack.push_async_callback(runtime.broker.close)
+            app = create_app(runtime=runtime)
+            stack.push_async_callback(app.state.rate_buckets.close)
+            transport = httpx.ASGITransport(app=app, client=(ADDRESS, 40000))
+            apps.append(await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://test")))
+        await upgrade_to_head(runtime.db)
+        key = await create_api_key(runtime.db, await create_organization(runtime.db, "Acme"))
+        statuses = [(await ask(apps[n % 2], key)).status_code for n in range(6)]
+        assert statuses == [200, 200, 200, 429, 429, 429]
+        refused = await ask(apps[0], key)
+        assert refused.json()["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+        assert 1 <= int(refused.headers["retry-after"]) <= 30
+
+
+async def test_without_redis_each_process_falls_back_to_its_own_limit_and_says_so(caplog):
+    from gql_telephony.api.rate_buckets import SharedBuckets
+
+    local = LocalBuckets(per_minute=6, burst=2)
+    shared = SharedBuckets("redis://127.0.0.1:1/0", 6, 2, local=local)  # nothing listens there
+    try:
+        with caplog.at_level("WARNING", logger="gql_telephony.rate_limit"):
+            waits = [await shared.take("key:abc") for _ in range(4)]
+    finally:
+        await shared.close()
+    assert waits[:2] == [0.0, 0.0] and all(wait > 0 for wait in waits[2:])
+    lines = [r.getMessage() for r in caplog.records if r.name == "gql_telephony.rate_limit"]
+    assert len(lines) == 1 and "Redis does not answer" in lines[0]
+
+
+def test_the_shared_window_keeps_the_burst_and_the_rate():
+    from gql_telephony.api.rate_buckets import sliding_window
+
+    assert sliding_window(3000, 300) == (300, 6)  # the defaults: 300 in any 6 s is 3,000 a minute
+    assert sliding_window(6, 3) == (3, 30)
+    assert sliding_window(3000, 1) == (50, 1)  # windows are whole seconds: the rate is kept
+
+
+async def test_the_shared_limit_counts_locally_while_redis_is_down_and_in_redis_again_after(tmp_path, caplog, monkeypatch):
+    from gql_telephony.api import rate_buckets
+
+    from .live.redis_server import PrivateRedis
+
+    monkeypatch.setattr(rate_buckets, "REDIS_RETRY_SECONDS", 0.0)  # ask Redis again at once
+    redis = PrivateRedis(tmp_path)
+    redis.start()
+    local = LocalBuckets(per_minute=6, burst=2)
+    shared = rate_buckets.SharedBuckets(redis.url, 6, 2, local=local)
+    try:
+        with caplog.at_level("WARNING", logger="gql_telephony.rate_limit"):
+            assert [await shared.take("key:a") > 0 for _ in range(3)] == [False, False, True]
+            assert len(local) == 0  # counted in Redis, not here
+            redis.stop()
+            assert [await shared.take("key:b") > 0 for _ in range(3)] == [False, False, True]
+            assert len(local) == 1  # counted here while Redis is away
+            redis.start()
+            assert [await shared.take("key:c") > 0 for _ in range(3)] == [False, False, True]
+    finally:
+        await shared.close()
+        redis.stop()
+    lines = [r.getMessage() for r in caplog.records if r.name == "gql_telephony.rate_limit"]
+    assert len(lines) == 2 and "does not answer" in lines[0] and "answers again" in lines[1], lines

@@ -29,6 +29,7 @@ from .graphiql import with_subscription_auth
 from .json_encoding import encode_json
 from .operation_facts import describe, note_operation
 from .plans.runner import PlanRunner
+from .rate_limit import authenticated_here, bearer_key
 from .response_cache import CachedResponse, ResponseCache, cache_key
 from .schema import MAX_TOKENS
 from .websocket import TransportWSHandler
@@ -83,13 +84,6 @@ def response_media_type(accept: str | None) -> str:
 def _refuse_constant(name: str) -> Any:
     """NaN, Infinity and -Infinity are not JSON (RFC 8259), whatever Python's parser allows."""
     raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
-
-
-def bearer_key(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, key = authorization.strip().partition(" ")
-    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
 
 
 def parse_or_none(query: str | None) -> DocumentNode | None:
@@ -201,7 +195,9 @@ class GraphQLView(GraphQL):
         principal = None
         if isinstance(request, Request):
             key = bearer_key(request.headers.get("authorization"))
-            principal = await authenticate(self.runtime.db, key) if key else None
+            looked_up, principal = authenticated_here(request.scope, key)  # by the rate limit
+            if key and not looked_up:
+                principal = await authenticate(self.runtime.db, key)
         return Context(runtime=self.runtime, principal=principal, request=request, response=response)
 
     async def on_ws_connect(self, context: Context) -> Any:

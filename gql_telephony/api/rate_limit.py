@@ -1,20 +1,19 @@
-"""Rate limiting: a token bucket per API key, or per client address for requests without one.
+"""Rate limiting: which bucket each request is charged to (api/rate_buckets.py counts the tokens).
 
-A bucket holds up to `burst` tokens and refills at `per_minute / 60` tokens a second; each
-request takes one token, and a request that finds none is refused with HTTP 429, a Retry-After
-header (whole seconds) and a GraphQL error whose code is RATE_LIMITED.
+- An HTTP request whose key authenticates is charged to its key's bucket only, whatever else
+  comes from its address. The key is looked up here (one indexed SELECT) and the answer handed
+  to the view, which does not look it up again.
+- An HTTP request without a key, or whose key does not authenticate, is charged to the
+  unauthenticated bucket of its client address: made-up keys are limited like no key.
+- A WebSocket handshake carries no key (it comes later, inside the socket): handshakes count in a
+  bucket of their own per address, which keyless or junk-key HTTP requests do not touch.
+- Each operation sent over an open WebSocket is charged to the socket's key, as over HTTP.
 
-Buckets are named by a hash of the presented key, never the key. A key is not checked here
-(that costs a database read): until a request with it has authenticated, its requests also
-take a token from their address's bucket, so that a client sending a new made-up key with
-every request is limited like a client sending none. Behind a proxy the address must be the
-client's (uvicorn's FORWARDED_ALLOW_IPS), or every client shares one address bucket.
-WebSocket handshakes are limited per address (the key travels later, inside the socket).
-
-The maps live in process memory and stay bounded: a bucket left idle long enough to be full
-again is the same as a new one and is dropped; beyond `max_buckets` the least recently used
-bucket is dropped even if it is not full; the hashes of keys known to authenticate are kept
-for the `max_buckets` most recently seen.
+Over the limit: HTTP 429 with Retry-After (whole seconds) and a GraphQL error whose code is
+RATE_LIMITED; over a WebSocket, the protocol's `error` message for that operation id with the
+same GraphQL error. Buckets are named by a hash of the key, never the key. The client address
+is the socket's peer, or the client named in X-Forwarded-For only when the peer is one of
+GQL_TELEPHONY_TRUSTED_PROXIES (uvicorn's proxy headers, set up in gql_telephony/server.py).
 """
 
 from __future__ import annotations
@@ -22,147 +21,108 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .request_log import request_facts
+from ..services.tenancy import Principal
+from .rate_buckets import Buckets
 
-MAX_BUCKETS = 50_000
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapers, no I/O on keys
+AUTHENTICATED = "gql_telephony.authenticated"  # scope state: (key, principal) looked up here
+BUCKETS = "gql_telephony.rate_buckets"  # scope state of a WebSocket: for its operations
 
-
-class _Bucket:
-    __slots__ = ("tokens", "updated")
-
-    def __init__(self, tokens: float, updated: float) -> None:
-        self.tokens, self.updated = tokens, updated
-
-
-class RateLimiter:
-    def __init__(self, per_minute: int, burst: int, *, max_buckets: int = MAX_BUCKETS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        if per_minute < 1 or burst < 1:
-            raise ValueError("a rate limit needs a positive rate and burst")
-        self.rate = per_minute / 60.0  # tokens per second
-        self.capacity = float(burst)
-        self.max_buckets = max_buckets
-        self.clock = clock
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
-        self._verified: OrderedDict[str, None] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._buckets)
-
-    def acquire(self, names: Iterable[str]) -> float:
-        """Take a token from every named bucket and return 0, or take none and return the
-        seconds until each of them holds a token again."""
-        now = self.clock()
-        self._drop_idle(now)
-        buckets = [(name, self._current(name, now)) for name in names]
-        wait = max((max(0.0, (1.0 - bucket.tokens) / self.rate) for _, bucket in buckets), default=0.0)
-        if wait > 0:
-            return wait
-        for name, bucket in buckets:
-            bucket.tokens -= 1.0
-            self._buckets[name] = bucket
-            self._buckets.move_to_end(name)
-        while len(self._buckets) > self.max_buckets:
-            self._buckets.popitem(last=False)
-        return 0.0
-
-    def is_verified(self, name: str) -> bool:
-        if name not in self._verified:
-            return False
-        self._verified.move_to_end(name)
-        return True
-
-    def verify(self, name: str) -> None:
-        """A request with this bucket's key authenticated: the key is real."""
-        self._verified[name] = None
-        self._verified.move_to_end(name)
-        while len(self._verified) > self.max_buckets:
-            self._verified.popitem(last=False)
-
-    def _current(self, name: str, now: float) -> _Bucket:
-        """The bucket refilled up to now; a new full one (not stored yet) if there is none."""
-        bucket = self._buckets.get(name)
-        if bucket is None:
-            return _Bucket(self.capacity, now)
-        bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
-        bucket.updated = now
-        return bucket
-
-    def _drop_idle(self, now: float) -> None:
-        """Least recently used first: drop buckets that have refilled completely since."""
-        full_after = self.capacity / self.rate
-        while self._buckets:
-            name, bucket = next(iter(self._buckets.items()))
-            if now - bucket.updated < full_after:
-                break
-            del self._buckets[name]
+Authenticate = Callable[[str], Awaitable[Principal | None]]
 
 
 def key_bucket(key: str) -> str:
     return "key:" + hashlib.sha256(key.encode()).hexdigest()
 
 
-def address_bucket(scope: Scope) -> str:
+def _address(scope: Scope) -> str:
     client = scope.get("client")
-    return "address:" + (str(client[0]) if client else "unknown")
+    return str(client[0]) if client else "unknown"
+
+
+def address_bucket(scope: Scope) -> str:
+    return "address:" + _address(scope)
+
+
+def handshake_bucket(scope: Scope) -> str:
+    return "handshake:" + _address(scope)
+
+
+def bearer_key(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, key = authorization.strip().partition(" ")
+    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
 
 
 def presented_key(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
-            scheme, _, key = value.decode("latin-1").strip().partition(" ")
-            return key.strip() if scheme.lower() == "bearer" and key.strip() else None
+            return bearer_key(value.decode("latin-1"))
     return None
+
+
+def authenticated_here(scope: Scope, key: str | None) -> tuple[bool, Principal | None]:
+    """(True, the principal) when the rate limit already looked this request's key up."""
+    state = scope.get("state")
+    found = state.get(AUTHENTICATED) if isinstance(state, dict) else None
+    if key is None or found is None or found[0] != key:
+        return False, None
+    return True, found[1]
 
 
 def retry_after_seconds(wait: float) -> int:
     return max(1, math.ceil(wait))
 
 
-def refusal_body(seconds: int) -> bytes:
-    return json.dumps({"errors": [{
+def refusal_errors(seconds: int) -> list[dict[str, Any]]:
+    return [{
         "message": f"Too many requests: retry after {seconds} seconds.",
         "extensions": {"code": "RATE_LIMITED", "retryAfter": seconds},
-    }]}).encode()
+    }]
 
 
 class RateLimit:
-    """ASGI middleware; with no limiter (the limit turned off) it passes everything through."""
+    """ASGI middleware; with no buckets (the limit turned off) it passes everything through."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter | None) -> None:
-        self.app, self.limiter = app, limiter
+    def __init__(self, app: ASGIApp, buckets: Buckets | None, authenticate: Authenticate) -> None:
+        self.app, self.buckets, self.authenticate = app, buckets, authenticate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limiter = self.limiter
-        if limiter is None or scope["type"] not in ("http", "websocket") or scope["path"] in EXEMPT_PATHS:
+        buckets = self.buckets
+        if buckets is None or scope["type"] not in ("http", "websocket") or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
-        key = presented_key(scope) if scope["type"] == "http" else None
-        key_name = key_bucket(key) if key else None
-        names = [address_bucket(scope)]
-        if key_name is not None:
-            names = [key_name] if limiter.is_verified(key_name) else [key_name, *names]
-        wait = limiter.acquire(names)
+        if scope["type"] == "websocket":
+            name = handshake_bucket(scope)
+            scope.setdefault("state", {})[BUCKETS] = buckets
+        else:
+            name = await self._http_bucket(scope)
+        wait = await buckets.take(name)
         if wait > 0:
             await self._refuse(scope, send, retry_after_seconds(wait))
             return
+        await self.app(scope, receive, send)
+
+    async def _http_bucket(self, scope: Scope) -> str:
+        key = presented_key(scope)
+        if key is None:
+            return address_bucket(scope)
         try:
-            await self.app(scope, receive, send)
-        finally:
-            facts = request_facts(scope)
-            if key_name is not None and facts is not None and facts.org_id is not None:
-                limiter.verify(key_name)
+            principal = await self.authenticate(key)
+        except Exception:  # the database is away: the view tries again and answers the failure
+            return key_bucket(key)
+        scope.setdefault("state", {})[AUTHENTICATED] = (key, principal)
+        return key_bucket(key) if principal is not None else address_bucket(scope)
 
     @staticmethod
     async def _refuse(scope: Scope, send: Send, seconds: int) -> None:
-        body = refusal_body(seconds)
+        body = json.dumps({"errors": refusal_errors(seconds)}).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                    (b"retry-after", str(seconds).encode())]
         if scope["type"] == "http":
@@ -173,3 +133,27 @@ class RateLimit:
             await send({"type": "websocket.http.response.body", "body": body})
         else:
             await send({"type": "websocket.close", "code": 1008})
+
+
+async def refused_over_socket(handler: Any, message: dict[str, Any]) -> bool:
+    """Charges a graphql-transport-ws `subscribe` to the socket's key. When the key is over its
+    limit, answers the protocol's `error` for that id (RATE_LIMITED) and returns True.
+    Messages the protocol itself refuses (before connection_ack, a duplicate or malformed id)
+    are left to it."""
+    operation_id = message.get("id")
+    context = handler.context
+    if not handler.connection_acknowledged or not isinstance(operation_id, str) or operation_id in handler.operations:
+        return False
+    state = getattr(context.request, "scope", {}).get("state") or {}
+    params = context.connection_params if isinstance(context.connection_params, dict) else {}
+    authorization = params.get("Authorization") or params.get("authorization")
+    key = bearer_key(authorization) if isinstance(authorization, str) else None
+    buckets = state.get(BUCKETS)
+    if buckets is None or key is None or context.principal is None:
+        return False
+    wait = await buckets.take(key_bucket(key))
+    if wait <= 0:
+        return False
+    errors = refusal_errors(retry_after_seconds(wait))
+    await handler.send_message({"id": operation_id, "type": "error", "payload": errors})
+    return True

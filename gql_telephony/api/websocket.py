@@ -8,6 +8,7 @@ from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
 from .errors import format_error
+from .rate_limit import refused_over_socket
 
 MAX_SUBSCRIPTIONS_PER_SOCKET = 100
 
@@ -33,6 +34,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler):  # type: ignore[type-ar
         self._subscription_ids: set[str] = set()
 
     async def handle_subscribe(self, message: Any) -> None:
+        if await refused_over_socket(self, message):  # each operation is charged to the key
+            return
         operation_id = message.get("id")
         payload = message.get("payload") or {}
         query = payload.get("query") if isinstance(payload, dict) else None

@@ -362,12 +362,14 @@ async def test_a_fault_before_execution_is_500_for_the_new_media_type(api, logs,
 
 
 async def test_a_fault_outside_graphql_is_a_json_500(api, logs, monkeypatch):
+    from gql_telephony import app
     from gql_telephony.api import http
 
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom with detail")
 
     monkeypatch.setattr(http, "authenticate", broken)
+    monkeypatch.setattr(app, "authenticate", broken)  # the rate limit's lookup of the key, first
     response = await api.post(PROVIDERS)
     assert response.status_code == 500
     assert_generic_fault(response)

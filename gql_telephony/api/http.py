@@ -31,7 +31,7 @@ from .operation_facts import describe, note_operation
 from .plans.runner import PlanRunner
 from .response_cache import CachedResponse, ResponseCache, cache_key
 from .schema import MAX_TOKENS
-from .websocket import TransportWSHandler
+from .websocket import TransportWSHandler, WebSocketAdapter
 
 logger = logging.getLogger("gql_telephony.http")
 
@@ -159,6 +159,7 @@ def error_body(message: str, code: str) -> dict[str, Any]:
 
 class GraphQLView(GraphQL):
     graphql_transport_ws_handler_class = TransportWSHandler
+    websocket_adapter_class = WebSocketAdapter  # type: ignore[assignment]
 
     def __init__(self, schema: Any, runtime: Runtime) -> None:
         production = runtime.settings.is_production

@@ -86,7 +86,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # short-lived objects would otherwise trigger over and over.
         gc.collect()
         gc.freeze()
-        yield
+        async with runtime.background():
+            yield
         metrics.close()
         await runtime.broker.close()
         await runtime.db.dispose()

@@ -22,7 +22,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from ..services.tenancy import authenticate
+from ..services.tenancy import Principal, authenticate
 from .context import Context, Runtime
 from .errors import INTERNAL_MESSAGE, format_error, is_fault
 from .graphiql import with_subscription_auth
@@ -202,18 +202,25 @@ class GraphQLView(GraphQL):
         principal = None
         if isinstance(request, Request):
             key = bearer_key(request.headers.get("authorization"))
-            principal = await authenticate(self.runtime.db, key) if key else None
+            principal = await self._authenticate(key)
         return Context(runtime=self.runtime, principal=principal, request=request, response=response)
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params or {}
         authorization = params.get("Authorization") or params.get("authorization")
         key = bearer_key(authorization) if isinstance(authorization, str) else None
-        principal = await authenticate(self.runtime.db, key) if key else None
+        principal = await self._authenticate(key)
         if principal is None:
             raise ConnectionRejectionError()
         context.authenticate_as(principal)
         return await super().on_ws_connect(context)
+
+    async def _authenticate(self, key: str | None) -> Principal | None:
+        """The key's principal (one lookup, no write: its use is recorded in the background)."""
+        principal = await authenticate(self.runtime.db, key) if key else None
+        if principal is not None:
+            self.runtime.key_usage.note(principal.key_id)
+        return principal
 
     async def get_sub_response(self, request: Request) -> Response:
         sub_response = MediaResponse()

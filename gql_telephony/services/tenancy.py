@@ -131,8 +131,9 @@ async def live_key_ids(db: Database, key_ids: Collection[int]) -> set[int]:
     """Which of these keys still authenticate (neither revoked nor deleted)."""
     ordered = sorted(key_ids)
     live: set[int] = set()
-    async with db.reading_rows() as connection:
-        for start in range(0, len(ordered), KEY_IDS_PER_STATEMENT):
+    for start in range(0, len(ordered), KEY_IDS_PER_STATEMENT):
+        # Chunks need no common snapshot: each is its own statement (no BEGIN on SQLite).
+        async with db.reading_rows(one_statement=True) as connection:
             live |= await queries.live_key_ids(connection, ids=ordered[start:start + KEY_IDS_PER_STATEMENT])
     return live
 

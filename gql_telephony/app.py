@@ -88,7 +88,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # short-lived objects would otherwise trigger over and over.
         gc.collect()
         gc.freeze()
-        yield
+        async with runtime.background():
+            yield
         metrics.close()
         if buckets is not None:
             await buckets.close()

@@ -131,3 +131,60 @@ async def test_rotate_secrets_command_moves_every_stored_secret_to_the_new_key(a
                    if len(secret) >= 12)
     again = run(["rotate-secrets"], env).stdout.strip().splitlines()
     assert again[-1] == "done: 10 configurations examined, 0 re-encrypted under the newest key", again
+
+
+def test_api_keys_are_created_with_a_label_listed_without_the_key_and_revoked(tmp_path):
+    env = cli_env(tmp_path, GQL_TELEPHONY_SECRET_KEYS=Fernet.generate_key().decode())
+    org_id = run(["create-org", "Keys"], env).stdout.strip().splitlines()[-1]
+    key = run(["create-api-key", org_id, "--label", "CI deploy"], env).stdout.strip().splitlines()[-1]
+    reader = run(["create-api-key", org_id, "--read-only"], env).stdout.strip().splitlines()[-1]
+    listed = run(["list-api-keys", org_id], env).stdout
+    assert key not in listed and reader not in listed
+    lines = [line.split("\t") for line in listed.strip().splitlines()]
+    assert [line[1:3] + line[4:] for line in lines] == [["CI deploy", "read-write", "never"], ["-", "read-only", "never"]]
+    key_id = lines[0][0]
+
+    with running_server(env, tmp_path / "serve.log") as server:
+        used = httpx.post(f"{server.http}/graphql", json={"query": "{ telephonyConfigs { totalCount } }"},
+                          headers={"authorization": f"Bearer {key}"})
+        assert used.status_code == 200
+    # The server writes "last used" in the background, at the latest when it stops.
+    first = run(["list-api-keys", org_id], env).stdout.strip().splitlines()[0].split("\t")
+    assert first[0] == key_id and first[4] != "never" and first[4] >= first[3]
+
+    revoked = run(["revoke-api-key", key_id], env).stdout
+    assert "revoked" in revoked and key not in revoked
+    assert "already revoked" in run(["revoke-api-key", key_id], env).stdout
+    assert key_id not in [line.split("\t")[0] for line in run(["list-api-keys", org_id], env).stdout.strip().splitlines()]
+    everything = run(["list-api-keys", org_id, "--all"], env).stdout.strip().splitlines()
+    assert everything[0].split("\t")[0] == key_id and everything[0].split("\t")[5].startswith("revoked ")
+
+
+BAD_KEY_ARGUMENTS = [
+    (["revoke-api-key", "abc"], "KEY_ID"),
+    (["revoke-api-key", "0"], "KEY_ID"),
+    (["revoke-api-key", "99999999999"], "KEY_ID"),
+    (["revoke-api-key", "٣"], "KEY_ID"),
+    (["revoke-api-key", "4242"], "no API key has id 4242"),
+    (["list-api-keys", "x1"], "ORG_ID"),
+    (["list-api-keys", "4242"], "no organization has id 4242"),
+    (["create-api-key", "1", "--label", "  "], "label"),
+    (["create-api-key", "1", "--label", "x" * 65], "label"),
+    (["create-api-key", "1", "--label", "two\nlines"], "label"),
+    (["create-api-key", "99999999999"], "ORG_ID"),
+]
+
+
+def test_bad_key_arguments_are_clear_errors(tmp_path):
+    env = cli_env(tmp_path, GQL_TELEPHONY_SECRET_KEYS=Fernet.generate_key().decode())
+    run(["create-org", "One"], env)
+    for args, message in BAD_KEY_ARGUMENTS:
+        result = run(args, env, check=False)
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
+
+
+def test_help_describes_the_key_commands():
+    result = run(["--help"], os.environ.copy())
+    for command in ("create-api-key", "list-api-keys", "revoke-api-key"):
+        assert command in result.stdout
+    assert "--label" in run(["create-api-key", "--help"], os.environ.copy()).stdout

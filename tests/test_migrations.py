@@ -5,9 +5,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gql_telephony.app import build_runtime
-from gql_telephony.services.tenancy import authenticate, create_api_key, create_organization
+from gql_telephony.services.tenancy import authenticate, hash_key
 from gql_telephony.storage.migrate import head_revision, upgrade_to_head
 from gql_telephony.storage.tables import metadata
+
+KEPT_KEY = "gqlt_made-before-the-upgrade"
 
 
 async def test_upgrading_a_first_migration_database_with_data_keeps_it(settings):
@@ -20,7 +22,10 @@ async def test_upgrading_a_first_migration_database_with_data_keeps_it(settings)
             await session.execute(sa.text(
                 "INSERT INTO organization (name, created_at) VALUES ('Before the upgrade', CURRENT_TIMESTAMP)"))
             org_id = (await session.execute(sa.text("SELECT max(id) FROM organization"))).scalar_one()
-        key = await create_api_key(db, org_id)
+            # A key as the first schema had it: no label, last use or revocation yet.
+            await session.execute(sa.text(
+                "INSERT INTO api_key (organization_id, key_hash, read_only, created_at)"
+                " VALUES (:org, :hash, false, CURRENT_TIMESTAMP)"), {"org": org_id, "hash": hash_key(KEPT_KEY)})
         secrets = runtime.vault.encrypt_json({"api_key": "KEY-kept-across-upgrade"})
         async with db.writing() as session:
             for index in range(3):
@@ -38,8 +43,8 @@ async def test_upgrading_a_first_migration_database_with_data_keeps_it(settings)
 
         await upgrade_to_head(db)
 
-        principal = await authenticate(db, key)
-        assert principal is not None and principal.data_version == 1
+        principal = await authenticate(db, KEPT_KEY)
+        assert principal is not None and principal.data_version == 1 and principal.label is None
         async with db.reading() as session:
             configs = (await session.execute(sa.text("SELECT id, name, secrets, is_default_outbound FROM telephony_config ORDER BY id"))).all()
             numbers = (await session.execute(sa.text("SELECT telephony_config_id, phone_number FROM phone_number ORDER BY id"))).all()

@@ -22,7 +22,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from ..services.tenancy import authenticate
+from ..services.tenancy import Principal, authenticate
 from .context import Context, Runtime
 from .errors import INTERNAL_MESSAGE, format_error, is_fault
 from .graphiql import with_subscription_auth
@@ -32,7 +32,7 @@ from .plans.runner import PlanRunner
 from .rate_limit import authenticated_here, bearer_key
 from .response_cache import CachedResponse, ResponseCache, cache_key
 from .schema import MAX_TOKENS
-from .websocket import TransportWSHandler
+from .websocket import TransportWSHandler, WebSocketAdapter
 
 logger = logging.getLogger("gql_telephony.http")
 
@@ -153,6 +153,7 @@ def error_body(message: str, code: str) -> dict[str, Any]:
 
 class GraphQLView(GraphQL):
     graphql_transport_ws_handler_class = TransportWSHandler
+    websocket_adapter_class = WebSocketAdapter  # type: ignore[assignment]
 
     def __init__(self, schema: Any, runtime: Runtime) -> None:
         production = runtime.settings.is_production
@@ -195,20 +196,28 @@ class GraphQLView(GraphQL):
         principal = None
         if isinstance(request, Request):
             key = bearer_key(request.headers.get("authorization"))
-            looked_up, principal = authenticated_here(request.scope, key)  # by the rate limit
-            if key and not looked_up:
-                principal = await authenticate(self.runtime.db, key)
+            principal = await self._authenticate(key, request.scope)
         return Context(runtime=self.runtime, principal=principal, request=request, response=response)
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params or {}
         authorization = params.get("Authorization") or params.get("authorization")
         key = bearer_key(authorization) if isinstance(authorization, str) else None
-        principal = await authenticate(self.runtime.db, key) if key else None
+        principal = await self._authenticate(key, None)
         if principal is None:
             raise ConnectionRejectionError()
         context.authenticate_as(principal)
         return await super().on_ws_connect(context)
+
+    async def _authenticate(self, key: str | None, scope: Scope | None) -> Principal | None:
+        """The key's principal: the rate limit's lookup of this request when it made one, else one
+        lookup here. No write: the key's use is recorded in the background."""
+        looked_up, principal = authenticated_here(scope, key) if scope is not None else (False, None)
+        if not looked_up:
+            principal = await authenticate(self.runtime.db, key) if key else None
+        if principal is not None:
+            self.runtime.key_usage.note(principal.key_id)
+        return principal
 
     async def get_sub_response(self, request: Request) -> Response:
         sub_response = MediaResponse()

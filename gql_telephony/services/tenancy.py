@@ -1,31 +1,60 @@
-"""Organizations and API keys."""
+"""Organizations and API keys: create, list, revoke, authenticate."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
+import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..storage import queries
 from ..storage.db import Database
-from ..storage.tables import ApiKey, Organization
+from ..storage.tables import ApiKey, Organization, utcnow
 
 KEY_PREFIX = "gqlt_"
 MAX_KEY_LENGTH = 200
+MAX_LABEL_LENGTH = 64
+# Ids per statement when checking many keys at once (well under SQLite's parameter limit).
+KEY_IDS_PER_STATEMENT = 500
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who a request acts for: the organization of its API key."""
+    """Who a request acts for: the organization of its API key, and which key."""
 
     org_id: int
     read_only: bool
     # The organization's data version when the key was checked: whatever this request reads
     # afterwards is at least this recent.
     data_version: int = 0
+    key_id: int = 0
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class ApiKeyInfo:
+    """What may be shown of a key: everything but the key (and its hash)."""
+
+    id: int
+    label: str | None
+    read_only: bool
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Revocation:
+    key_id: int
+    label: str | None
+    revoked_at: datetime
+    already: bool  # it had been revoked before: nothing changed
 
 
 def hash_key(key: str) -> str:
@@ -44,15 +73,81 @@ async def create_organization(db: Database, name: str) -> int:
         return organization.id
 
 
-async def create_api_key(db: Database, org_id: int, *, read_only: bool = False) -> str:
+def clean_label(label: str | None) -> str | None:
+    """The label trimmed; ValueError when it is empty, too long, or holds a control or format
+    character (a label is printed on one line of `list-api-keys`)."""
+    if label is None:
+        return None
+    label = label.strip()
+    if not label or len(label) > MAX_LABEL_LENGTH:
+        raise ValueError(f"a label must be 1 to {MAX_LABEL_LENGTH} characters")
+    if any(unicodedata.category(character).startswith("C") for character in label):
+        raise ValueError("a label cannot hold control, format or unassigned characters")
+    return label
+
+
+async def _require_organization(session: AsyncSession, org_id: int) -> None:
+    found = await session.execute(sa.select(Organization.id).where(Organization.id == org_id))  # type: ignore[arg-type]
+    if found.first() is None:
+        raise LookupError(f"no organization has id {org_id}")
+
+
+async def create_api_key(db: Database, org_id: int, *, read_only: bool = False, label: str | None = None) -> str:
     """A new key (32 random bytes), returned this once; only its hash is stored."""
+    label = clean_label(label)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     async with db.writing() as session:
-        found = await session.execute(sa.select(Organization.id).where(Organization.id == org_id))  # type: ignore[arg-type]
-        if found.first() is None:
-            raise LookupError(f"no organization has id {org_id}")
-        session.add(ApiKey(organization_id=org_id, key_hash=hash_key(key), read_only=read_only))
+        await _require_organization(session, org_id)
+        session.add(ApiKey(organization_id=org_id, key_hash=hash_key(key), read_only=read_only, label=label))
     return key
+
+
+async def list_api_keys(db: Database, org_id: int, *, include_revoked: bool = False) -> list[ApiKeyInfo]:
+    """The organization's keys, oldest first (revoked ones only when asked)."""
+    async with db.reading() as session:
+        await _require_organization(session, org_id)
+        rows = await queries.api_keys_of_org(session, org_id=org_id, include_revoked=include_revoked)
+    return [ApiKeyInfo(row.id, row.label, row.read_only, row.created_at, row.last_used_at, row.revoked_at)
+            for row in rows]
+
+
+async def revoke_api_key(db: Database, key_id: int) -> Revocation:
+    """Marks the key revoked (the row stays, so what it did keeps its id and label). Requests
+    with it are refused from the commit on; open WebSockets are closed by api/key_watch.py."""
+    async with db.writing() as session:
+        row = (await session.execute(
+            sa.select(ApiKey).where(ApiKey.id == key_id).with_for_update()  # type: ignore[arg-type]
+        )).scalar_one_or_none()
+        if row is None:
+            raise LookupError(f"no API key has id {key_id}")
+        already = row.revoked_at is not None
+        if not already:
+            row.revoked_at = utcnow()
+        assert row.id is not None and row.revoked_at is not None
+        return Revocation(row.id, row.label, row.revoked_at, already)
+
+
+async def live_key_ids(db: Database, key_ids: Collection[int]) -> set[int]:
+    """Which of these keys still authenticate (neither revoked nor deleted)."""
+    ordered = sorted(key_ids)
+    live: set[int] = set()
+    for start in range(0, len(ordered), KEY_IDS_PER_STATEMENT):
+        # Chunks need no common snapshot: each is its own statement (no BEGIN on SQLite).
+        async with db.reading_rows(one_statement=True) as connection:
+            live |= await queries.live_key_ids(connection, ids=ordered[start:start + KEY_IDS_PER_STATEMENT])
+    return live
+
+
+async def record_key_use(db: Database, key_ids: Collection[int], at: datetime) -> None:
+    """Sets when these keys were last used (services/key_usage.py decides how often)."""
+    ordered = sorted(key_ids)
+    async with db.writing() as session:
+        for start in range(0, len(ordered), KEY_IDS_PER_STATEMENT):
+            chunk = ordered[start:start + KEY_IDS_PER_STATEMENT]
+            await session.execute(
+                sa.update(ApiKey).where(ApiKey.id.in_(chunk)).values(last_used_at=at)  # type: ignore[union-attr]
+                .execution_options(synchronize_session=False)
+            )
 
 
 async def authenticate(db: Database, key: str) -> Principal | None:
@@ -64,7 +159,8 @@ async def authenticate(db: Database, key: str) -> Principal | None:
         found = await queries.api_key_by_hash(connection, key_hash=key_hash)
     if found is None or not hmac.compare_digest(found.key_hash, key_hash):
         return None
-    return Principal(org_id=found.organization_id, read_only=found.read_only, data_version=found.data_version)
+    return Principal(org_id=found.organization_id, read_only=found.read_only, data_version=found.data_version,
+                     key_id=found.id, label=found.label)
 
 
 async def create_demo_if_empty(db: Database) -> str | None:

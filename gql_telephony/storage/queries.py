@@ -54,10 +54,16 @@ ORG_ID = sa.bindparam("org_id")
 @cache
 def _key_by_hash() -> sa.Select[Any]:
     return (
-        sa.select(KEYS.c.key_hash, KEYS.c.organization_id, KEYS.c.read_only, ORGANIZATIONS.c.data_version)
+        sa.select(KEYS.c.key_hash, KEYS.c.organization_id, KEYS.c.read_only, ORGANIZATIONS.c.data_version,
+                  KEYS.c.id, KEYS.c.label)
         .join(ORGANIZATIONS, ORGANIZATIONS.c.id == KEYS.c.organization_id)
-        .where(KEYS.c.key_hash == sa.bindparam("key_hash"))
+        .where(KEYS.c.key_hash == sa.bindparam("key_hash"), KEYS.c.revoked_at.is_(None))
     )
+
+
+@cache
+def _live_key_ids() -> sa.Select[Any]:
+    return sa.select(KEYS.c.id).where(KEYS.c.id.in_(IDS), KEYS.c.revoked_at.is_(None))
 
 
 @cache
@@ -109,8 +115,22 @@ def _numbers_by_ids(timestamps: bool) -> sa.Select[Any]:
 
 
 async def api_key_by_hash(session: Reader, *, key_hash: str) -> Row | None:
-    """The key with its organization's data version, read in the same statement."""
+    """The key, unless revoked, with its organization's data version, read in the same statement."""
     return (await session.execute(_key_by_hash(), {"key_hash": key_hash})).first()
+
+
+async def live_key_ids(session: Reader, *, ids: Sequence[int]) -> set[int]:
+    """Those of the ids whose key still exists and is not revoked (one lookup by primary key)."""
+    return set((await session.execute(_live_key_ids(), {"ids": list(ids)})).scalars())
+
+
+async def api_keys_of_org(session: Reader, *, org_id: int, include_revoked: bool) -> list[Row]:
+    """An organization's keys, oldest first; never their hashes."""
+    query = sa.select(KEYS.c.id, KEYS.c.label, KEYS.c.read_only, KEYS.c.created_at, KEYS.c.last_used_at,
+                      KEYS.c.revoked_at).where(KEYS.c.organization_id == org_id).order_by(KEYS.c.id)
+    if not include_revoked:
+        query = query.where(KEYS.c.revoked_at.is_(None))
+    return list((await session.execute(query)).all())
 
 
 async def configs_by_ids(

@@ -70,6 +70,11 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = Field(sa_type=sa.String(64), unique=True)
     read_only: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    label: str | None = Field(default=None, sa_type=sa.String(64))
+    # Written at most once a minute per key and server process (services/key_usage.py).
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A revoked key is kept (what it did stays attributable) and never authenticates again.
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class TelephonyConfigRow(SQLModel, table=True):

@@ -29,6 +29,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from graphql.execution.values import get_variable_values
 from graphql.pyutils import Undefined
 
 from .arguments import DEFAULT_PAGE_SIZE, MAX_NODE_IDS, MAX_PAGE_SIZE, bad_user_input
@@ -205,7 +206,11 @@ def _priced(
     schema: GraphQLSchema, operation: OperationDefinitionNode,
     fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any] | None,
 ) -> _Walk:
-    walk = _Walk(schema, fragments, with_defaults(operation, variables or {}))
+    # Priced as execution will see them: coerced (100.0 is the Int 100, one id a list of one),
+    # defaults filled in. Values that do not coerce fail before execution; priced as sent.
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    values = with_defaults(operation, variables or {}) if isinstance(coerced, list) else coerced.coerced
+    walk = _Walk(schema, fragments, values)
     root = schema.get_root_type(operation.operation)
     if root is not None:
         walk.selections(operation.selection_set, root, 1)

@@ -37,6 +37,10 @@ async def test_nodes_and_default_page_sizes_count_on_both_executors(api, compile
             assert "1010100" in error["message"] and "20000" in error["message"]
             assert error["extensions"]["cost"] == 1_010_100
         assert refusal(await reader.post(DEFAULT_SIZED), 200)["extensions"]["cost"] == 20_400
+        # A page size sent as 100.0 is the Int 100 to execution, and to the price.
+        as_float = ATTACK.replace("($ids: [ID!]!)", "($ids: [ID!]!, $n: Int!)").replace("first: 100", "first: $n")
+        response = await reader.post(as_float, {"ids": [config_id] * 100, "n": 100.0})
+        assert refusal(response, 200)["extensions"]["cost"] == 1_010_100
 
         # 99 ids and an inner page of 1: 19,899, answered.
         data = await reader.gql(SMALLER, {"ids": [config_id] * 99})
@@ -49,4 +53,4 @@ async def test_nodes_and_default_page_sizes_count_on_both_executors(api, compile
         assert data["a6"]["nodes"] == [{"phoneNumbers": {"totalCount": 3}}]
         paths = reader.runtime.read_paths
         # The refusals are the generic executor's (a plan never runs a refused document).
-        assert (paths.planned, paths.generic) == ((2, 3) if compiled_plans else (0, 5))
+        assert (paths.planned, paths.generic) == ((2, 4) if compiled_plans else (0, 6))

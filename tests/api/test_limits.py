@@ -87,6 +87,9 @@ def test_variables_and_their_defaults_are_filled_in():
     assert cost(document, {"n": 3, "m": 4, "ids": ["a"] * 5}) == 5 + 5 * 3 + 5 * 3 * 4
     assert cost(document, {"n": None, "m": None}) == 2 + 2 * 50 + 2 * 50 * 50  # null: the default size
     assert codes(document, {"ids": ["a"] * 100}) == ["QUERY_TOO_COMPLEX"]  # 100 + 10,000 + 500,000
+    # Values are priced as execution coerces them: an integral float is an Int, one id a list of one.
+    assert cost(document, {"n": 100.0, "m": 2.0, "ids": "a"}) == 1 + 100 + 100 * 2
+    assert codes(document, {"n": 100.0, "m": 100.0}) == ["QUERY_TOO_COMPLEX"]
     # A list of ids written out, a variable inside it.
     assert cost('query($one: ID!) { nodes(ids: [$one, "b", $one]) { id } }', {"one": "a"}) == 3
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,9 +62,11 @@ def provider_config(provider: ProviderKey, i: int) -> dict[str, Any]:
             "app_password": token(12), "ws_client_name": f"pbx{i}"}
 
 
-async def seed(settings: Settings, configs: int, numbers: int) -> tuple[str, str]:
+async def seed(settings: Settings, configs: int, numbers: int, *,
+               config_of: Callable[[int], tuple[ProviderKey, dict[str, Any]]] | None = None) -> tuple[str, str]:
     """One organization with `configs` configs of `numbers` numbers each; returns two API keys,
-    a read-only one (the dashboard's) and one that may write (for the writes between reads)."""
+    a read-only one (the dashboard's) and one that may write (for the writes between reads).
+    `config_of(i)` gives the i-th config's provider and settings (default: the account-like mix)."""
     runtime = build_runtime(settings)
     try:
         await upgrade_to_head(runtime.db)
@@ -73,9 +76,10 @@ async def seed(settings: Settings, configs: int, numbers: int) -> tuple[str, str
         created = []
         for i in range(configs):
             provider = PROVIDER_MIX[i % len(PROVIDER_MIX)]
+            provider, config = config_of(i) if config_of else (provider, provider_config(provider, i))
             row, _ = await runtime.configs.create(
                 org_id, name=f"{PROVIDERS[provider].name} {REGIONS[i % len(REGIONS)]} #{i}", provider=provider,
-                config=provider_config(provider, i), make_default=i == 0,
+                config=config, make_default=i == 0,
             )
             created.append(row)
         rows, k, now = [], 0, utcnow()

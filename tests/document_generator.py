@@ -38,6 +38,8 @@ from graphql import (
     is_leaf_type,
     is_non_null_type,
     parse,
+    parse_value,
+    value_from_ast_untyped,
 )
 
 # The contract's limits: documents over them are kept only now and then (they must fail alike).
@@ -403,9 +405,22 @@ class DocumentGenerator:
                 inner = multiplier * first
             else:
                 text = self._argument_value(kind)
+                if kind == "ids":  # `nodes` answers its selection once per id
+                    inner = multiplier * self._id_count(text)
             parts.append(f"{argument_name}: {text}")
         rng.shuffle(parts)
         return (f"({', '.join(parts)})" if parts else ""), inner
+
+    def _id_count(self, text: str) -> int:
+        """The number of ids an `ids` argument gives, as the cost counts them (one for a single id)."""
+        if text.startswith("$"):
+            variable = self.variables[text[1:]]
+            value = self.values.get(variable.name, ...)
+            if value is ...:
+                value = None if variable.default is None else value_from_ast_untyped(parse_value(variable.default))
+        else:
+            value = value_from_ast_untyped(parse_value(text))
+        return len(value) if isinstance(value, list) else 1
 
     def _first(self, multiplier: int) -> tuple[str, int]:
         """A `first` whose cost keeps the document under the limit, save now and then."""

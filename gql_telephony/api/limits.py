@@ -29,6 +29,7 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from graphql.execution.values import get_variable_values
 from graphql.pyutils import Undefined
 
 from .arguments import DEFAULT_PAGE_SIZE, MAX_NODE_IDS, MAX_PAGE_SIZE, bad_user_input
@@ -93,6 +94,26 @@ class DocumentShapeLimits(ValidationRule):
             context.report_error(GraphQLError(
                 f"The document has {total_aliases} aliases, above the limit of {MAX_ALIASES} aliases."
             ))
+
+
+# Every list of the schema, and why its length is accounted for. The cost multiplies whatever
+# a list encloses by the list's length; two kinds of list can be long, and both are priced:
+# - a connection's `edges` and `nodes`: at most its `first`, which the connection is priced at
+#   and multiplies its whole selection by (`pageInfo` and `totalCount` included, a slight excess);
+# - `Query.nodes(ids:)`: one object per id, the same id repeated included (up to 100).
+# The others are short, and lead to no connection and no `nodes` at any depth (only to scalars
+# and other short lists), so no cost term sits under them and multiplying by them would change
+# no cost; the objects they add are a small constant per object that encloses them:
+BOUNDED_LISTS = {
+    ("Query", "telephonyProviders"): "the fixed catalogue of providers",
+    ("ProviderMetadata", "fields"): "one provider's form: a handful of fields",
+    ("TelephonyConfig", "warnings"): "at most one warning per code",
+    ("TelephonyConfigWarningSummary", "byCode"): "one entry per warning code",
+    ("UserError", "field"): "a path into the input: a few names",
+    # One entry per refused input key, so bounded by the request body (1 MiB), not by a constant;
+    # a payload is the answer of a root mutation field, never under a list.
+    ("*Payload", "userErrors"): "one per refused input key, at the root",
+}
 
 
 @dataclass
@@ -161,11 +182,13 @@ class _Walk:
                 self.errors.append(bad_user_input(f"`after` on `{name}` is not a cursor of this connection."))
         elif name == "nodes" and "ids" in definition.args:
             ids = self.argument(node, "ids")
-            count = len(ids) if isinstance(ids, list) else 1
+            count = len(ids) if isinstance(ids, list) else 1  # one id alone is coerced to a list of one
             if count > MAX_NODE_IDS:
                 self.errors.append(bad_user_input(f"`nodes` takes at most {MAX_NODE_IDS} ids."))
-            # The contract prices nodes(ids:) at its number of ids; only connections multiply.
+            # One object per id, the same id repeated included: what it selects is answered
+            # `count` times, so it is priced `count` times.
             self.cost += multiplier * count
+            inner = multiplier * count
         self.selections(node.selection_set, result_type, inner)
 
 
@@ -179,18 +202,37 @@ def with_defaults(operation: OperationDefinitionNode, variables: dict[str, Any])
     return filled
 
 
+def _priced(
+    schema: GraphQLSchema, operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any] | None,
+) -> _Walk:
+    # Priced as execution will see them: coerced (100.0 is the Int 100, one id a list of one),
+    # defaults filled in. Values that do not coerce fail before execution; priced as sent.
+    coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
+    values = with_defaults(operation, variables or {}) if isinstance(coerced, list) else coerced.coerced
+    walk = _Walk(schema, fragments, values)
+    root = schema.get_root_type(operation.operation)
+    if root is not None:
+        walk.selections(operation.selection_set, root, 1)
+    return walk
+
+
+def operation_cost(
+    schema: GraphQLSchema, operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any] | None = None,
+) -> int:
+    """The contract's cost of the operation with these variables."""
+    return _priced(schema, operation, fragments, variables).cost
+
+
 def check_operation(
     schema: GraphQLSchema, operation: OperationDefinitionNode,
     fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any] | None,
 ) -> list[GraphQLError]:
-    root = schema.get_root_type(operation.operation)
-    if root is None:
-        return []
-    walk = _Walk(schema, fragments, with_defaults(operation, variables or {}))
-    walk.selections(operation.selection_set, root, 1)
+    walk = _priced(schema, operation, fragments, variables)
     if walk.cost > MAX_COST:
         walk.errors.append(GraphQLError(
-            f"The query's cost is {walk.cost}, above the limit of {MAX_COST}: ask for fewer items per connection.",
+            f"The query's cost is {walk.cost}, above the limit of {MAX_COST}: ask for fewer items per connection or fewer ids.",
             extensions={"code": "QUERY_TOO_COMPLEX", "cost": walk.cost, "limit": MAX_COST},
         ))
     return walk.errors

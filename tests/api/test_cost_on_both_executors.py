@@ -1,0 +1,56 @@
+"""The cost limit through the app, on the compiled-plan path and on the generic executor: a
+document over the limit is refused before anything runs, whichever answers reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from ..fixtures import add_number, create_config
+from ..test_statement_count import reading_through
+from .test_limits import ATTACK
+
+SMALLER = ATTACK.replace("phoneNumbers(first: 100) { nodes { id", "phoneNumbers(first: 1) { nodes { id")
+# 8 aliases of a default-sized page of default-sized pages: 8 * (50 + 50 * 50) = 20,400.
+DEFAULT_SIZED = "{ %s }" % " ".join(
+    f"a{i}: telephonyConfigs {{ nodes {{ phoneNumbers {{ totalCount }} }} }}" for i in range(8))
+
+
+def refusal(response, status: int) -> dict:
+    assert response.status_code == status, response.text[:300]
+    body = response.json()
+    assert "data" not in body, str(body)[:300]
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    return error
+
+
+@pytest.mark.parametrize("compiled_plans", [True, False], ids=["plan", "generic"])
+async def test_nodes_and_default_page_sizes_count_on_both_executors(api, compiled_plans):
+    config_id = (await create_config(api, "TELNYX"))["telephonyConfig"]["id"]
+    for n in range(3):
+        assert (await add_number(api, config_id, f"+1415555010{n}"))["userErrors"] == []
+    async with reading_through(api, compiled_plans=compiled_plans) as reader:
+        # As for an invalid document: 400 to a client that understands graphql-response+json.
+        for accept, status in (("application/graphql-response+json", 400), ("application/json", 200)):
+            response = await reader.post(ATTACK, {"ids": [config_id] * 100}, headers={"accept": accept})
+            error = refusal(response, status)
+            assert "1010100" in error["message"] and "20000" in error["message"]
+            assert error["extensions"]["cost"] == 1_010_100
+        assert refusal(await reader.post(DEFAULT_SIZED), 200)["extensions"]["cost"] == 20_400
+        # A page size sent as 100.0 is the Int 100 to execution, and to the price.
+        as_float = ATTACK.replace("($ids: [ID!]!)", "($ids: [ID!]!, $n: Int!)").replace("first: 100", "first: $n")
+        response = await reader.post(as_float, {"ids": [config_id] * 100, "n": 100.0})
+        assert refusal(response, 200)["extensions"]["cost"] == 1_010_100
+
+        # 99 ids and an inner page of 1: 19,899, answered.
+        data = await reader.gql(SMALLER, {"ids": [config_id] * 99})
+        assert len(data["nodes"]) == 99
+        for node in data["nodes"]:
+            numbers = node["phoneNumbers"]["nodes"]
+            assert len(numbers) == 3
+            assert all(len(n["telephonyConfig"]["phoneNumbers"]["nodes"]) == 1 for n in numbers)
+        data = await reader.gql(DEFAULT_SIZED.replace(" a7: telephonyConfigs { nodes { phoneNumbers { totalCount } } }", ""))
+        assert data["a6"]["nodes"] == [{"phoneNumbers": {"totalCount": 3}}]
+        paths = reader.runtime.read_paths
+        # The refusals are the generic executor's (a plan never runs a refused document).
+        assert (paths.planned, paths.generic) == ((2, 4) if compiled_plans else (0, 6))

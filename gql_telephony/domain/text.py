@@ -75,8 +75,14 @@ def clean_text(
 
 def _trim(value: str) -> str:
     """Without surrounding spaces and invisible characters; empty if nothing visible is left."""
-    shown = [i for i, char in enumerate(value) if not (char.isspace() or is_invisible(char))]
-    return value[shown[0]:shown[-1] + 1] if shown else ""
+    def shown(index: int) -> bool:
+        return not (value[index].isspace() or is_invisible(value[index]))
+
+    first = next((index for index in range(len(value)) if shown(index)), None)
+    if first is None:
+        return ""
+    last = next(index for index in range(len(value) - 1, first - 1, -1) if shown(index))
+    return value[first:last + 1]
 
 
 def name_key(name: str) -> str:

@@ -37,7 +37,7 @@ from .websocket import TransportWSHandler
 logger = logging.getLogger("gql_telephony.http")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-# What a POST body may be: JSON (the response type too, which some clients send), in UTF-8.
+# What a POST body may be (the contract names both): JSON, in UTF-8.
 BODY_MEDIA_TYPES = ("application/json", GRAPHQL_RESPONSE_JSON)
 HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 415: "UNSUPPORTED_MEDIA_TYPE"}
 

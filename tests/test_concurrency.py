@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from gql_telephony.app import build_runtime, create_app
 from gql_telephony.storage.tables import PhoneNumberRow, TelephonyConfigRow
 
-from .fixtures import ADD_NUMBER, CREATE, SET_DEFAULT, VALID, create_config
+from .fixtures import ADD_NUMBER, CREATE, DELETE, SET_DEFAULT, VALID, create_config
 
 CLIENTS = 24
+ROUNDS = 40
 
 
 @pytest.fixture
@@ -122,3 +123,27 @@ async def test_mixed_writers_keep_every_invariant(api, two_apps):
         numbers = (await session.execute(sa.select(PhoneNumberRow.phone_number))).scalars().all()
     assert defaults == 1
     assert len(numbers) == len(set(numbers)) == 5
+
+
+async def test_adding_a_number_while_its_configuration_is_deleted_is_answered_plainly(api, two_apps):
+    """The add either succeeds, its configuration shown, or is a NOT_FOUND user error; never
+    `phoneNumber: null` with no user error and a top-level error (the configuration gone
+    between the add's commit and the payload's reading it)."""
+    outcomes: Counter[str] = Counter()
+    for index in range(ROUNDS):
+        config_id = (await create_config(api, "VOBIZ", f"Doomed {index}"))["telephonyConfig"]["id"]
+        added, deleted = await post_all(api, two_apps, [
+            (ADD_NUMBER, {"input": {"telephonyConfigId": config_id, "phoneNumber": f"+1415555{index:04d}"}}),
+            (DELETE, {"input": {"id": config_id}}),
+        ])
+        assert deleted["deleteTelephonyConfig"]["deletedTelephonyConfigId"] == config_id
+        payload = added["addPhoneNumber"]
+        if payload["phoneNumber"] is None:
+            assert payload["userErrors"] == [
+                {"field": ["input", "telephonyConfigId"], "message": "No telephony configuration has this id.", "code": "NOT_FOUND"}
+            ]
+            outcomes["NOT_FOUND"] += 1
+        else:
+            assert payload["userErrors"] == [] and payload["phoneNumber"]["telephonyConfig"]["id"] == config_id
+            outcomes["added"] += 1
+    assert sum(outcomes.values()) == ROUNDS

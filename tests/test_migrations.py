@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from gql_telephony.app import build_runtime
-from gql_telephony.services.tenancy import authenticate, hash_key
+from gql_telephony.domain.errors import ErrorCode, UserErrors
+from gql_telephony.domain.providers import ProviderKey
+from gql_telephony.domain.text import name_key
+from gql_telephony.services.telephony_configs import TelephonyConfigs
+from gql_telephony.services.tenancy import authenticate, create_organization, hash_key
 from gql_telephony.storage.migrate import head_revision, upgrade_to_head
 from gql_telephony.storage.tables import metadata
 
@@ -113,3 +118,49 @@ def invariants(table: sa.Table, dialect: str) -> set[str]:
     if dialect == "sqlite" and table.dialect_options["sqlite"]["autoincrement"]:
         found.add("ids never reused")
     return found
+
+
+async def test_names_stored_before_0005_are_rekeyed_and_collisions_kept(settings):
+    """Keys were case folding only: "Café" in NFC and NFD, "MAIN" and full-width "Ｍａｉｎ" were
+    two names each. After 0005 the oldest of each keeps the plain key, the others are kept,
+    named as they were (in NFC), under a key marked as a duplicate; the upgrade does not fail."""
+    runtime = build_runtime(settings)
+    db = runtime.db
+    try:
+        await _reset(db)
+        await upgrade_to_head(db, "0003")
+        orgs = [await create_organization(db, name) for name in ("One", "Two")]
+        names = [(orgs[0], "Caf\u00e9"), (orgs[0], "Cafe\u0301"), (orgs[0], "MAIN"), (orgs[0], "\uff2d\uff41\uff49\uff4e"),
+                 (orgs[0], "Other"), (orgs[1], "Cafe\u0301")]
+        async with db.writing() as session:
+            for org_id, name in names:
+                await session.execute(sa.text(
+                    "INSERT INTO telephony_config (organization_id, name, name_key, provider, settings, secrets,"
+                    " is_default_outbound, version, created_at, updated_at) VALUES (:org, :name, :key, 'TELNYX',"
+                    " '{}', '', false, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                    {"org": org_id, "name": name, "key": name.casefold()})
+
+        await upgrade_to_head(db)
+
+        async with db.reading() as session:
+            rows = (await session.execute(sa.text(
+                "SELECT organization_id, name, name_key FROM telephony_config ORDER BY id"))).all()
+        assert [(row.organization_id, row.name) for row in rows] == [
+            (orgs[0], "Caf\u00e9"), (orgs[0], "Caf\u00e9"), (orgs[0], "MAIN"), (orgs[0], "\uff2d\uff41\uff49\uff4e"),
+            (orgs[0], "Other"), (orgs[1], "Caf\u00e9"),
+        ]
+        keys = [row.name_key for row in rows]
+        assert [keys[0], keys[2], keys[4], keys[5]] == ["caf\u00e9", "main", "other", "caf\u00e9"]
+        assert keys[1].startswith("caf\u00e9\x01") and keys[3].startswith("main\x01")
+        assert len(set(keys[:5])) == 5
+
+        configs = TelephonyConfigs(db, runtime.vault, runtime.broker)
+        for name in ("CAFE\u0301", "main"):
+            with pytest.raises(UserErrors) as caught:
+                await configs.create(orgs[0], name=name, provider=ProviderKey.TELNYX,
+                                     config={"api_key": "KEY0123456789SECRET"}, make_default=False)
+            assert [error.code for error in caught.value.errors] == [ErrorCode.TAKEN]
+        assert name_key("Caf\u00e9") == keys[0]
+    finally:
+        await runtime.broker.close()
+        await db.dispose()

@@ -20,7 +20,11 @@ INTERNAL_MESSAGE = "Internal server error."
 # Codes our own code puts on errors; an error without one is graphql-core's or unexpected.
 KNOWN_CODES = {"UNAUTHENTICATED", "FORBIDDEN", "BAD_USER_INPUT", "QUERY_TOO_COMPLEX", "BAD_REQUEST"}
 
+MAX_NAME_SHOWN = 64
 _NAME = re.compile(r"[_A-Za-z]\w{0,63}")
+# A document's names (fields, arguments, fragments, variables) are the client's and may be
+# as long as the body: validation messages repeat them, cut to MAX_NAME_SHOWN and marked.
+_LONG_NAME = re.compile(r"[_0-9A-Za-z]{%d,}" % (MAX_NAME_SHOWN + 1))
 # " Did you mean 'a', 'b', or 'c'?" as did_you_mean() builds it from schema names only.
 _SUGGESTION = r" Did you mean (?:the enum value )?'[\w.]+'(?:(?:, |,? or )'[\w.]+')*\?"
 _SUGGESTION_TAIL = re.compile(f"({_SUGGESTION})$")
@@ -172,6 +176,7 @@ def format_error(error: GraphQLError, *, suggestions: bool = True) -> dict[str, 
         message = error.message
     else:
         message = sanitize_message(error.message, suggestions=suggestions)
+    message = _LONG_NAME.sub(lambda match: match.group()[:MAX_NAME_SHOWN] + "\u2026", message)
     formatted: dict[str, Any] = {"message": message}
     if error.locations:
         formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]

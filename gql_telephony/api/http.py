@@ -27,6 +27,7 @@ from .context import Context, Runtime
 from .errors import INTERNAL_MESSAGE, format_error, is_fault
 from .graphiql import with_subscription_auth
 from .json_encoding import encode_json
+from .media_types import parse_media_type, split_list
 from .operation_facts import describe, note_operation
 from .plans.runner import PlanRunner
 from .rate_limit import authenticated_here, bearer_key
@@ -37,6 +38,8 @@ from .websocket import TransportWSHandler, WebSocketAdapter
 logger = logging.getLogger("gql_telephony.http")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+# What a POST body may be (the contract names both): JSON, in UTF-8.
+BODY_MEDIA_TYPES = ("application/json", GRAPHQL_RESPONSE_JSON)
 HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 
 
@@ -47,20 +50,20 @@ class MediaResponse(Response):
 
 
 def _accepted(accept: str) -> list[tuple[str, float]]:
-    """The media ranges of an Accept header with their q-values (an unreadable q counts as 0)."""
+    """The media ranges of an Accept header with their q-values (an unreadable q counts as 0,
+    an unreadable range is left out)."""
     ranges = []
-    for part in accept.split(","):
-        media_range, *parameters = part.split(";")
+    for member in split_list(accept):
+        media_range = parse_media_type(member)
+        if media_range is None:
+            continue
         quality = 1.0
-        for parameter in parameters:
-            name, _, value = parameter.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = min(max(float(value.strip()), 0.0), 1.0)
-                except ValueError:
-                    quality = 0.0
-        if media_range.strip():
-            ranges.append((media_range.strip().lower(), quality))
+        if "q" in media_range.parameters:
+            try:
+                quality = min(max(float(media_range.parameters["q"]), 0.0), 1.0)
+            except ValueError:
+                quality = 0.0
+        ranges.append((media_range.essence, quality))
     return ranges
 
 
@@ -149,6 +152,31 @@ def request_error(message: str, code: str) -> ExecutionResult:
 
 def error_body(message: str, code: str) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+def check_body_media_type(content_type: str | None) -> None:
+    """A POST body must be JSON in UTF-8 (media types read as RFC 9110 writes them). Anything else
+    is 400 BAD_REQUEST, as the contract gives for a body that is not JSON (not 415: existing
+    clients rely on it)."""
+    if not content_type:
+        raise HTTPException(400, "Send the request body as JSON, with the header Content-Type: application/json.")
+    media_type = parse_media_type(content_type)
+    if media_type is None or media_type.essence not in BODY_MEDIA_TYPES:
+        raise HTTPException(400, "The request body must be application/json.")
+    if media_type.parameters.get("charset", "utf-8").lower() != "utf-8":
+        raise HTTPException(400, "The request body must be encoded in UTF-8.")
+
+
+class _AsJSON:
+    """A request whose Content-Type was found to be JSON, said so in the one form Strawberry reads."""
+
+    content_type = "application/json"
+
+    def __init__(self, request: Any) -> None:
+        self._request = request
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)
 
 
 class GraphQLView(GraphQL):
@@ -241,6 +269,9 @@ class GraphQLView(GraphQL):
         return data
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if request.method == "POST":
+            check_body_media_type(request.content_type)
+            request = _AsJSON(request)  # Strawberry's own test is a substring match on the raw header
         try:
             data = await super().parse_http_body(request)
         except (AttributeError, TypeError, ValueError, RecursionError) as error:

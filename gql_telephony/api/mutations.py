@@ -184,12 +184,16 @@ class Mutation:
     @strawberry.mutation
     async def add_phone_number(self, info: Info, input: AddPhoneNumberInput) -> AddPhoneNumberPayload:
         ctx = info.context
-        row, errors = await attempt(info, ctx.runtime.numbers.add(
+        added, errors = await attempt(info, ctx.runtime.numbers.add(
             ctx.org_id, config_key(input.telephony_config_id), phone_number=input.phone_number,
             region=input.region, label=input.label,
             is_active=True if input.is_active is None else input.is_active,
         ))
-        return AddPhoneNumberPayload(phone_number=PhoneNumberType.of(row) if row else None, user_errors=errors)
+        if added is None:
+            return AddPhoneNumberPayload(phone_number=None, user_errors=errors)
+        # The payload shows the configuration the service found still there after the add.
+        ctx.loaders.config_by_id.prime(added.config.id, added.config)
+        return AddPhoneNumberPayload(phone_number=PhoneNumberType.of(added.number), user_errors=errors)
 
     @strawberry.mutation
     async def update_phone_number(self, info: Info, input: UpdatePhoneNumberInput) -> UpdatePhoneNumberPayload:

@@ -7,9 +7,16 @@ from dataclasses import dataclass, field
 
 from .field_checks import CheckFailed
 from .errors import ErrorCode, UserError, UserErrors
-from .providers import FieldType, Provider, ProviderField
+from .providers import PROVIDERS, FieldType, Provider, ProviderField
+from .text import is_invisible, text_problem
 
 MAX_VALUE_LENGTH = 8192
+# What of an unknown key a user error repeats: no more than the longest declared key, and no
+# more than this many unknown keys one by one (a 1 MiB body could hold 100,000 of them).
+MAX_KEY_SHOWN = max(len(spec.key) for provider in PROVIDERS.values() for spec in provider.fields)
+MAX_UNKNOWN_KEYS_SHOWN = 10
+CUT_MARK = "\u2026"  # ends a key shown cut short
+UNSHOWABLE = "\ufffd"  # stands for a character of a key that cannot be shown
 MASK_CHAR = "*"
 MASK_PREFIX = MASK_CHAR * 4
 CONFIG_PATH = ("input", "config")
@@ -58,12 +65,13 @@ def apply_config(
         merged.update(current.settings)
         merged.update(current.secrets)
     errors: list[UserError] = []
+    unknown: list[str] = []
     for key, value in given.items():
-        path = (*CONFIG_PATH, str(key))
         spec = provider.field(key)
         if spec is None:
-            errors.append(UserError(path, f"{provider.name} has no setting named like this.", ErrorCode.INVALID))
+            unknown.append(key)
             continue
+        path = (*CONFIG_PATH, key)
         kept_secret = current.secrets.get(key) if current is not None and spec.secret else None
         try:
             if kept_secret is not None and isinstance(value, str) and value.strip() == mask(kept_secret):
@@ -84,6 +92,7 @@ def apply_config(
             merged.pop(key, None)
         else:
             merged[key] = cleaned
+    errors += _unknown_key_errors(provider, unknown)
     refused_paths = {error.field for error in errors}
     for spec in provider.fields:
         path = (*CONFIG_PATH, spec.key)
@@ -96,6 +105,28 @@ def apply_config(
         settings={k: v for k, v in merged.items() if k not in secret_keys},
         secrets={k: str(v) for k, v in merged.items() if k in secret_keys},
     )
+
+
+def shown_key(key: str) -> str:
+    """An unknown key as a user error's path may repeat it: cut to the longest declared key
+    (marked by a trailing U+2026), anything unprintable or invisible replaced by U+FFFD."""
+    shown = "".join(
+        UNSHOWABLE if not char.isprintable() or is_invisible(char) else char
+        for char in key[:MAX_KEY_SHOWN]
+    )
+    return shown + CUT_MARK if len(key) > MAX_KEY_SHOWN else shown
+
+
+def _unknown_key_errors(provider: Provider, keys: list[str]) -> list[UserError]:
+    message = f"{provider.name} has no setting named like this."
+    paths = list(dict.fromkeys((*CONFIG_PATH, shown_key(key)) for key in keys))
+    errors = [UserError(path, message, ErrorCode.INVALID) for path in paths[:MAX_UNKNOWN_KEYS_SHOWN]]
+    if len(paths) > MAX_UNKNOWN_KEYS_SHOWN:
+        more = len(paths) - MAX_UNKNOWN_KEYS_SHOWN
+        errors.append(UserError(
+            CONFIG_PATH, f"Config holds {more} more settings that {provider.name} does not have.", ErrorCode.INVALID
+        ))
+    return errors
 
 
 class _Refused(Exception):
@@ -116,6 +147,11 @@ def _clean_value(spec: ProviderField, value: object) -> object:
         raise _Refused(f"{label} must be a string.", ErrorCode.INVALID)
     if len(value) > MAX_VALUE_LENGTH:
         raise _Refused(f"{label} must be at most {MAX_VALUE_LENGTH} characters.", ErrorCode.TOO_LONG)
+    # Tabs and line breaks are allowed (a PEM key has them); what a database would refuse, or
+    # store on one and not the other (NUL), is not.
+    problem = text_problem(value, multiline=True)
+    if problem is not None:
+        raise _Refused(f"{label} {problem}.", ErrorCode.INVALID)
     text = value.strip()
     if spec.secret and text.startswith(MASK_PREFIX):
         raise _Refused(

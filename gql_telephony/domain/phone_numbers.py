@@ -6,8 +6,9 @@ import re
 
 import phonenumbers
 
-from .errors import ErrorCode, UserError, UserErrors
+from .errors import ErrorCode, UserErrors
 from .providers import Connectivity
+from .text import clean_text
 
 MAX_INPUT_LENGTH = 256
 MAX_LABEL_LENGTH = 64
@@ -66,10 +67,8 @@ def _normalize_sip_uri(value: str) -> str:
 
 
 def clean_label(label: str | None, path: tuple[str, ...] = ("input", "label")) -> str | None:
-    """Trimmed; blank becomes no label."""
-    if label is None or not label.strip():
-        return None
-    label = label.strip()
-    if len(label) > MAX_LABEL_LENGTH:
-        raise UserErrors([UserError(path, f"Label must be at most {MAX_LABEL_LENGTH} characters.", ErrorCode.TOO_LONG)])
-    return label
+    """Trimmed, in NFC; blank becomes no label. The same text rules as a configuration's name."""
+    clean, errors = clean_text(label, path, what="Label", max_length=MAX_LABEL_LENGTH, required=False)
+    if errors:
+        raise UserErrors(errors)
+    return clean

@@ -26,6 +26,14 @@ class NumberTaken(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class AddedNumber:
+    """The number added, and its configuration as it stood after the commit."""
+
+    number: PhoneNumberRow
+    config: queries.ConfigRow
+
+
 @dataclass
 class PhoneNumbers:
     db: Database
@@ -34,7 +42,7 @@ class PhoneNumbers:
     async def add(
         self, org_id: int, config_id: int | None, *, phone_number: str, region: str | None,
         label: str | None, is_active: bool,
-    ) -> PhoneNumberRow:
+    ) -> AddedNumber:
         try:
             async with writing(self.db, org_id, _violation_error) as session:
                 config = await _shared_config(session, org_id, config_id)
@@ -62,7 +70,14 @@ class PhoneNumbers:
         except NumberTaken:
             raise await self._taken(org_id, normalized) from None
         await self.events.publish(org_id)
-        return row
+        # A delete of the configuration may commit right after the add (and take the number
+        # with it): the answer is then NOT_FOUND, as if it had come first, never a payload
+        # whose configuration cannot be read. The row read here is the one the payload shows.
+        async with self.db.reading_rows(one_statement=True) as connection:
+            found = await queries.configs_by_ids(connection, org_id=org_id, ids=[config.id])
+        if config.id not in found:
+            raise not_found(("input", "telephonyConfigId"))
+        return AddedNumber(row, found[config.id])
 
     async def update(
         self, org_id: int, number_id: int | None, *, label: str | None, set_label: bool, is_active: bool | None

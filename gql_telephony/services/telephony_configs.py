@@ -13,7 +13,7 @@ from ..crypto import Vault
 from ..domain.config_rules import StoredConfig, apply_config, present_config
 from ..domain.errors import ErrorCode, UserError, UserErrors
 from ..domain.providers import PROVIDERS, Provider, ProviderKey
-from ..domain.text import clean_text
+from ..domain.text import clean_text, name_key, name_key_problem
 from ..storage.constraints import broken_constraint
 from ..storage.db import Database
 from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
@@ -44,7 +44,7 @@ class TelephonyConfigs:
         self, org_id: int, *, name: str, provider: ProviderKey, config: object, make_default: bool
     ) -> tuple[TelephonyConfigRow, TelephonyConfigRow | None]:
         """The new configuration, and the one it demoted when created as the default."""
-        clean_name, errors = clean_text(name, NAME_PATH, what="Name", max_length=MAX_NAME_LENGTH, required=True)
+        clean_name, errors = _clean_name(name)
         try:
             stored = apply_config(PROVIDERS[provider], config)
         except UserErrors as refused:
@@ -54,7 +54,7 @@ class TelephonyConfigs:
         assert clean_name is not None
         now = utcnow()
         row = TelephonyConfigRow(
-            organization_id=org_id, name=clean_name, name_key=clean_name.casefold(),
+            organization_id=org_id, name=clean_name, name_key=name_key(clean_name),
             provider=provider.value, settings=stored.settings,
             secrets=self.vault.encrypt_json(stored.secrets), created_at=now, updated_at=now,
         )
@@ -77,7 +77,7 @@ class TelephonyConfigs:
             errors: list[UserError] = []
             new_name = row.name
             if name is not None:
-                cleaned, errors = clean_text(name, NAME_PATH, what="Name", max_length=MAX_NAME_LENGTH, required=True)
+                cleaned, errors = _clean_name(name)
                 new_name = cleaned or row.name
             provider = PROVIDERS[ProviderKey(row.provider)]
             current = stored_config(row, self.vault)
@@ -91,7 +91,7 @@ class TelephonyConfigs:
                 raise UserErrors(errors)
             if new_name == row.name and _reads_the_same(provider, new_config, current):
                 return row  # nothing changed: no new version, no event
-            row.name, row.name_key = new_name, new_name.casefold()
+            row.name, row.name_key = new_name, name_key(new_name)
             row.settings = new_config.settings
             if new_config.secrets != current.secrets:
                 row.secrets = self.vault.encrypt_json(new_config.secrets)
@@ -122,6 +122,13 @@ class TelephonyConfigs:
             await session.flush()
         await self.events.publish(org_id)
         return row, previous
+
+
+def _clean_name(name: str) -> tuple[str | None, list[UserError]]:
+    cleaned, errors = clean_text(name, NAME_PATH, what="Name", max_length=MAX_NAME_LENGTH, required=True)
+    if cleaned is not None:
+        errors += name_key_problem(cleaned, NAME_PATH, "Name")
+    return (None if errors else cleaned), errors
 
 
 def _violation_error(error: IntegrityError) -> Exception:

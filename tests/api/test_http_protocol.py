@@ -65,14 +65,35 @@ async def test_a_body_that_is_not_a_graphql_request_is_400(api, what, body, acce
     assert "Traceback" not in response.text
 
 
-@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize("content_type", [
+    None, "", "text/plain", "application/x-www-form-urlencoded", "application/jsonx", "text/application/json",
+    "application/json-seq", "application/json; charset=latin-1", "application/json; x", "application/json/x",
+    "multipart/form-data; boundary=x", "application/graphql",
+])
 async def test_a_body_of_another_media_type_is_400(api, content_type):
+    """A media type is parsed (RFC 9110), not searched for: a substring of one is not one."""
     headers = auth(api)
-    if content_type:
+    if content_type is not None:
         headers["content-type"] = content_type
     response = await api.client.post("/graphql", content=json.dumps({"query": PROVIDERS}), headers=headers)
-    assert response.status_code == 400
-    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_REQUEST"
+    assert "application/json" in error["message"] or "UTF-8" in error["message"]
+
+
+@pytest.mark.parametrize("content_type", [
+    "APPLICATION/JSON", "Application/Json; Charset=UTF-8", "application/json;charset=\"utf-8\"",
+    "application/json ; charset=utf-8 ; foo=bar", "application/json;", "application/graphql-response+json",
+])
+async def test_json_in_any_spelling_is_accepted(api, content_type):
+    """Type, subtype and parameter names compare without regard to case; parameters may be quoted."""
+    response = await api.client.post(
+        "/graphql", content=json.dumps({"query": PROVIDERS}), headers=auth(api, **{"content-type": content_type})
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["telephonyProviders"]
 
 
 async def test_deeply_nested_variables_that_parse_are_refused_cleanly(api):

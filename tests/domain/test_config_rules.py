@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 
-from gql_telephony.domain.config_rules import MAX_VALUE_LENGTH, StoredConfig, apply_config, mask, present_config
+from gql_telephony.domain.config_rules import (
+    CUT_MARK, MAX_KEY_SHOWN, MAX_UNKNOWN_KEYS_SHOWN, MAX_VALUE_LENGTH, StoredConfig, apply_config, mask, present_config,
+    shown_key,
+)
 from gql_telephony.domain.errors import ErrorCode, UserError, UserErrors
 from gql_telephony.domain.providers import PROVIDERS, FieldType, ProviderKey
 
@@ -446,3 +449,46 @@ def test_a_secret_field_is_masked_even_if_its_value_sits_among_the_settings():
     stored = StoredConfig(settings={"api_key": "KEY0123456789abcd", "connection_id": "conn-1"}, secrets={})
     shown = present_config(PROVIDERS[ProviderKey.TELNYX], stored)
     assert shown == {"api_key": "*************abcd", "connection_id": "conn-1"}
+
+
+# Text a database cannot store alike on SQLite and PostgreSQL (NUL, an unpaired surrogate
+# from a "\ud800" escape) is refused in every value, secret or not; a PEM key keeps its lines.
+@pytest.mark.parametrize("bad", ["\x00", "\ud800", "\udc00", "\x1b[31m", "\u202e"])
+@pytest.mark.parametrize("field", ["app_name", "app_password"])
+def test_values_that_cannot_be_stored_as_text_are_invalid(bad: str, field: str) -> None:
+    error = one_error(ProviderKey.ARI, {**FULL[ProviderKey.ARI], field: f"voice{bad}ai-123456"})
+    assert (error.field, error.code) == (path(field), ErrorCode.INVALID)
+    assert bad not in error.message
+
+
+def test_multiline_values_keep_their_line_breaks_and_tabs() -> None:
+    pem = PEM.replace("\n", "\r\n") + "\n\t"
+    assert stored(ProviderKey.VONAGE, {**FULL[ProviderKey.VONAGE], "private_key": pem}).secrets["private_key"] == pem.strip()
+
+
+def test_an_unknown_key_is_shown_cut_to_the_longest_declared_key() -> None:
+    longest = max(len(spec.key) for provider in PROVIDERS.values() for spec in provider.fields)
+    assert MAX_KEY_SHOWN == longest
+    error = one_error(ProviderKey.TELNYX, {**FULL[ProviderKey.TELNYX], "k" * 100_000: "x"})
+    assert error.field == path("k" * longest + CUT_MARK)
+    assert one_error(ProviderKey.TELNYX, {**FULL[ProviderKey.TELNYX], "k" * longest: "x"}).field == path("k" * longest)
+
+
+@pytest.mark.parametrize(("key", "shown"), [
+    ("a\ud800b", "a\ufffdb"), ("a\x00b", "a\ufffdb"), ("a\u202eb", "a\ufffdb"), ("a\u200bb", "a\ufffdb"), ("n\u00e9", "n\u00e9"),
+])
+def test_an_unknown_key_is_shown_without_what_cannot_be_shown(key: str, shown: str) -> None:
+    assert shown_key(key) == shown
+    assert one_error(ProviderKey.TELNYX, {**FULL[ProviderKey.TELNYX], key: "x"}).field == path(shown)
+
+
+def test_unknown_keys_are_listed_up_to_a_limit() -> None:
+    errors = errors_of(ProviderKey.TELNYX, {**FULL[ProviderKey.TELNYX], **{f"k{index}": 1 for index in range(5000)}})
+    assert [e.field for e in errors[:MAX_UNKNOWN_KEYS_SHOWN]] == [path(f"k{index}") for index in range(MAX_UNKNOWN_KEYS_SHOWN)]
+    assert [(e.field, e.code) for e in errors[MAX_UNKNOWN_KEYS_SHOWN:]] == [(("input", "config"), ErrorCode.INVALID)]
+    assert str(5000 - MAX_UNKNOWN_KEYS_SHOWN) in errors[-1].message
+
+
+def test_unknown_keys_shown_alike_are_listed_once() -> None:
+    errors = errors_of(ProviderKey.TELNYX, {**FULL[ProviderKey.TELNYX], "x" * 30 + "1": 1, "x" * 30 + "2": 1})
+    assert [e.field for e in errors] == [path("x" * MAX_KEY_SHOWN + CUT_MARK)]

@@ -197,3 +197,12 @@ def test_a_number_with_an_extension_is_refused_not_truncated():
         normalize_number("+1 415 555 0100 ext. 12", region=None, connectivity=Connectivity.API)
     [error] = refused.value.errors
     assert error.code.value == "INVALID" and error.field == ("input", "phoneNumber")
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "\x00", "\x07", "\u202e"])
+def test_label_follows_the_text_rules_of_names(bad: str) -> None:
+    with pytest.raises(UserErrors) as caught:
+        clean_label(f"Desk{bad}")
+    assert [(e.field, e.code) for e in caught.value.errors] == [(("input", "label"), ErrorCode.INVALID)]
+    assert clean_label("\u200b\u200b") is None
+    assert clean_label("Cafe\u0301") == "Caf\u00e9"

@@ -1,15 +1,20 @@
-"""The cost limit holds for a query sent over a real WebSocket (graphql-transport-ws) as over HTTP."""
+"""The cost and size limits hold for a query sent over a real WebSocket (graphql-transport-ws) as over HTTP."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 
+from bench.worst_response import IDS
+from gql_telephony.api.limits import MAX_RESPONSE_SIZE
 from gql_telephony.app import build_runtime
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.storage.migrate import upgrade_to_head
 
-from ..api.test_cost_on_both_executors import SMALLER
+from ..api.test_cost_on_both_executors import ALIASED_NUMBERS, LARGEST_DASHBOARD, SMALLER, WORST_SIZE, WORST_UNDER_COST
 from ..api.test_limits import ATTACK
 from ..fixtures import ADD_NUMBER, CREATE, TELNYX
 from .server import serving_in_process
@@ -43,29 +48,58 @@ async def seed_config_with_numbers(host: str, key: str, numbers: int) -> str:
     return config_id
 
 
-async def test_the_nodes_attack_is_refused_over_a_websocket(served):
+async def refusal_over(subscriber: Subscriber, name: str, query: str, variables: dict) -> list[dict]:
+    """The errors of an operation the server refuses before running it (and its end)."""
+    await subscriber.send({"id": name, "type": "subscribe", "payload": {"query": query, "variables": variables}})
+    refused = await subscriber.receive()
+    assert refused["id"] == name
+    errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+    assert refused["type"] == "error" or refused["payload"].get("data") is None, str(refused)[:300]
+    if refused["type"] == "next":  # an "error" message ends the operation by itself
+        assert await subscriber.receive() == {"id": name, "type": "complete"}
+    return errors
+
+
+async def answer_over(subscriber: Subscriber, name: str, query: str, variables: dict) -> dict:
+    await subscriber.send({"id": name, "type": "subscribe", "payload": {"query": query, "variables": variables}})
+    answered = await subscriber.receive()
+    assert answered["type"] == "next" and answered["id"] == name, str(answered)[:300]
+    return answered["payload"]["data"]
+
+
+@asynccontextmanager
+async def socket_to_two_numbers(served) -> AsyncIterator[tuple[Subscriber, str]]:
+    """A connected socket, and the id of a configuration with two numbers."""
     host, key = served
     config_id = await seed_config_with_numbers(host, key, 2)
     subscriber = Subscriber(f"ws://{host}/graphql", key)
     assert (await subscriber.connect())["type"] == "connection_ack"
     try:
-        await subscriber.send({"id": "attack", "type": "subscribe",
-                               "payload": {"query": ATTACK, "variables": {"ids": [config_id] * 100}}})
-        refused = await subscriber.receive()
-        assert refused["id"] == "attack"
-        errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
-        assert refused["type"] == "error" or refused["payload"].get("data") is None, str(refused)[:300]
-        assert [e["extensions"]["code"] for e in errors] == ["QUERY_TOO_COMPLEX"]
-        assert "1010100" in errors[0]["message"]
-        if refused["type"] == "next":  # an "error" message ends the operation by itself
-            assert await subscriber.receive() == {"id": "attack", "type": "complete"}
-
-        # 99 ids and an inner page of 1 cost 19,899: answered on the same socket.
-        await subscriber.send({"id": "smaller", "type": "subscribe",
-                               "payload": {"query": SMALLER, "variables": {"ids": [config_id] * 99}}})
-        answered = await subscriber.receive()
-        assert answered["type"] == "next" and answered["id"] == "smaller", str(answered)[:300]
-        nodes = answered["payload"]["data"]["nodes"]
-        assert len(nodes) == 99 and all(len(node["phoneNumbers"]["nodes"]) == 2 for node in nodes)
+        yield subscriber, config_id
     finally:
         await subscriber.close()
+
+
+async def test_the_nodes_attack_is_refused_over_a_websocket(served):
+    async with socket_to_two_numbers(served) as (subscriber, config_id):
+        errors = await refusal_over(subscriber, "attack", ATTACK, {"ids": [config_id] * 100})
+        assert [e["extensions"]["code"] for e in errors] == ["QUERY_TOO_COMPLEX"]
+        assert "1010100" in errors[0]["message"]
+
+        # 99 ids and an inner page of 1 cost 19,899: answered on the same socket.
+        nodes = (await answer_over(subscriber, "smaller", SMALLER, {"ids": [config_id] * 99}))["nodes"]
+        assert len(nodes) == 99 and all(len(node["phoneNumbers"]["nodes"]) == 2 for node in nodes)
+
+
+async def test_the_response_size_limit_holds_over_a_websocket(served):
+    async with socket_to_two_numbers(served) as (subscriber, config_id):
+        for name, query, variables in (("worst", WORST_UNDER_COST, {"ids": [config_id] * IDS}),
+                                       ("aliased", ALIASED_NUMBERS, {})):
+            errors = await refusal_over(subscriber, name, query, variables)
+            assert [(e["extensions"]["code"], e["extensions"]["limit"]) for e in errors] == [
+                ("QUERY_TOO_COMPLEX", MAX_RESPONSE_SIZE)]
+            assert errors[0]["extensions"]["size"] == (WORST_SIZE if name == "worst" else 46_326_356)
+
+        # The largest dashboard is answered on the same socket.
+        [edge] = (await answer_over(subscriber, "dashboard", LARGEST_DASHBOARD, {}))["telephonyConfigs"]["edges"]
+        assert len(edge["node"]["phoneNumbers"]["nodes"]) == 2

@@ -1,9 +1,11 @@
-"""The cost and size limits hold for a query sent over a real WebSocket (graphql-transport-ws) as over HTTP."""
+"""The cost and size limits hold on a real uvicorn server: over HTTP on the compiled-plan path and on
+the generic executor, and over a real WebSocket (graphql-transport-ws)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -21,17 +23,24 @@ from .server import serving_in_process
 from .ws_client import Subscriber
 
 
-@pytest.fixture
-async def served(settings):
-    runtime = build_runtime(settings)
+@pytest.fixture(params=[True, False], ids=["plans", "generic"])
+async def served_runtime(settings, request):
+    """A real server, with compiled plans on or off; yields (host, key, runtime)."""
+    runtime = build_runtime(replace(settings, compiled_plans=request.param))
     await upgrade_to_head(runtime.db)
     key = await create_api_key(runtime.db, await create_organization(runtime.db, "Costly"))
     try:
         async with serving_in_process(runtime) as host:
-            yield host, key
+            yield host, key, runtime
     finally:
         await runtime.broker.close()
         await runtime.db.dispose()
+
+
+@pytest.fixture
+async def served(served_runtime):
+    host, key, _ = served_runtime
+    return host, key
 
 
 async def seed_config_with_numbers(host: str, key: str, numbers: int) -> str:
@@ -103,3 +112,22 @@ async def test_the_response_size_limit_holds_over_a_websocket(served):
         # The largest dashboard is answered on the same socket.
         [edge] = (await answer_over(subscriber, "dashboard", LARGEST_DASHBOARD, {}))["telephonyConfigs"]["edges"]
         assert len(edge["node"]["phoneNumbers"]["nodes"]) == 2
+
+
+async def test_the_nodes_attack_is_refused_over_http_on_the_plan_and_the_generic_path(served_runtime):
+    host, key, runtime = served_runtime
+    config_id = await seed_config_with_numbers(host, key, 2)
+    headers = {"authorization": f"Bearer {key}", "accept": "application/graphql-response+json"}
+    async with httpx.AsyncClient(base_url=f"http://{host}", headers=headers) as client:
+        attack = await client.post("/graphql", json={"query": ATTACK, "variables": {"ids": [config_id] * 100}})
+        assert attack.status_code == 400, attack.text[:300]
+        assert "data" not in attack.json()
+        assert [e["extensions"]["code"] for e in attack.json()["errors"]] == ["QUERY_TOO_COMPLEX"]
+
+        before = (runtime.read_paths.planned, runtime.read_paths.generic)
+        smaller = await client.post("/graphql", json={"query": SMALLER, "variables": {"ids": [config_id] * 99}})
+        assert smaller.status_code == 200 and "errors" not in smaller.json(), smaller.text[:300]
+        assert len(smaller.json()["data"]["nodes"]) == 99
+    # The answer came from the path under test, so the refusal above was that path's too.
+    planned, generic = runtime.read_paths.planned - before[0], runtime.read_paths.generic - before[1]
+    assert (planned, generic) == ((1, 0) if runtime.settings.compiled_plans else (0, 1))

@@ -1,9 +1,10 @@
 """The limits of the contract.
 
 Depth and aliases are validation rules (they need only the document). Page sizes, cursors,
-`nodes(ids:)` and the document's worst-case cost need the variables' values: they are checked
-after validation and before execution. Every walk measures each fragment once, so a document
-that spreads fragments into one another many times costs linear time to check, not exponential.
+`nodes(ids:)`, the document's worst-case cost and the largest response it can make need the
+variables' values: they are checked after validation and before execution. Every walk measures
+each fragment once, so a document that spreads fragments into one another many times costs
+linear time to check, not exponential.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLNamedType,
-    GraphQLObjectType,
-    GraphQLInterfaceType,
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
@@ -26,6 +25,8 @@ from graphql import (
     ValidationContext,
     ValidationRule,
     get_named_type,
+    get_nullable_type,
+    is_list_type,
     value_from_ast_untyped,
 )
 
@@ -34,10 +35,14 @@ from graphql.pyutils import Undefined
 
 from .arguments import DEFAULT_PAGE_SIZE, MAX_NODE_IDS, MAX_PAGE_SIZE, bad_user_input
 from .ids import decode_cursor
+from .response_size import KEY_PUNCTUATION, MIN_FIELD_SIZE, field_definition, list_length, value_size
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15
 MAX_COST = 20_000
+# The most bytes of JSON the response to an accepted document can hold, every field counted at
+# its largest and at MIN_FIELD_SIZE at least (so at most 262,144 fields): see response_size.py.
+MAX_RESPONSE_SIZE = 32 * 1024 * 1024
 
 
 class _Shape:
@@ -96,35 +101,21 @@ class DocumentShapeLimits(ValidationRule):
             ))
 
 
-# Every list of the schema, and why its length is accounted for. The cost multiplies whatever
-# a list encloses by the list's length; two kinds of list can be long, and both are priced:
-# - a connection's `edges` and `nodes`: at most its `first`, which the connection is priced at
-#   and multiplies its whole selection by (`pageInfo` and `totalCount` included, a slight excess);
-# - `Query.nodes(ids:)`: one object per id, the same id repeated included (up to 100).
-# The others are short, and lead to no connection and no `nodes` at any depth (only to scalars
-# and other short lists), so no cost term sits under them and multiplying by them would change
-# no cost; the objects they add are a small constant per object that encloses them:
-BOUNDED_LISTS = {
-    ("Query", "telephonyProviders"): "the fixed catalogue of providers",
-    ("ProviderMetadata", "fields"): "one provider's form: a handful of fields",
-    ("TelephonyConfig", "warnings"): "at most one warning per code",
-    ("TelephonyConfigWarningSummary", "byCode"): "one entry per warning code",
-    ("UserError", "field"): "a path into the input: a few names",
-    # One entry per refused input key, so bounded by the request body (1 MiB), not by a constant;
-    # a payload is the answer of a root mutation field, never under a list.
-    ("*Payload", "userErrors"): "one per refused input key, at the root",
-}
-
-
 @dataclass
 class _Walk:
+    """Adds up, in one walk, the cost (connections' pages and `nodes(ids:)`, each multiplied by
+    the lists enclosing it) and the size of the largest response (every field answered, at its
+    largest, as many times as the enclosing lists can repeat it)."""
+
     schema: GraphQLSchema
     fragments: dict[str, FragmentDefinitionNode]
     variables: dict[str, Any]
     cost: int = 0
+    size: int = 0
     errors: list[GraphQLError] = field(default_factory=list)
-    # A fragment's cost is linear in the multiplier it is spread under: each is priced once.
-    unit_costs: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Cost and size are linear in the multiplier a fragment is spread under: each fragment is
+    # measured once per type and enclosing page size.
+    units: dict[tuple[str, str, int], tuple[int, int]] = field(default_factory=dict)
 
     def argument(self, node: FieldNode, name: str) -> Any:
         for argument in node.arguments or ():
@@ -133,40 +124,46 @@ class _Walk:
                 return None if value is Undefined else value
         return None
 
-    def selections(self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType, multiplier: int) -> None:
+    def selections(
+        self, selection_set: SelectionSetNode | None, parent: GraphQLNamedType, multiplier: int, page: int,
+    ) -> None:
+        """`page` is the `first` of the connection `parent` is, which its `edges` and `nodes` hold."""
         if selection_set is None:
             return
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                self.field(selection, parent, multiplier)
+                self.field(selection, parent, multiplier, page)
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 target = self.schema.get_type(condition.name.value) if condition else parent
-                self.selections(selection.selection_set, target or parent, multiplier)
+                self.selections(selection.selection_set, target or parent, multiplier, page)
             elif isinstance(selection, FragmentSpreadNode):
-                self.cost += multiplier * self.unit_cost(selection.name.value, parent)
+                cost, size = self.unit(selection.name.value, parent, page)
+                self.cost += multiplier * cost
+                self.size += multiplier * size
 
-    def unit_cost(self, name: str, parent: GraphQLNamedType) -> int:
-        key = (name, parent.name)
-        if key not in self.unit_costs:
-            self.unit_costs[key] = 0  # unknown or cyclic (validation refuses those)
+    def unit(self, name: str, parent: GraphQLNamedType, page: int) -> tuple[int, int]:
+        key = (name, parent.name, page)
+        if key not in self.units:
+            self.units[key] = (0, 0)  # unknown or cyclic (validation refuses those)
             fragment = self.fragments.get(name)
             if fragment is not None:
                 target = self.schema.get_type(fragment.type_condition.name.value)
-                outer, self.cost = self.cost, 0
-                self.selections(fragment.selection_set, target or parent, 1)
-                self.unit_costs[key], self.cost = self.cost, outer
-        return self.unit_costs[key]
+                outer = self.cost, self.size
+                self.cost = self.size = 0
+                self.selections(fragment.selection_set, target or parent, 1, page)
+                self.units[key] = (self.cost, self.size)
+                self.cost, self.size = outer
+        return self.units[key]
 
-    def field(self, node: FieldNode, parent: GraphQLNamedType, multiplier: int) -> None:
+    def field(self, node: FieldNode, parent: GraphQLNamedType, multiplier: int, page: int) -> None:
         name = node.name.value
-        if name.startswith("__") or not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
-            return
-        definition = parent.fields.get(name)
+        definition = field_definition(self.schema, parent, name)
         if definition is None:
             return
         result_type = get_named_type(definition.type)
-        inner = multiplier
+        items: int | None = None  # how many the field holds, when it is a list
+        inner_page = 1
         if result_type.name.endswith("Connection") and "first" in definition.args:
             first = self.argument(node, "first")
             if first is None:
@@ -176,20 +173,27 @@ class _Walk:
                     self.errors.append(bad_user_input(f"`first` on `{name}` must be between 1 and {MAX_PAGE_SIZE}."))
                     first = MAX_PAGE_SIZE
                 self.cost += multiplier * first
-                inner = multiplier * first
+                inner_page = first
             after = self.argument(node, "after")
             if isinstance(after, str) and decode_cursor(after) is None:
                 self.errors.append(bad_user_input(f"`after` on `{name}` is not a cursor of this connection."))
         elif name == "nodes" and "ids" in definition.args:
             ids = self.argument(node, "ids")
-            count = len(ids) if isinstance(ids, list) else 1  # one id alone is coerced to a list of one
-            if count > MAX_NODE_IDS:
+            items = len(ids) if isinstance(ids, list) else 1  # one id alone is coerced to a list of one
+            if items > MAX_NODE_IDS:
                 self.errors.append(bad_user_input(f"`nodes` takes at most {MAX_NODE_IDS} ids."))
             # One object per id, the same id repeated included: what it selects is answered
-            # `count` times, so it is priced `count` times.
-            self.cost += multiplier * count
-            inner = multiplier * count
-        self.selections(node.selection_set, result_type, inner)
+            # `items` times, so it is priced `items` times.
+            self.cost += multiplier * items
+        elif parent.name.endswith("Connection") and name in ("edges", "nodes"):
+            items = page
+        elif is_list_type(get_nullable_type(definition.type)):
+            items = list_length(self.schema, parent, name)
+        # The key is the alias when there is one: a long alias is as many bytes in every copy.
+        key = node.alias.value if node.alias else name
+        value, item = value_size(self.schema, parent, name, definition.type)
+        self.size += multiplier * (max(MIN_FIELD_SIZE, len(key) + KEY_PUNCTUATION + value) + (items or 0) * item)
+        self.selections(node.selection_set, result_type, multiplier * (1 if items is None else items), inner_page)
 
 
 def with_defaults(operation: OperationDefinitionNode, variables: dict[str, Any]) -> dict[str, Any]:
@@ -213,7 +217,7 @@ def _priced(
     walk = _Walk(schema, fragments, values)
     root = schema.get_root_type(operation.operation)
     if root is not None:
-        walk.selections(operation.selection_set, root, 1)
+        walk.selections(operation.selection_set, root, 1, 1)
     return walk
 
 
@@ -225,6 +229,14 @@ def operation_cost(
     return _priced(schema, operation, fragments, variables).cost
 
 
+def response_size(
+    schema: GraphQLSchema, operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any] | None = None,
+) -> int:
+    """The most bytes the operation's response can hold with these variables (see response_size.py)."""
+    return _priced(schema, operation, fragments, variables).size
+
+
 def check_operation(
     schema: GraphQLSchema, operation: OperationDefinitionNode,
     fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any] | None,
@@ -234,5 +246,11 @@ def check_operation(
         walk.errors.append(GraphQLError(
             f"The query's cost is {walk.cost}, above the limit of {MAX_COST}: ask for fewer items per connection or fewer ids.",
             extensions={"code": "QUERY_TOO_COMPLEX", "cost": walk.cost, "limit": MAX_COST},
+        ))
+    elif walk.size > MAX_RESPONSE_SIZE:  # one refusal at a time: the cost's is the better known
+        walk.errors.append(GraphQLError(
+            f"The response to this query could hold {walk.size} bytes, above the limit of {MAX_RESPONSE_SIZE}:"
+            " ask for fewer items, fields or aliases.",
+            extensions={"code": "QUERY_TOO_COMPLEX", "size": walk.size, "limit": MAX_RESPONSE_SIZE},
         ))
     return walk.errors

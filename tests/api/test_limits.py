@@ -1,8 +1,11 @@
-"""The contract's cost of a document, figure by figure (no database: the pricing alone).
+"""The contract's cost of a document, and the size of its largest response, figure by figure
+(no database: the pricing alone).
 
 Cost: every connection field costs its `first` (default 50) times the size of each list that
 encloses it; `nodes(ids:)` costs its number of ids times the same, and multiplies what it
 encloses by that number.
+Size: every field the response can answer, at its largest in bytes of JSON (128 at least), as
+many times as the lists enclosing it can repeat it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, get_named_type, is_list_type, parse
 from graphql.type import GraphQLNonNull
 
-from gql_telephony.api.limits import BOUNDED_LISTS, MAX_COST, check_operation, operation_cost
+from gql_telephony.api.limits import MAX_COST, check_operation, operation_cost, response_size
+from gql_telephony.api.response_size import SHORT_LISTS
 from gql_telephony.api.schema import build_schema
 
 SCHEMA = build_schema()._schema
@@ -39,6 +43,11 @@ def parts(text: str) -> tuple[OperationDefinitionNode, dict[str, FragmentDefinit
 def cost(text: str, variables: dict[str, Any] | None = None) -> int:
     operation, fragments = parts(text)
     return operation_cost(SCHEMA, operation, fragments, variables)
+
+
+def size(text: str, variables: dict[str, Any] | None = None) -> int:
+    operation, fragments = parts(text)
+    return response_size(SCHEMA, operation, fragments, variables)
 
 
 def codes(text: str, variables: dict[str, Any] | None = None) -> list[str]:
@@ -138,7 +147,7 @@ def test_every_list_in_the_schema_is_priced_or_short():
             if is_list_type(field_type):
                 lists.add((type_name, field_name))
     bounded = {("*Payload" if t.endswith("Payload") else t, f) for t, f in lists - priced}
-    assert bounded == set(BOUNDED_LISTS)
+    assert bounded == set(SHORT_LISTS)
     # None of the short lists can hold, at any depth, a connection or an object that leads to one.
     for type_name, field_name in lists - priced:
         reached = reachable(get_named_type(SCHEMA.type_map[type_name].fields[field_name].type))

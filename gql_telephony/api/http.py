@@ -30,7 +30,7 @@ from .json_encoding import encode_json
 from .media_types import parse_media_type, split_list
 from .operation_facts import describe, note_operation
 from .plans.runner import PlanRunner
-from .rate_limit import authenticated_here, bearer_key
+from .rate_limit import authenticated_here, bearer_key, connection_key
 from .response_cache import CachedResponse, ResponseCache, cache_key
 from .schema import MAX_TOKENS
 from .websocket import TransportWSHandler, WebSocketAdapter
@@ -228,10 +228,7 @@ class GraphQLView(GraphQL):
         return Context(runtime=self.runtime, principal=principal, request=request, response=response)
 
     async def on_ws_connect(self, context: Context) -> Any:
-        params = context.connection_params or {}
-        authorization = params.get("Authorization") or params.get("authorization")
-        key = bearer_key(authorization) if isinstance(authorization, str) else None
-        principal = await self._authenticate(key, None)
+        principal = await self._authenticate(connection_key(context.connection_params), None)
         if principal is None:
             raise ConnectionRejectionError()
         context.authenticate_as(principal)

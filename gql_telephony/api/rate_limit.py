@@ -60,6 +60,14 @@ def bearer_key(authorization: str | None) -> str | None:
     return key.strip() if scheme.lower() == "bearer" and key.strip() else None
 
 
+def connection_key(params: object) -> str | None:
+    """The key of a WebSocket's connection_init payload: {"Authorization": "Bearer KEY"}."""
+    if not isinstance(params, dict):
+        return None
+    authorization = params.get("Authorization") or params.get("authorization")
+    return bearer_key(authorization) if isinstance(authorization, str) else None
+
+
 def presented_key(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
@@ -145,9 +153,7 @@ async def refused_over_socket(handler: Any, message: dict[str, Any]) -> bool:
     if not handler.connection_acknowledged or not isinstance(operation_id, str) or operation_id in handler.operations:
         return False
     state = getattr(context.request, "scope", {}).get("state") or {}
-    params = context.connection_params if isinstance(context.connection_params, dict) else {}
-    authorization = params.get("Authorization") or params.get("authorization")
-    key = bearer_key(authorization) if isinstance(authorization, str) else None
+    key = connection_key(context.connection_params)
     buckets = state.get(BUCKETS)
     if buckets is None or key is None or context.principal is None:
         return False

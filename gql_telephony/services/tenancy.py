@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..domain.text import clean_text
 from ..storage import queries
 from ..storage.db import Database
 from ..storage.tables import ApiKey, Organization, utcnow
@@ -74,16 +74,14 @@ async def create_organization(db: Database, name: str) -> int:
 
 
 def clean_label(label: str | None) -> str | None:
-    """The label trimmed; ValueError when it is empty, too long, or holds a control or format
-    character (a label is printed on one line of `list-api-keys`)."""
+    """The label cleaned as a phone number's label is (domain/text.py: trimmed, NFC, no control or
+    bidi-override characters, at most 64 characters); ValueError saying why it cannot be one."""
     if label is None:
         return None
-    label = label.strip()
-    if not label or len(label) > MAX_LABEL_LENGTH:
-        raise ValueError(f"a label must be 1 to {MAX_LABEL_LENGTH} characters")
-    if any(unicodedata.category(character).startswith("C") for character in label):
-        raise ValueError("a label cannot hold control, format or unassigned characters")
-    return label
+    cleaned, errors = clean_text(label, ("label",), what="A label", max_length=MAX_LABEL_LENGTH, required=True)
+    if errors:
+        raise ValueError(errors[0].message)
+    return cleaned
 
 
 async def _require_organization(session: AsyncSession, org_id: int) -> None:

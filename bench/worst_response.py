@@ -36,8 +36,8 @@ import httpx
 from cryptography.fernet import Fernet
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
-from gql_telephony.api.limits import MAX_ALIASES, MAX_COST, MAX_RESPONSE_SIZE, operation_cost, response_size
-from gql_telephony.api.schema import build_schema
+from gql_telephony.api.graph.limits import MAX_ALIASES, MAX_COST, MAX_RESPONSE_SIZE, operation_cost, response_size
+from gql_telephony.api.graph.schema import build_schema
 from gql_telephony.domain.config_rules import MAX_VALUE_LENGTH
 from gql_telephony.domain.providers import ProviderKey
 from gql_telephony.settings import Settings

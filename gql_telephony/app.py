@@ -15,15 +15,15 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
-from .api.body_limit import BodySizeLimit
-from .api.context import Runtime
-from .api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
-from .api.metrics import Metrics
-from .api.rate_buckets import buckets_from_settings
-from .api.rate_limit import RateLimit
-from .api.request_log import RequestLog
-from .api.http import GraphQLView
-from .api.schema import build_schema
+from .api.middleware.body_limit import BodySizeLimit
+from .api.graph.context import Runtime
+from .api.middleware.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .api.middleware.metrics import Metrics
+from .api.middleware.rate_buckets import buckets_from_settings
+from .api.middleware.rate_limit import RateLimit
+from .api.middleware.request_log import RequestLog
+from .api.http.view import GraphQLView
+from .api.graph.schema import build_schema
 from .crypto import vault_from_settings
 from .services.events import Broker, MemoryBroker
 from .services.tenancy import Principal, authenticate

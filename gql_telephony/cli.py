@@ -157,7 +157,7 @@ def cmd_rotate_secrets(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> int:
-    from .api.schema import build_schema  # noqa: PLC0415
+    from .api.graph.schema import build_schema  # noqa: PLC0415
 
     print(build_schema().as_str())
     return 0

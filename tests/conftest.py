@@ -11,7 +11,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from gql_telephony.api.context import Runtime
+from gql_telephony.api.graph.context import Runtime
 from gql_telephony.app import build_runtime, create_app
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.settings import Settings

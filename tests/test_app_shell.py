@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from gql_telephony.api.body_limit import MAX_BODY_BYTES
+from gql_telephony.api.middleware.body_limit import MAX_BODY_BYTES
 from gql_telephony.storage.migrate import head_revision
 from gql_telephony.storage.tables import metadata
 

@@ -38,8 +38,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gql_telephony.api.context import Runtime
-from gql_telephony.api.schema import build_schema
+from gql_telephony.api.graph.context import Runtime
+from gql_telephony.api.graph.schema import build_schema
 from gql_telephony.app import build_runtime, create_app
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.settings import Settings

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gql_telephony.api.context import Runtime
-from gql_telephony.api.rate_buckets import LocalBuckets
-from gql_telephony.api.rate_limit import key_bucket
+from gql_telephony.api.graph.context import Runtime
+from gql_telephony.api.middleware.rate_buckets import LocalBuckets
+from gql_telephony.api.middleware.rate_limit import key_bucket
 from gql_telephony.app import build_runtime, create_app
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.settings import Settings, SettingsError
@@ -325,7 +325,7 @@ async def test_with_redis_several_processes_share_one_limit(tmp_path):
 
 
 async def test_without_redis_each_process_falls_back_to_its_own_limit_and_says_so(caplog):
-    from gql_telephony.api.rate_buckets import SharedBuckets
+    from gql_telephony.api.middleware.rate_buckets import SharedBuckets
 
     local = LocalBuckets(per_minute=6, burst=2)
     shared = SharedBuckets("redis://127.0.0.1:1/0", 6, 2, local=local)  # nothing listens there
@@ -340,7 +340,7 @@ async def test_without_redis_each_process_falls_back_to_its_own_limit_and_says_s
 
 
 def test_the_shared_window_keeps_the_burst_and_the_rate():
-    from gql_telephony.api.rate_buckets import sliding_window
+    from gql_telephony.api.middleware.rate_buckets import sliding_window
 
     assert sliding_window(3000, 300) == (300, 6)  # the defaults: 300 in any 6 s is 3,000 a minute
     assert sliding_window(6, 3) == (3, 30)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from gql_telephony.api.context import Runtime
+from gql_telephony.api.graph.context import Runtime
 from gql_telephony.app import create_app
 
 from .conftest import Api

@@ -16,7 +16,7 @@ import pytest
 from graphql import Source, TokenKind
 from graphql.language import Lexer
 
-from gql_telephony.api.limits import MAX_RESPONSE_SIZE
+from gql_telephony.api.graph.limits import MAX_RESPONSE_SIZE
 
 from ..deadline import deadline
 from ..fixtures import CREATE, DASHBOARD, VALID, add_number, create_config
@@ -687,7 +687,7 @@ REAL_MESSAGES = [
 
 @pytest.mark.parametrize(("raw", "development", "production"), REAL_MESSAGES)
 def test_sanitizer_on_real_messages(raw, development, production):
-    from gql_telephony.api.errors import sanitize_message
+    from gql_telephony.api.graph.errors import sanitize_message
 
     assert sanitize_message(raw) == development
     assert sanitize_message(raw, suggestions=False) == (production or development)

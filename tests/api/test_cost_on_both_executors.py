@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.worst_response import IDS, worst_document
-from gql_telephony.api.limits import MAX_RESPONSE_SIZE
+from gql_telephony.api.graph.limits import MAX_RESPONSE_SIZE
 
 from ..fixtures import DASHBOARD, add_number, create_config
 from ..test_statement_count import reading_through

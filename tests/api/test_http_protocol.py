@@ -13,8 +13,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from gql_telephony.api.context import Runtime
-from gql_telephony.api.errors import INTERNAL_MESSAGE
+from gql_telephony.api.graph.context import Runtime
+from gql_telephony.api.graph.errors import INTERNAL_MESSAGE
 from gql_telephony.app import create_app
 
 from ..conftest import Api

@@ -16,9 +16,9 @@ import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, get_named_type, is_list_type, parse
 from graphql.type import GraphQLNonNull
 
-from gql_telephony.api.limits import MAX_COST, check_operation, operation_cost, response_size
-from gql_telephony.api.response_size import SHORT_LISTS
-from gql_telephony.api.schema import build_schema
+from gql_telephony.api.graph.limits import MAX_COST, check_operation, operation_cost, response_size
+from gql_telephony.api.graph.response_size import SHORT_LISTS
+from gql_telephony.api.graph.schema import build_schema
 
 SCHEMA = build_schema()._schema
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from gql_telephony.api.ids import decode_id_of, encode_id
+from gql_telephony.api.graph.ids import decode_id_of, encode_id
 from gql_telephony.storage.tables import PhoneNumberRow, TelephonyConfigRow
 
 from ..fixtures import (

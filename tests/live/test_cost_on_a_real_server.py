@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bench.worst_response import IDS
-from gql_telephony.api.limits import MAX_RESPONSE_SIZE
+from gql_telephony.api.graph.limits import MAX_RESPONSE_SIZE
 from gql_telephony.app import build_runtime
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.storage.migrate import upgrade_to_head

@@ -21,9 +21,9 @@ from ...domain.config_rules import present_config
 from ...domain.providers import PROVIDERS, ProviderKey
 from ...services.telephony_configs import stored_config
 from ...storage.queries import POSITIONS
-from ..arguments import MAX_NODE_IDS, page_arguments
-from ..ids import decode_id, decode_id_of, encode_cursor, encode_id
-from ..types import PROVIDER_METADATA, PageInfo, TelephonyConfigWarningSummaryType
+from ..graph.arguments import MAX_NODE_IDS, page_arguments
+from ..graph.ids import decode_id, decode_id_of, encode_cursor, encode_id
+from ..graph.types import PROVIDER_METADATA, PageInfo, TelephonyConfigWarningSummaryType
 from .snapshot import Snapshot
 
 Batch = Callable[[Snapshot, list[Any], dict[str, Any]], Awaitable[list[Any]]]

@@ -29,7 +29,7 @@ from strawberry.schema.schema import validate_document
 
 from ...crypto import Vault
 from ...storage.db import Database
-from ..limits import DocumentShapeLimits, check_operation
+from ..graph.limits import DocumentShapeLimits, check_operation
 from .compiler import NoPlan, Plan, compile_plan, directive_variables
 from .executor import execute_plan
 from .snapshot import Snapshot

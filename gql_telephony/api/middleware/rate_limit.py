@@ -26,7 +26,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..services.tenancy import Principal
+from ...services.tenancy import Principal
 from .rate_buckets import Buckets
 
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapers, no I/O on keys

@@ -22,17 +22,17 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
-from ..services.tenancy import Principal, authenticate
-from .context import Context, Runtime
-from .errors import INTERNAL_MESSAGE, format_error, is_fault
+from ...services.tenancy import Principal, authenticate
+from ..graph.context import Context, Runtime
+from ..graph.errors import INTERNAL_MESSAGE, format_error, is_fault
 from .graphiql import with_subscription_auth
 from .json_encoding import encode_json
 from .media_types import parse_media_type, split_list
-from .operation_facts import describe, note_operation
-from .plans.runner import PlanRunner
-from .rate_limit import authenticated_here, bearer_key, connection_key
+from ..graph.operation_facts import describe, note_operation
+from ..plans.runner import PlanRunner
+from ..middleware.rate_limit import authenticated_here, bearer_key, connection_key
 from .response_cache import CachedResponse, ResponseCache, cache_key
-from .schema import MAX_TOKENS
+from ..graph.schema import MAX_TOKENS
 from .websocket import TransportWSHandler, WebSocketAdapter
 
 logger = logging.getLogger("gql_telephony.http")

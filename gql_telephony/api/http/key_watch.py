@@ -12,8 +12,8 @@ import asyncio
 import logging
 from typing import Protocol
 
-from ..services.tenancy import live_key_ids
-from ..storage.db import Database
+from ...services.tenancy import live_key_ids
+from ...storage.db import Database
 
 logger = logging.getLogger("gql_telephony.key_watch")
 

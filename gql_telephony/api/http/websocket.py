@@ -13,9 +13,9 @@ from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
-from ..services.tenancy import live_key_ids
-from .errors import INTERNAL_MESSAGE, format_error
-from .rate_limit import refused_over_socket
+from ...services.tenancy import live_key_ids
+from ..graph.errors import INTERNAL_MESSAGE, format_error
+from ..middleware.rate_limit import refused_over_socket
 from .ws_messages import fit_close_reason, malformed
 
 logger = logging.getLogger("gql_telephony.websocket")

@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
-from ..settings import Settings
+from ...settings import Settings
 
 logger = logging.getLogger("gql_telephony.rate_limit")
 

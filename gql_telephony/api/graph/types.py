@@ -8,13 +8,13 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.scalars import JSON
 
-from ..domain.config_rules import present_config
-from ..domain.errors import ErrorCode, UserError
-from ..domain.providers import PROVIDERS, Connectivity, FieldType, Provider, ProviderKey
-from ..domain.warnings import Severity, WarningCode, WarningSummary
-from ..services.reads import warnings_of
-from ..services.telephony_configs import stored_config
-from ..storage.queries import ConfigRow, NumberRow
+from ...domain.config_rules import present_config
+from ...domain.errors import ErrorCode, UserError
+from ...domain.providers import PROVIDERS, Connectivity, FieldType, Provider, ProviderKey
+from ...domain.warnings import Severity, WarningCode, WarningSummary
+from ...services.reads import warnings_of
+from ...services.telephony_configs import stored_config
+from ...storage.queries import ConfigRow, NumberRow
 from .context import Context
 from .ids import encode_cursor, encode_id
 from .arguments import page_arguments

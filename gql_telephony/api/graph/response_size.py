@@ -28,13 +28,13 @@ from graphql import (
 )
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 
-from ..domain.config_rules import MAX_VALUE_LENGTH
-from ..domain.phone_numbers import MAX_LABEL_LENGTH
-from ..domain.providers import PROVIDERS, FieldType, Provider
-from ..domain.warnings import WarningCode, config_warnings
-from ..services.telephony_configs import MAX_NAME_LENGTH
+from ...domain.config_rules import MAX_VALUE_LENGTH
+from ...domain.phone_numbers import MAX_LABEL_LENGTH
+from ...domain.providers import PROVIDERS, FieldType, Provider
+from ...domain.warnings import WarningCode, config_warnings
+from ...services.telephony_configs import MAX_NAME_LENGTH
 from .ids import MAX_ID_LENGTH, MAX_KEY, encode_cursor
-from .json_encoding import encode_json
+from ..http.json_encoding import encode_json
 
 MIN_FIELD_SIZE = 128
 TEXT_BYTES = 6

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from graphql import OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
-from .request_log import request_facts
+from ..middleware.request_log import request_facts
 
 MAX_NAME_LENGTH = 100
 

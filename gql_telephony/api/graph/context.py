@@ -9,18 +9,18 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from ..crypto import Vault
-from ..services.events import Broker
-from ..services.key_usage import KeyUsage
-from ..services.phone_numbers import PhoneNumbers
-from ..services.summary_feed import SummaryFeed
-from ..services.telephony_configs import TelephonyConfigs
-from ..services.tenancy import Principal
-from ..settings import Settings
-from ..storage.db import Database
-from .key_watch import KeyWatch
+from ...crypto import Vault
+from ...services.events import Broker
+from ...services.key_usage import KeyUsage
+from ...services.phone_numbers import PhoneNumbers
+from ...services.summary_feed import SummaryFeed
+from ...services.telephony_configs import TelephonyConfigs
+from ...services.tenancy import Principal
+from ...settings import Settings
+from ...storage.db import Database
+from ..http.key_watch import KeyWatch
 from .loaders import Loaders
-from .request_log import note_organization
+from ..middleware.request_log import note_organization
 
 
 @dataclass

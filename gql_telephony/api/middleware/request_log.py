@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..logs import current_request_id
+from ...logs import current_request_id
 
 if TYPE_CHECKING:
     from .metrics import Metrics

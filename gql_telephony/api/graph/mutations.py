@@ -8,8 +8,8 @@ from typing import TypeVar
 import strawberry
 from strawberry.scalars import JSON
 
-from ..domain.errors import UserErrors
-from ..domain.providers import ProviderKey
+from ...domain.errors import UserErrors
+from ...domain.providers import ProviderKey
 from .ids import decode_id_of, encode_id
 from .types import Info, PhoneNumberType, TelephonyConfigType, UserErrorType
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from ..storage.db import Database
+from ...storage.db import Database
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

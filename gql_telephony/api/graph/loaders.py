@@ -9,9 +9,9 @@ from typing import NamedTuple
 
 from strawberry.dataloader import DataLoader
 
-from ..storage import queries
-from ..storage.db import Database
-from ..storage.queries import ConfigRow, NumberRow
+from ...storage import queries
+from ...storage.db import Database
+from ...storage.queries import ConfigRow, NumberRow
 
 
 class PageKey(NamedTuple):

@@ -6,7 +6,7 @@ import asyncio
 
 import strawberry
 
-from ..services.reads import warning_summary
+from ...services.reads import warning_summary
 from .arguments import MAX_NODE_IDS, bad_user_input, page_arguments
 from .ids import decode_id, decode_id_of, encode_cursor
 from .types import (

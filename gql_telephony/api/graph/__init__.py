@@ -1,0 +1,1 @@
+"""The GraphQL schema: types, roots, context, ids, arguments, limits and errors."""

@@ -1,0 +1,1 @@
+"""ASGI middleware around the endpoint: body limit, rate limit, request log, metrics."""

@@ -64,7 +64,7 @@ from cryptography.fernet import Fernet
 from gql_telephony.app import build_runtime, create_app
 from gql_telephony.crypto import Vault
 from gql_telephony.settings import Settings
-from tests.fixtures import DASHBOARD
+from tests.documents import DASHBOARD
 
 from . import raw_endpoint, subscription_latency
 from .load import Round, Target, cpu_seconds, fetch, percentile, run_round

@@ -25,7 +25,7 @@ from gql_telephony.api.middleware.rate_buckets import LocalBuckets, SharedBucket
 from gql_telephony.api.middleware.rate_limit import RateLimit
 from gql_telephony.api.middleware.request_log import RequestLog
 from gql_telephony.api.graph.schema import MAX_TOKENS, build_schema
-from tests.fixtures import DASHBOARD
+from tests.documents import DASHBOARD
 
 BODY = b'{"data": ' + b'"x"' * 30_000 + b"}"  # about the 25x40 response's size
 

@@ -2,7 +2,7 @@
 
 A plain Starlette app on uvicorn + aiosqlite + orjson. `GET /dashboard` (with the same
 `Authorization: Bearer KEY`) answers exactly the JSON that the GraphQL server puts under `data`
-for the DASHBOARD document of tests/fixtures.py (configs first: 100, phoneNumbers first: 50),
+for the DASHBOARD document of tests/documents.py (configs first: 100, phoneNumbers first: 50),
 with plain SQL, and with the project's own Vault (decryption), present_config (masking),
 config_warnings/summarize (warnings) and global-id encoding, so the per-row work is the same.
 

@@ -15,7 +15,7 @@ from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.settings import Settings
 from gql_telephony.storage.migrate import upgrade_to_head
 from gql_telephony.storage.tables import PhoneNumberRow, utcnow
-from tests.fixtures import VONAGE
+from tests.documents import VONAGE
 
 # Twenty configs' worth of providers, roughly as accounts use them: mostly Twilio and Telnyx.
 P = ProviderKey

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 from cryptography.fernet import Fernet
 
-from tests.fixtures import ADD_NUMBER, CREATE, UPDATE_NUMBER, VALID
+from tests.documents import ADD_NUMBER, CREATE, UPDATE_NUMBER, VALID
 from tests.live.server import cli, running_server, server_env
 from tests.live.ws_client import Subscriber
 

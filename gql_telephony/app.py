@@ -16,7 +16,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from .api.middleware.body_limit import BodySizeLimit
-from .api.graph.context import Runtime
 from .api.middleware.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .api.middleware.metrics import Metrics
 from .api.middleware.rate_buckets import buckets_from_settings
@@ -24,8 +23,14 @@ from .api.middleware.rate_limit import RateLimit
 from .api.middleware.request_log import RequestLog
 from .api.http.view import GraphQLView
 from .api.graph.schema import build_schema
-from .crypto import vault_from_settings
+from .api.http.key_watch import KeyWatch
+from .api.runtime import ReadPaths, Runtime
+from .crypto import Vault, vault_from_settings
 from .services.events import Broker, MemoryBroker
+from .services.key_usage import KeyUsage
+from .services.phone_numbers import PhoneNumbers
+from .services.summary_feed import SummaryFeed
+from .services.telephony_configs import TelephonyConfigs
 from .services.tenancy import Principal, authenticate
 from .settings import Settings
 from .storage.db import Database
@@ -41,8 +46,22 @@ def make_broker(settings: Settings) -> Broker:
     return RedisBroker(settings.broker_url)
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    return Runtime(settings=settings, db=Database(settings), vault=vault_from_settings(settings), broker=make_broker(settings))
+def build_runtime(settings: Settings, *, db: Database | None = None, vault: Vault | None = None,
+                  broker: Broker | None = None) -> Runtime:
+    """The services over one database, vault and broker. Parts given are shared, not built: a
+    second app on the same connections (tests do this); whoever built them closes them."""
+    db = Database(settings) if db is None else db
+    vault = vault_from_settings(settings) if vault is None else vault
+    broker = make_broker(settings) if broker is None else broker
+    return Runtime(
+        settings=settings, db=db, vault=vault, broker=broker,
+        configs=TelephonyConfigs(db, vault, broker),
+        numbers=PhoneNumbers(db, broker),
+        summaries=SummaryFeed(db, vault, broker),
+        read_paths=ReadPaths(),
+        key_usage=KeyUsage(db),
+        key_watch=KeyWatch(db),
+    )
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:

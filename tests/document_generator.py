@@ -16,7 +16,6 @@ introspection fields, and a few deliberately invalid documents.
 
 from __future__ import annotations
 
-import base64
 import json
 import random
 import re
@@ -42,6 +41,8 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from .support import opaque_id
+
 # The contract's limits: documents over them are kept only now and then (they must fail alike).
 # The response size limit (gql_telephony/api/limits.py) is not aimed at: about 1 document in
 # 1,000 goes over it (a configuration's `config` under two pages), and both paths refuse it alike.
@@ -49,10 +50,6 @@ MAX_DEPTH = 10
 MAX_ALIASES = 15
 MAX_TOKENS = 2000
 OVER_LIMIT_KEPT = 0.1
-
-
-def b64(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 @dataclass
@@ -138,7 +135,7 @@ INTROSPECTION = [
     'missingType: __type(name: "NoSuchType") { name }',
 ]
 # Well-formed ids whose key a PostgreSQL INTEGER cannot hold (decode_id takes up to 18 digits).
-OUT_OF_RANGE_IDS = (b64("PhoneNumber:2147483648"), b64("TelephonyConfig:2147483648"), b64("TelephonyConfig:" + "9" * 18))
+OUT_OF_RANGE_IDS = (opaque_id("PhoneNumber:2147483648"), opaque_id("TelephonyConfig:2147483648"), opaque_id("TelephonyConfig:" + "9" * 18))
 FAULTS = [
     "unknown_field", "misspelled_field", "conflict", "unknown_argument", "undefined_variable",
     "unknown_fragment", "selection_on_leaf", "missing_selection", "unknown_directive",
@@ -514,11 +511,11 @@ class DocumentGenerator:
         pools: list[tuple[list[Any], float]] = [
             (world.config_ids, 5), (world.number_ids, 4), (world.foreign_ids, 1.5), (world.deleted_ids, 1),
             ([
-                "", "nope", " ", "é", "x" * 101, b64("TelephonyConfig:0"), b64("TelephonyConfig:x"),
-                b64("TelephonyConfig:-1"), b64("TelephonyConfig:" + "9" * 19), b64("TelephonyConfig:2147483647"),
-                b64("Organization:1"), b64("cursor:1"), b64("PhoneNumber:"), b64("PhoneNumber:1:2"),
+                "", "nope", " ", "é", "x" * 101, opaque_id("TelephonyConfig:0"), opaque_id("TelephonyConfig:x"),
+                opaque_id("TelephonyConfig:-1"), opaque_id("TelephonyConfig:" + "9" * 19), opaque_id("TelephonyConfig:2147483647"),
+                opaque_id("Organization:1"), opaque_id("cursor:1"), opaque_id("PhoneNumber:"), opaque_id("PhoneNumber:1:2"),
                 *(OUT_OF_RANGE_IDS if self.out_of_range else ()),
-                b64("TelephonyConfig:1") + "==", "VGVsZXBob255Q29uZmlnOjE=", 7,
+                opaque_id("TelephonyConfig:1") + "==", "VGVsZXBob255Q29uZmlnOjE=", 7,
             ], 1.2),
             (world.config_cursors, 0.3),
         ]
@@ -527,9 +524,9 @@ class DocumentGenerator:
 
     def _garbage_cursor(self) -> str:
         return self.rng.choice([
-            "", "abc", "!!!", b64("cursor:x"), b64("cursor:999999999"), b64("cursor:0"), b64("cursor:-3"),
-            *((b64("cursor:2147483648"),) if self.out_of_range else ()),
-            b64("TelephonyConfig:1"), b64("cursor:" + "1" * 19), "Y3Vyc29yOjE=",
+            "", "abc", "!!!", opaque_id("cursor:x"), opaque_id("cursor:999999999"), opaque_id("cursor:0"), opaque_id("cursor:-3"),
+            *((opaque_id("cursor:2147483648"),) if self.out_of_range else ()),
+            opaque_id("TelephonyConfig:1"), opaque_id("cursor:" + "1" * 19), "Y3Vyc29yOjE=",
             *(self.world.config_ids[:1]),
         ])
 

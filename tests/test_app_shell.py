@@ -105,7 +105,7 @@ async def test_debug_logs_hold_no_stored_value(api, caplog):
     """Even with every logger at DEBUG, a write's values (a number, a secret) are not logged."""
     import logging
 
-    from .fixtures import add_number, create_config
+    from .documents import add_number, create_config
 
     caplog.set_level(logging.DEBUG)
     secret = "KEY-canary-0123456789-secret"

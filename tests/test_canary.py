@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .fixtures import ADD_NUMBER, CREATE, DELETE, UPDATE, UPDATE_NUMBER, VALID
+from .documents import ADD_NUMBER, CREATE, DELETE, UPDATE, UPDATE_NUMBER, VALID
 
 
 async def stored_text(api) -> str:

@@ -5,17 +5,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 from cryptography.fernet import Fernet
 
-from gql_telephony.app import build_runtime, create_app
 from gql_telephony.crypto import Vault
 
 from .live.server import CLI, ROOT, running_server
+from .support import app_client, bearer
 from .test_rotation import seed, stored_tokens
 
 CONFIGS = "{ telephonyConfigs(first: 20) { nodes { id name provider config version } } }"
@@ -55,10 +54,10 @@ def test_create_org_and_key_then_serve_and_stop_cleanly(tmp_path):
     with running_server(env, log) as server:
         assert httpx.get(f"{server.http}/readyz").status_code == 200
         query = {"query": "{ telephonyConfigs { totalCount } }"}
-        answer = httpx.post(f"{server.http}/graphql", json=query, headers={"authorization": f"Bearer {key}"})
+        answer = httpx.post(f"{server.http}/graphql", json=query, headers=bearer(key))
         assert answer.json() == {"data": {"telephonyConfigs": {"totalCount": 0}}}
         refused = httpx.post(f"{server.http}/graphql", json={"query": 'mutation { removePhoneNumber(input: {id: "x"}) { deletedPhoneNumberId } }'},
-                             headers={"authorization": f"Bearer {read_only}"})
+                             headers=bearer(read_only))
         assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         ide = httpx.get(f"{server.http}/graphql", headers={"accept": "text/html"})
         assert ide.status_code == 200 and "graphiql" in ide.text.lower()
@@ -118,14 +117,8 @@ async def test_rotate_secrets_command_moves_every_stored_secret_to_the_new_key(a
     tokens = await stored_tokens(api.runtime.db)
     assert {row_id: Vault((new,)).decrypt_json(token) for row_id, token in tokens.items()} == plain
     # A server holding only the new key answers as before, masked.
-    runtime = build_runtime(replace(settings, secret_keys=(new,)))
-    try:
-        transport = httpx.ASGITransport(app=create_app(runtime=runtime))
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            response = await client.post("/graphql", json={"query": CONFIGS}, headers={"authorization": f"Bearer {api.key}"})
-    finally:
-        await runtime.broker.close()
-        await runtime.db.dispose()
+    async with app_client(settings, secret_keys=(new,)) as served:
+        response = await served.client.post("/graphql", json={"query": CONFIGS}, headers=bearer(api.key))
     assert response.json() == {"data": before}
     assert not any(secret in response.text for values in plain.values() for secret in map(str, values.values())
                    if len(secret) >= 12)
@@ -146,7 +139,7 @@ def test_api_keys_are_created_with_a_label_listed_without_the_key_and_revoked(tm
 
     with running_server(env, tmp_path / "serve.log") as server:
         used = httpx.post(f"{server.http}/graphql", json={"query": "{ telephonyConfigs { totalCount } }"},
-                          headers={"authorization": f"Bearer {key}"})
+                          headers=bearer(key))
         assert used.status_code == 200
     # The server writes "last used" in the background, at the latest when it stops.
     first = run(["list-api-keys", org_id], env).stdout.strip().splitlines()[0].split("\t")

@@ -38,16 +38,13 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gql_telephony.api.graph.context import Runtime
+from gql_telephony.api.runtime import Runtime
 from gql_telephony.api.graph.schema import build_schema
-from gql_telephony.app import build_runtime, create_app
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.settings import Settings
-from gql_telephony.storage.migrate import upgrade_to_head
 
-from .conftest import Api
-from .document_generator import OUT_OF_RANGE_IDS, DocumentGenerator, World, b64
-from .fixtures import (
+from .document_generator import OUT_OF_RANGE_IDS, DocumentGenerator, World
+from .documents import (
     ADD_NUMBER,
     DASHBOARD,
     DELETE,
@@ -61,6 +58,7 @@ from .fixtures import (
     add_number,
     create_config,
 )
+from .support import Api, app_client, opaque_id
 
 SEED = int(os.environ.get("GQL_TELEPHONY_PLAN_SEED", "20240611"))
 RANDOM_DOCUMENTS_PER_PHASE = 230
@@ -90,24 +88,13 @@ class Side:
 async def sides(settings: Settings) -> AsyncIterator[tuple[Side, Side]]:
     """(generic, planned): two apps, each with its own runtime, on one migrated database. No
     response cache and no rate limit on either: every answer is computed, none is refused."""
-    runtimes = {
-        name: build_runtime(replace(settings, compiled_plans=plans, response_cache_mb=0, rate_limit_per_minute=0))
-        for name, plans in (("generic", False), ("planned", True))
-    }
-    try:
-        await upgrade_to_head(runtimes["generic"].db)
-        async with AsyncExitStack() as stack:
-            made = []
-            for name, runtime in runtimes.items():
-                app = create_app(runtime=runtime)
-                client = await stack.enter_async_context(
-                    httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test"))
-                made.append(Side(name, app, runtime, client))
-            yield made[0], made[1]
-    finally:
-        for runtime in runtimes.values():
-            await runtime.broker.close()
-            await runtime.db.dispose()
+    async with AsyncExitStack() as stack:
+        made = []
+        for name, plans in (("generic", False), ("planned", True)):
+            served = await stack.enter_async_context(
+                app_client(settings, compiled_plans=plans, response_cache_mb=0, rate_limit_per_minute=0))
+            made.append(Side(name, served.app, served.runtime, served.client))
+        yield made[0], made[1]
 
 
 # ---- comparing answers -------------------------------------------------------------------------
@@ -382,8 +369,8 @@ def edge_requests(world: World, *, empty_key: str, read_only_key: str, foreign_k
           "defaultOutboundTelephonyConfig { id } }", key=empty_key),
         # Empty pages, page sizes at and beyond the bounds, garbage and foreign cursors.
         q(f'{{ telephonyConfigs(after: "{last_config_cursor}") {{ totalCount {PAGE_INFO} edges {{ cursor node {{ id }} }} }} }}'),
-        q(f'{{ telephonyConfigs(first: 100, after: "{b64("cursor:999999999")}") {{ totalCount {PAGE_INFO} nodes {{ id }} }} }}'),
-        q(f'{{ telephonyConfigs(after: "{b64("cursor:0")}") {{ {PAGE_INFO} }} }}'),
+        q(f'{{ telephonyConfigs(first: 100, after: "{opaque_id("cursor:999999999")}") {{ totalCount {PAGE_INFO} nodes {{ id }} }} }}'),
+        q(f'{{ telephonyConfigs(after: "{opaque_id("cursor:0")}") {{ {PAGE_INFO} }} }}'),
         q(f'{{ telephonyConfigs(after: "{world.number_cursors[-1]}") {{ {PAGE_INFO} nodes {{ name }} }} }}'),
         q('{ telephonyConfigs(after: "garbage") { totalCount } }'),
         q('{ telephonyConfigs(after: "") { totalCount } }'),
@@ -418,7 +405,7 @@ def edge_requests(world: World, *, empty_key: str, read_only_key: str, foreign_k
             f"... on PhoneNumber {{ {NUMBER_ALL} telephonyConfig {{ id }} }} }} "
             f"telephonyConfig(id: $id) {{ id name }} }}", {"id": any_id})
           for any_id in [*configs[:3], *numbers[:3], *world.foreign_ids, *world.deleted_ids, "", "nope",
-                         b64("TelephonyConfig:0"), b64("TelephonyConfig:99999999999999999999"), 5, "x" * 101]],
+                         opaque_id("TelephonyConfig:0"), opaque_id("TelephonyConfig:99999999999999999999"), 5, "x" * 101]],
         q("query($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on Node { id } ... on TelephonyConfig { name } "
           "... on PhoneNumber { phoneNumber } } }",
           {"ids": [configs[0], numbers[0], world.foreign_ids[0], world.deleted_ids[0], "garbage", configs[0], numbers[-1]]}),
@@ -571,7 +558,7 @@ async def test_keys_beyond_32_bits_answer_as_generic_execution(
     differential = Differential(generic, planned, api.key)
     requests = [
         q(BEYOND_32_BITS, {"id": big, "ids": [world.config_ids[0], big], "after": after})
-        for big in OUT_OF_RANGE_IDS for after in (None, b64("cursor:2147483648"))
+        for big in OUT_OF_RANGE_IDS for after in (None, opaque_id("cursor:2147483648"))
     ]
     requests += [q(query.replace("telephonyConfigWarnings { totalCount }", ""), variables)
                  for query, variables in ((r.body["query"], r.body["variables"]) for r in requests[:2])]

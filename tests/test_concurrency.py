@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
-from gql_telephony.app import build_runtime, create_app
 from gql_telephony.storage.tables import PhoneNumberRow, TelephonyConfigRow
 
-from .fixtures import ADD_NUMBER, CREATE, DELETE, SET_DEFAULT, VALID, create_config
+from .documents import ADD_NUMBER, CREATE, DELETE, SET_DEFAULT, VALID, create_config
+from .support import app_client, bearer
 
 CLIENTS = 24
 ROUNDS = 40
@@ -26,16 +25,13 @@ ROUNDS = 40
 @pytest.fixture
 async def two_apps(api, settings):
     """The `api` fixture's app plus a second instance on the same database file."""
-    second_runtime = build_runtime(settings)
-    transport = httpx.ASGITransport(app=create_app(runtime=second_runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as second:
-        yield [api.client, second]
-    await second_runtime.db.dispose()
+    async with app_client(settings) as second:
+        yield [api.client, second.client]
 
 
 async def post_all(api, clients, documents) -> list[dict]:
     """Send every (query, variables) at once, alternating between the app instances."""
-    headers = {"authorization": f"Bearer {api.key}"}
+    headers = bearer(api.key)
 
     async def send(index: int, query: str, variables: dict) -> dict:
         response = await clients[index % len(clients)].post(

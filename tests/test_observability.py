@@ -12,14 +12,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gql_telephony.app import READY_TIMEOUT_SECONDS, build_runtime, create_app
+from gql_telephony.app import READY_TIMEOUT_SECONDS
 from gql_telephony.logs import JsonFormatter, RequestIdFilter
 
-from .conftest import sqlite_settings
 from .deadline import HANG_SECONDS
-from .fixtures import CREATE, DASHBOARD, VALID, create_config
+from .documents import CREATE, DASHBOARD, VALID, create_config
 from .live.redis_server import PrivateRedis
 from .live.server import cli, free_port, running_server, server_env
+from .support import app_client, bearer, sqlite_settings
 
 CANARY = "CANARY-9b1e7c55-secret-value"
 
@@ -80,7 +80,7 @@ async def test_no_log_line_holds_a_secret_a_key_a_variable_or_a_query_string(api
     await api.post(CREATE, {"input": {"name": "Bad", "provider": "TWILIO", "config": {"auth_token": CANARY}}})
     await api.client.get("/graphql", params={"query": "query Q($v: String) { telephonyProviders { key } }",
                                              "variables": json.dumps({"v": CANARY})},
-                         headers={"authorization": f"Bearer {api.key}"})
+                         headers=bearer(api.key))
     await api.client.get(f"/{api.key}/{CANARY}")  # a key or secret pasted into a path
     await api.post("{ telephonyProviders { key } }", key=f"gqlt_{CANARY}")
     lines = json_lines(logs)
@@ -238,15 +238,9 @@ async def test_metrics_count_active_subscriptions(api):
 # /readyz ------------------------------------------------------------------------------------
 
 async def readiness(settings) -> httpx.Response:
-    runtime = build_runtime(settings)
-    try:
-        transport = httpx.ASGITransport(app=create_app(runtime=runtime))
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            # A check that waits on a silent dependency without a timeout never answers.
-            return await asyncio.wait_for(client.get("/readyz"), HANG_SECONDS)
-    finally:
-        await runtime.broker.close()
-        await runtime.db.dispose()
+    async with app_client(settings) as served:
+        # A check that waits on a silent dependency without a timeout never answers.
+        return await asyncio.wait_for(served.client.get("/readyz"), HANG_SECONDS)
 
 
 async def test_ready_when_the_database_and_the_memory_broker_answer(api):

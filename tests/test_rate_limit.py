@@ -10,8 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
-from gql_telephony.api.graph.context import Runtime
+from gql_telephony.api.runtime import Runtime
 from gql_telephony.api.middleware.rate_buckets import LocalBuckets
 from gql_telephony.api.middleware.rate_limit import key_bucket
 from gql_telephony.app import build_runtime, create_app
@@ -19,7 +20,7 @@ from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.settings import Settings, SettingsError
 from gql_telephony.storage.migrate import upgrade_to_head
 
-from .conftest import sqlite_settings
+from .support import app_client, asgi_client, bearer, counting_statements, sqlite_settings
 
 QUERY = "{ telephonyProviders { key } }"
 ADDRESS = "203.0.113.7"
@@ -38,18 +39,17 @@ class Limited:
     """An app limited to `per_minute` and `burst`, on a clock the test moves."""
 
     runtime: Runtime
-    app: object
+    app: Starlette
     key: str
     clock: FakeClock
     stack: AsyncExitStack
 
     @property
     def buckets(self) -> LocalBuckets:
-        return self.app.state.rate_buckets  # type: ignore[attr-defined]
+        return self.app.state.rate_buckets
 
     async def client(self, address: str = ADDRESS) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))  # type: ignore[arg-type]
-        return await self.stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://test"))
+        return await self.stack.enter_async_context(asgi_client(self.app, address=address))
 
     async def new_key(self) -> str:
         org_id = await create_organization(self.runtime.db, "Other")
@@ -57,7 +57,7 @@ class Limited:
 
 
 async def ask(client: httpx.AsyncClient, key: str | None) -> httpx.Response:
-    headers = {"authorization": f"Bearer {key}"} if key else {}
+    headers = bearer(key) if key else {}
     return await client.post("/graphql", json={"query": QUERY}, headers=headers)
 
 
@@ -164,21 +164,10 @@ async def test_the_key_is_looked_up_once_per_request(limited):
     """The rate limit hands the principal it found to the view: one key lookup per request."""
     app = await limited(per_minute=600, burst=50)
     client = await app.client()
-    lookups = []
-
-    def count(_conn, _cursor, statement, *_args):
-        if "key_hash" in statement.lower():
-            lookups.append(statement)
-
-    import sqlalchemy as sa
-
-    engine = app.runtime.db.read_engine.sync_engine
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    with counting_statements(app.runtime) as statements:
         assert (await ask(client, app.key)).status_code == 200
         assert (await ask(client, "gqlt_junk")).status_code == 401
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
+    lookups = [statement for statement in statements if "key_hash" in statement.lower()]
     assert len(lookups) == 2, lookups
 
 
@@ -306,15 +295,9 @@ async def test_with_redis_several_processes_share_one_limit(tmp_path):
     settings = sqlite_settings(tmp_path / "shared.sqlite3", broker_url=require_shared_redis(),
                                rate_limit_per_minute=6, rate_limit_burst=3)
     async with AsyncExitStack() as stack:
-        apps = []
-        for _ in range(2):
-            runtime = build_runtime(settings)
-            stack.push_async_callback(runtime.db.dispose)
-            stack.push_async_callback(runtime.broker.close)
-            app = create_app(runtime=runtime)
-            stack.push_async_callback(app.state.rate_buckets.close)
-            transport = httpx.ASGITransport(app=app, client=(ADDRESS, 40000))
-            apps.append(await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://test")))
+        served = [await stack.enter_async_context(app_client(settings, address=ADDRESS)) for _ in range(2)]
+        apps = [instance.client for instance in served]
+        runtime = served[-1].runtime
         await upgrade_to_head(runtime.db)
         key = await create_api_key(runtime.db, await create_organization(runtime.db, "Acme"))
         statuses = [(await ask(apps[n % 2], key)).status_code for n in range(6)]
@@ -348,7 +331,7 @@ def test_the_shared_window_keeps_the_burst_and_the_rate():
 
 
 async def test_the_shared_limit_counts_locally_while_redis_is_down_and_in_redis_again_after(tmp_path, caplog, monkeypatch):
-    from gql_telephony.api import rate_buckets
+    from gql_telephony.api.middleware import rate_buckets
 
     from .live.redis_server import PrivateRedis
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
-import httpx
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from gql_telephony.app import build_runtime, create_app
 from gql_telephony.crypto import Vault
 from gql_telephony.services.rotation import rotate_secrets
 from gql_telephony.storage.tables import TelephonyConfigRow
 
-from .fixtures import UPDATE, VALID, create_config
+from .documents import UPDATE, VALID, create_config
+from .support import app_client, bearer
 
 
 async def stored_tokens(db) -> dict[int, str]:
@@ -74,25 +72,20 @@ async def test_a_server_given_the_new_key_list_keeps_serving_during_rotation(api
     """The runbook: restart the servers with NEW,OLD; rotate while they serve; then drop OLD."""
     plain = await seed(api, 12)
     newest = Fernet.generate_key().decode()
-    rotated_settings = replace(settings, secret_keys=(newest, *settings.secret_keys))
-    runtime = build_runtime(rotated_settings)
-    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
-    headers = {"authorization": f"Bearer {api.key}"}
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers) as client:
-            async def traffic() -> None:
-                for index in range(10):
-                    read = await client.post("/graphql", json={"query": "{ telephonyConfigs { nodes { id config } } }"})
-                    assert "errors" not in read.json(), read.text
-                    first = read.json()["data"]["telephonyConfigs"]["nodes"][index]
-                    update = await client.post("/graphql", json={"query": UPDATE, "variables": {"input": {"id": first["id"], "name": f"Renamed {index}"}}})
-                    assert update.json()["data"]["updateTelephonyConfig"]["userErrors"] == [], update.text
+    async with app_client(settings, secret_keys=(newest, *settings.secret_keys), headers=bearer(api.key)) as served:
+        client, runtime = served.client, served.runtime
 
-            report, _ = await asyncio.gather(rotate_secrets(runtime.db, runtime.vault, batch_size=3), traffic())
-        assert report.rotated + report.skipped_changed <= 12
-        # Whatever rotation skipped was rewritten by an update, under the newest key too.
-        newest_only = Vault((newest,))
-        tokens = await stored_tokens(api.runtime.db)
-        assert {row_id: newest_only.decrypt_json(token) for row_id, token in tokens.items()} == plain
-    finally:
-        await runtime.db.dispose()
+        async def traffic() -> None:
+            for index in range(10):
+                read = await client.post("/graphql", json={"query": "{ telephonyConfigs { nodes { id config } } }"})
+                assert "errors" not in read.json(), read.text
+                first = read.json()["data"]["telephonyConfigs"]["nodes"][index]
+                update = await client.post("/graphql", json={"query": UPDATE, "variables": {"input": {"id": first["id"], "name": f"Renamed {index}"}}})
+                assert update.json()["data"]["updateTelephonyConfig"]["userErrors"] == [], update.text
+
+        report, _ = await asyncio.gather(rotate_secrets(runtime.db, runtime.vault, batch_size=3), traffic())
+    assert report.rotated + report.skipped_changed <= 12
+    # Whatever rotation skipped was rewritten by an update, under the newest key too.
+    newest_only = Vault((newest,))
+    tokens = await stored_tokens(api.runtime.db)
+    assert {row_id: newest_only.decrypt_json(token) for row_id, token in tokens.items()} == plain

@@ -17,7 +17,7 @@ from gql_telephony.server import RESERVED_DESCRIPTORS, connection_cap, descripto
 from gql_telephony.settings import Settings, SettingsError
 from gql_telephony.storage.migrate import upgrade_to_head
 
-from .conftest import sqlite_settings
+from .support import sqlite_settings
 from .live.server import free_port
 
 QUERY = {"query": "{ telephonyProviders { key } }"}

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import replace
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-import httpx
 import pytest
-from sqlalchemy import event
 
-from gql_telephony.api.graph.context import Runtime
-from gql_telephony.app import create_app
-
-from .conftest import Api
-
-from .fixtures import DASHBOARD, VALID, add_number, create_config
-
-
-@contextmanager
-def counting_statements(runtime) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
-
-    for engine in runtime.db.engines:
-        event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        for engine in runtime.db.engines:
-            event.remove(engine.sync_engine, "before_cursor_execute", record)
+from .documents import DASHBOARD, VALID, add_number, create_config
+from .support import Api, app_client, counting_statements
 
 
 async def seed(api, configs: int, numbers_each: int, start: int = 0) -> None:
@@ -49,11 +26,9 @@ async def seed(api, configs: int, numbers_each: int, start: int = 0) -> None:
 async def reading_through(api, *, compiled_plans: bool) -> AsyncIterator[Api]:
     """The same database and key behind an app that answers reads one way, with no response
     cache, so that every request reads."""
-    settings = replace(api.runtime.settings, compiled_plans=compiled_plans, response_cache_mb=0)
-    runtime = Runtime(settings=settings, db=api.runtime.db, vault=api.runtime.vault, broker=api.runtime.broker)
-    transport = httpx.ASGITransport(app=create_app(runtime=runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield replace(api, client=client, runtime=runtime)
+    async with app_client(api.runtime.settings, beside=api.runtime, compiled_plans=compiled_plans,
+                          response_cache_mb=0) as served:
+        yield api.through(served)
 
 
 async def dashboard_statements(api) -> tuple[int, dict]:

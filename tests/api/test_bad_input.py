@@ -19,7 +19,8 @@ from graphql.language import Lexer
 from gql_telephony.api.graph.limits import MAX_RESPONSE_SIZE
 
 from ..deadline import deadline
-from ..fixtures import CREATE, DASHBOARD, VALID, add_number, create_config
+from ..documents import CREATE, DASHBOARD, VALID, add_number, create_config
+from ..support import bearer
 
 CANARY = "SECRET-CANARY-12345"
 GQL_JSON = "application/graphql-response+json"
@@ -82,7 +83,7 @@ async def refused(api: Any, query: str, variables: Any = None, *, operation_name
     body: dict[str, Any] = {"query": query, "variables": variables}
     if operation_name is not None:
         body["operationName"] = operation_name
-    auth = {"authorization": f"Bearer {api.key}"}
+    auth = bearer(api.key)
     strict = await api.client.post("/graphql", json=body, headers={**auth, "accept": GQL_JSON})
     assert strict.status_code == 400, strict.text
     assert strict.headers["content-type"].startswith(GQL_JSON)
@@ -413,7 +414,7 @@ async def test_unknown_operation_name_is_refused_without_repeating_it(api, exist
 async def test_operation_name_picks_the_operation(api):
     document = "query A { telephonyProviders { key } } query B { telephonyConfigs { totalCount } }"
     response = await api.client.post(
-        "/graphql", json={"query": document, "operationName": "B"}, headers={"authorization": f"Bearer {api.key}"},
+        "/graphql", json={"query": document, "operationName": "B"}, headers=bearer(api.key),
     )
     assert response.status_code == 200
     assert response.json() == {"data": {"telephonyConfigs": {"totalCount": 0}}}

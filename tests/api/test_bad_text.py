@@ -15,7 +15,7 @@ import pytest
 
 from gql_telephony.domain.config_rules import MAX_KEY_SHOWN
 
-from ..fixtures import ADD_NUMBER, ARI, CREATE, TELNYX, UPDATE, UPDATE_NUMBER, create_config
+from ..documents import ADD_NUMBER, ARI, CREATE, TELNYX, UPDATE, UPDATE_NUMBER, create_config
 
 SURROGATE, NUL, BELL, RIGHT_TO_LEFT_OVERRIDE = "\ud800", "\x00", "\x07", "\u202e"
 BAD_TEXT = [SURROGATE, "\udfff", NUL, BELL, "\x1b", RIGHT_TO_LEFT_OVERRIDE, "\u2066"]

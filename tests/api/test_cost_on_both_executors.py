@@ -8,7 +8,7 @@ import pytest
 from bench.worst_response import IDS, worst_document
 from gql_telephony.api.graph.limits import MAX_RESPONSE_SIZE
 
-from ..fixtures import DASHBOARD, add_number, create_config
+from ..documents import DASHBOARD, add_number, create_config
 from ..test_statement_count import reading_through
 from .test_limits import ATTACK
 from .test_response_size import UNDER_EVERY_NUMBER

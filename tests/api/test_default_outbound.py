@@ -10,7 +10,7 @@ import asyncio
 
 from gql_telephony.api.graph.ids import encode_id
 
-from ..fixtures import CREATE, DELETE, SET_DEFAULT, UPDATE, VALID, add_number, create_config
+from ..documents import CREATE, DELETE, SET_DEFAULT, UPDATE, VALID, add_number, create_config
 from .test_telephony_configs import codes, db_state, refused
 
 STATE = """

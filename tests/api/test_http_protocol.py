@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -13,19 +12,14 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from gql_telephony.api.graph.context import Runtime
 from gql_telephony.api.graph.errors import INTERNAL_MESSAGE
 from gql_telephony.app import create_app
 
-from ..conftest import Api
-from ..fixtures import CREATE, DASHBOARD, VALID, add_number, create_config
+from ..documents import CREATE, DASHBOARD, VALID, add_number, create_config
+from ..support import Api, app_client, bearer
 
 GQL_JSON = "application/graphql-response+json"
 PROVIDERS = "{ telephonyProviders { key } }"
-
-
-def auth(api: Api, **extra: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {api.key}", **extra}
 
 
 # Bodies that are not GraphQL requests.
@@ -56,7 +50,7 @@ NOT_GRAPHQL_REQUESTS = [
 @pytest.mark.parametrize("accept", ["application/json", GQL_JSON])
 async def test_a_body_that_is_not_a_graphql_request_is_400(api, what, body, accept):
     response = await api.client.post(
-        "/graphql", content=body, headers=auth(api, **{"content-type": "application/json", "accept": accept}),
+        "/graphql", content=body, headers=bearer(api.key, **{"content-type": "application/json", "accept": accept}),
     )
     assert response.status_code == 400, response.text
     result = response.json()
@@ -72,7 +66,7 @@ async def test_a_body_that_is_not_a_graphql_request_is_400(api, what, body, acce
 ])
 async def test_a_body_of_another_media_type_is_400(api, content_type):
     """A media type is parsed (RFC 9110), not searched for: a substring of one is not one."""
-    headers = auth(api)
+    headers = bearer(api.key)
     if content_type is not None:
         headers["content-type"] = content_type
     response = await api.client.post("/graphql", content=json.dumps({"query": PROVIDERS}), headers=headers)
@@ -90,7 +84,7 @@ async def test_a_body_of_another_media_type_is_400(api, content_type):
 async def test_json_in_any_spelling_is_accepted(api, content_type):
     """Type, subtype and parameter names compare without regard to case; parameters may be quoted."""
     response = await api.client.post(
-        "/graphql", content=json.dumps({"query": PROVIDERS}), headers=auth(api, **{"content-type": content_type})
+        "/graphql", content=json.dumps({"query": PROVIDERS}), headers=bearer(api.key, **{"content-type": content_type})
     )
     assert response.status_code == 200, response.text
     assert response.json()["data"]["telephonyProviders"]
@@ -102,7 +96,7 @@ async def test_deeply_nested_variables_that_parse_are_refused_cleanly(api):
                " { telephonyConfig { id } userErrors { field code } } }"
     for depth in (100, 900):
         body = '{"query": %s, "variables": {"c": %s}}' % (json.dumps(document), '{"a": ' * depth + "1" + "}" * depth)
-        response = await api.client.post("/graphql", content=body, headers=auth(api, **{"content-type": "application/json"}))
+        response = await api.client.post("/graphql", content=body, headers=bearer(api.key, **{"content-type": "application/json"}))
         assert response.status_code in (200, 400), response.text
         if response.status_code == 200:
             payload = response.json()["data"]["createTelephonyConfig"]
@@ -119,7 +113,7 @@ async def test_deeply_nested_variables_that_parse_are_refused_cleanly(api):
     (f"{GQL_JSON}, application/json;q=0.9", GQL_JSON),
 ])
 async def test_a_good_request_answers_in_the_media_type_asked_for(api, accept, media_type):
-    headers = auth(api)
+    headers = bearer(api.key)
     if accept:
         headers["accept"] = accept
     response = await api.client.post("/graphql", json={"query": PROVIDERS}, headers=headers)
@@ -134,7 +128,7 @@ async def test_a_good_request_answers_in_the_media_type_asked_for(api, accept, m
     (None, 200, "application/json"),
 ])
 async def test_an_invalid_document_has_the_status_of_the_spec(api, accept, status, media_type):
-    headers = auth(api)
+    headers = bearer(api.key)
     if accept:
         headers["accept"] = accept
     for document in ["{ telephonyConfigs { nope } }", "{ telephonyConfigs {", "query($n: Int!) { telephonyConfigs(first: $n) { totalCount } }"]:
@@ -156,13 +150,13 @@ async def test_without_a_key_it_is_401_before_the_document_is_looked_at(api):
 
 async def test_get_runs_a_query(api):
     config = (await create_config(api, "TELNYX", "Main"))["telephonyConfig"]
-    response = await api.client.get("/graphql", params={"query": PROVIDERS}, headers=auth(api))
+    response = await api.client.get("/graphql", params={"query": PROVIDERS}, headers=bearer(api.key))
     assert response.status_code == 200
     assert len(response.json()["data"]["telephonyProviders"]) == 8
     response = await api.client.get(
         "/graphql",
         params={"query": "query($id: ID!) { telephonyConfig(id: $id) { name } }", "variables": json.dumps({"id": config["id"]})},
-        headers=auth(api),
+        headers=bearer(api.key),
     )
     assert response.json() == {"data": {"telephonyConfig": {"name": "Main"}}}
 
@@ -174,9 +168,9 @@ async def test_get_needs_a_key(api):
 
 
 async def test_get_with_bad_variables_or_document(api):
-    response = await api.client.get("/graphql", params={"query": PROVIDERS, "variables": "{nope"}, headers=auth(api))
+    response = await api.client.get("/graphql", params={"query": PROVIDERS, "variables": "{nope"}, headers=bearer(api.key))
     assert response.status_code == 400
-    response = await api.client.get("/graphql", params={"query": "{ nope }"}, headers=auth(api, accept=GQL_JSON))
+    response = await api.client.get("/graphql", params={"query": "{ nope }"}, headers=bearer(api.key, accept=GQL_JSON))
     assert response.status_code == 400
     assert "data" not in response.json()
 
@@ -186,14 +180,14 @@ async def test_a_mutation_over_get_is_refused_and_changes_nothing(api):
     before = await api.gql(DASHBOARD)
     document = 'mutation { deleteTelephonyConfig(input: {id: "%s"}) { deletedTelephonyConfigId } }' % config["id"]
     for accept in ("application/json", GQL_JSON):
-        response = await api.client.get("/graphql", params={"query": document}, headers=auth(api, accept=accept))
+        response = await api.client.get("/graphql", params={"query": document}, headers=bearer(api.key, accept=accept))
         assert response.status_code == 405
         assert response.headers["allow"] == "POST"
         assert "data" not in response.json()
         assert response.json()["errors"][0]["message"]
     # Even when it is not the first operation of the document.
     document = "query Q { telephonyProviders { key } } " + document.replace("mutation", "mutation M")
-    response = await api.client.get("/graphql", params={"query": document, "operationName": "M"}, headers=auth(api))
+    response = await api.client.get("/graphql", params={"query": document, "operationName": "M"}, headers=bearer(api.key))
     assert response.status_code == 405
     assert await api.gql(DASHBOARD) == before
 
@@ -217,13 +211,9 @@ async def test_graphiql_in_development(api):
 @pytest.fixture
 async def production(api: Api) -> AsyncIterator[Api]:
     """The same database and key behind an app built for production."""
-    runtime = api.runtime
-    settings = dataclasses.replace(runtime.settings, env="production")
-    assert settings.is_production
-    prod_runtime = Runtime(settings=settings, db=runtime.db, vault=runtime.vault, broker=runtime.broker)
-    transport = httpx.ASGITransport(app=create_app(runtime=prod_runtime))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Api(client=client, runtime=prod_runtime, key=api.key, org_id=api.org_id)
+    async with app_client(api.runtime.settings, beside=api.runtime, env="production") as served:
+        assert served.runtime.settings.is_production
+        yield api.through(served)
 
 
 async def test_production_has_no_graphiql(production):
@@ -233,7 +223,7 @@ async def test_production_has_no_graphiql(production):
         assert not response.headers["content-type"].startswith("text/html")
         assert "graphiql" not in response.text.lower()
     # Queries over GET still work.
-    response = await production.client.get("/graphql", params={"query": PROVIDERS}, headers=auth(production))
+    response = await production.client.get("/graphql", params={"query": PROVIDERS}, headers=bearer(production.key))
     assert response.status_code == 200
 
 
@@ -245,7 +235,7 @@ async def test_production_has_no_graphiql(production):
 ])
 async def test_production_refuses_introspection(api, production, document):
     introspection_only = "telephonyProviders" not in document
-    for headers, status in [(auth(production, accept=GQL_JSON), 400), ({"accept": GQL_JSON}, 400 if introspection_only else 401)]:
+    for headers, status in [(bearer(production.key, accept=GQL_JSON), 400), ({"accept": GQL_JSON}, 400 if introspection_only else 401)]:
         response = await production.client.post("/graphql", json={"query": document}, headers=headers)
         assert response.status_code == status, response.text
         if status == 401:
@@ -364,7 +354,7 @@ async def test_a_database_error_shows_no_sql(api, logs):
 
 
 async def test_a_fault_before_execution_is_500_for_the_new_media_type(api, logs, monkeypatch):
-    from gql_telephony.api import schema
+    from gql_telephony.api.graph import schema
     from gql_telephony.api.plans import runner
 
     def broken(*args: Any, **kwargs: Any) -> Any:
@@ -384,12 +374,12 @@ async def test_a_fault_before_execution_is_500_for_the_new_media_type(api, logs,
 
 async def test_a_fault_outside_graphql_is_a_json_500(api, logs, monkeypatch):
     from gql_telephony import app
-    from gql_telephony.api import http
+    from gql_telephony.api.http import view
 
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom with detail")
 
-    monkeypatch.setattr(http, "authenticate", broken)
+    monkeypatch.setattr(view, "authenticate", broken)
     monkeypatch.setattr(app, "authenticate", broken)  # the rate limit's lookup of the key, first
     response = await api.post(PROVIDERS)
     assert response.status_code == 500
@@ -400,7 +390,7 @@ async def test_a_fault_outside_graphql_is_a_json_500(api, logs, monkeypatch):
 @pytest.mark.parametrize("method", ["GET", "POST"])
 async def test_a_subscription_over_http_is_refused_cleanly(api, method):
     document = "subscription { telephonyConfigWarningsChanged { totalCount } }"
-    headers = auth(api, accept=GQL_JSON)
+    headers = bearer(api.key, accept=GQL_JSON)
     if method == "GET":
         response = await api.client.get("/graphql", params={"query": document}, headers=headers)
     else:
@@ -495,6 +485,6 @@ async def test_websocket_errors_are_rewritten_like_http_ones(api, logs, monkeypa
 
 async def test_batched_requests_are_refused(api):
     batch = [{"query": "{ telephonyProviders { key } }"}, {"query": "{ telephonyConfigs { totalCount } }"}]
-    response = await api.client.post("/graphql", json=batch, headers={"authorization": f"Bearer {api.key}"})
+    response = await api.client.post("/graphql", json=batch, headers=bearer(api.key))
     assert response.status_code == 400
     assert "data" not in response.json() and response.json()["errors"]

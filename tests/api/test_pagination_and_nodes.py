@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
 
-from ..fixtures import ADD_NUMBER, CREATE, VALID, add_number, create_config
+from ..documents import ADD_NUMBER, CREATE, VALID, add_number, create_config
+from ..support import opaque_id
 
 CONFIGS_PAGE = """
 query Page($first: Int, $after: String) {
@@ -48,10 +48,6 @@ query Nodes($ids: [ID!]!) {
     ... on PhoneNumber { phoneNumber }
   }
 }"""
-
-
-def b64(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 async def make_configs(api: Any, count: int, prefix: str = "cfg") -> list[str]:
@@ -294,7 +290,7 @@ async def test_bad_first_refuses_the_whole_document_before_anything_runs(api):
         a: addPhoneNumber(input: {telephonyConfigId: $cfg, phoneNumber: "+14155550100"}) { userErrors { code } }
         b: addPhoneNumber(input: {telephonyConfigId: $cfg, phoneNumber: "+14155550101"}) {
           phoneNumber { telephonyConfig { phoneNumbers(first: 500) { totalCount } } } }
-      }""", {"cfg": b64("TelephonyConfig:1")})
+      }""", {"cfg": opaque_id("TelephonyConfig:1")})
     assert_refused(response.json())
     connection = configs_of(await api.gql(CONFIGS_PAGE, {"first": 10}))
     assert connection["totalCount"] == 0
@@ -307,7 +303,7 @@ async def test_bad_first_in_a_fragment_is_refused(api):
     assert_refused(response.json())
 
 
-@pytest.mark.parametrize("after", ["garbage", "", "!!!", b64("cursor:abc"), b64("cursor:-1"), b64("TelephonyConfig:1"),
+@pytest.mark.parametrize("after", ["garbage", "", "!!!", opaque_id("cursor:abc"), opaque_id("cursor:-1"), opaque_id("TelephonyConfig:1"),
                                    "x" * 500])
 async def test_bad_cursor_is_refused(api, after):
     await make_configs(api, 2)
@@ -350,9 +346,9 @@ async def test_ids_are_opaque_and_typed(api):
 
 
 GARBAGE_IDS = [
-    "", "garbage", "1", "!!!", "x" * 1000, b64("TelephonyConfig:"), b64("TelephonyConfig:-1"),
-    b64("TelephonyConfig:abc"), b64("TelephonyConfig:99999"), b64("PhoneNumber:99999"), b64("Organization:1"),
-    b64("ApiKey:1"), b64("cursor:1"), b64("TelephonyConfig:1:2"), b64("TelephonyConfig:" + "9" * 40),
+    "", "garbage", "1", "!!!", "x" * 1000, opaque_id("TelephonyConfig:"), opaque_id("TelephonyConfig:-1"),
+    opaque_id("TelephonyConfig:abc"), opaque_id("TelephonyConfig:99999"), opaque_id("PhoneNumber:99999"), opaque_id("Organization:1"),
+    opaque_id("ApiKey:1"), opaque_id("cursor:1"), opaque_id("TelephonyConfig:1:2"), opaque_id("TelephonyConfig:" + "9" * 40),
 ]
 
 
@@ -377,7 +373,7 @@ async def test_nodes_keeps_order_and_nulls(api):
     their_number = (await api.gql(ADD_NUMBER, {"input": {"telephonyConfigId": their_cfg, "phoneNumber": "+14155550199"}},
                                   key=other_key))["addPhoneNumber"]["phoneNumber"]["id"]
 
-    ids = [number, "garbage", their_cfg, cfg, their_number, removed, cfg, "", b64("Organization:1")]
+    ids = [number, "garbage", their_cfg, cfg, their_number, removed, cfg, "", opaque_id("Organization:1")]
     data = await api.gql(NODES, {"ids": ids})
     assert data["nodes"] == [
         {"__typename": "PhoneNumber", "id": number, "phoneNumber": "+14155550100"},
@@ -421,7 +417,7 @@ async def test_nodes_takes_at_most_100_ids(api):
 async def test_keys_beyond_any_row_name_nothing_on_every_database(api):
     """PostgreSQL's integer keys end at 2**31 - 1: a larger key must never reach it."""
     config_id = (await create_config(api, "TWILIO"))["telephonyConfig"]["id"]
-    beyond = {name: base64.urlsafe_b64encode(f"{name}:2147483648".encode()).decode().rstrip("=")
+    beyond = {name: opaque_id(f"{name}:2147483648")
               for name in ("TelephonyConfig", "PhoneNumber", "cursor")}
     data = await api.gql(
         """query($config: ID!, $number: ID!, $after: String) {

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ..fixtures import (
+from ..documents import (
     ADD_NUMBER,
     REMOVE_NUMBER,
     UPDATE_NUMBER,

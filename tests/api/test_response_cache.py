@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from gql_telephony.api.http.response_cache import CachedResponse, ResponseCache, cache_key
 
-from ..fixtures import DASHBOARD, create_config
+from ..documents import DASHBOARD, create_config
+from ..support import bearer
 
 GQL_JSON = "application/graphql-response+json"
 RENAME = """mutation($id: ID!, $name: String!) {
@@ -56,7 +57,7 @@ async def test_variables_and_operation_names_are_part_of_the_key(api):
     # Naming the operation makes another request (the same answer, kept apart).
     named = {"variables": {"first": 2}, "operationName": "Names", "query": NAMES}
     for _ in range(2):
-        response = await api.client.post("/graphql", json=named, headers={"authorization": f"Bearer {api.key}"})
+        response = await api.client.post("/graphql", json=named, headers=bearer(api.key))
         assert response.json() == two
     assert paths(api)[2] == 1
 

@@ -11,7 +11,7 @@ from gql_telephony.api.graph.response_size import MIN_FIELD_SIZE, TEXT_SIZES, ki
 from gql_telephony.domain.config_rules import MAX_VALUE_LENGTH, StoredConfig, present_config
 from gql_telephony.domain.providers import PROVIDERS, ProviderKey
 
-from ..fixtures import DASHBOARD
+from ..documents import DASHBOARD
 from .test_limits import SCHEMA, SOME_ID, codes, cost, parts, size
 
 CONFIG = TEXT_SIZES[("TelephonyConfig", "config")]

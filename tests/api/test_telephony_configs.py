@@ -6,7 +6,6 @@ field null, and the database exactly as it was before the request (see `db_state
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from sqlmodel import col, select
 from gql_telephony.api.graph.ids import decode_id_of, encode_id
 from gql_telephony.storage.tables import PhoneNumberRow, TelephonyConfigRow
 
-from ..fixtures import (
+from ..documents import (
     ADD_NUMBER,
     CREATE,
     DELETE,
@@ -26,6 +25,7 @@ from ..fixtures import (
     add_number,
     create_config,
 )
+from ..support import opaque_id
 
 # The contract's provider table: which keys are secret, which are required.
 SECRET_KEYS = {
@@ -702,8 +702,8 @@ async def unknown_ids(api) -> dict[str, str]:
         "garbage": "not-an-id",
         "empty": "",
         "bad_base64": "%%%",
-        "non_numeric": base64.urlsafe_b64encode(b"TelephonyConfig:abc").decode().rstrip("="),
-        "negative": base64.urlsafe_b64encode(b"TelephonyConfig:-1").decode().rstrip("="),
+        "non_numeric": opaque_id("TelephonyConfig:abc"),
+        "negative": opaque_id("TelephonyConfig:-1"),
         "huge": encode_id("TelephonyConfig", 10**30),
         "too_long": "A" * 5000,
     }

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ..fixtures import (
+from ..documents import (
     ADD_NUMBER,
     CREATE,
     DASHBOARD,
@@ -27,6 +27,7 @@ from ..fixtures import (
     VALID,
     create_config,
 )
+from ..support import opaque_id
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,10 +43,6 @@ query State {
   defaultOutboundTelephonyConfig { id }
   telephonyConfigWarnings { totalCount configsWithWarningsCount byCode { code count } hasDefaultOutbound }
 }"""
-
-
-def b64(text: str) -> str:
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def assert_unauthenticated(response: Any) -> None:
@@ -284,8 +281,8 @@ async def test_another_organizations_ids_behave_as_ids_that_never_existed(api):
     _, other_key = await api.new_org()
     await seed(api, key=other_key)  # the other org has objects of its own
     their_before = await api.gql(STATE, key=other_key)
-    never = {"main": b64("TelephonyConfig:424242"), "spare": b64("TelephonyConfig:434343"),
-             "number": b64("PhoneNumber:424242")}
+    never = {"main": opaque_id("TelephonyConfig:424242"), "spare": opaque_id("TelephonyConfig:434343"),
+             "number": opaque_id("PhoneNumber:424242")}
 
     for (document, field, variables, path), (_, _, never_variables, _) in zip(
         foreign_mutations(ours), foreign_mutations(never), strict=True

@@ -4,27 +4,11 @@ the server's log (tests read it for tracebacks)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
-from ..live.server import Server, cli, running_server, server_env
-
-
-@dataclass
-class LiveServer:
-    server: Server
-    key: str
-    log_path: Path
-
-    @property
-    def url(self) -> str:
-        return f"{self.server.http}/graphql"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+from ..live.server import LiveServer, cli, running_server, server_env
 
 
 @pytest.fixture(scope="module")

@@ -35,8 +35,9 @@ from schemathesis.graphql import nodes
 from schemathesis.specs.graphql.scalars import CUSTOM_SCALARS
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from ..fixtures import CREATE, VALID
-from .conftest import LiveServer
+from ..documents import CREATE, VALID
+from ..live.server import LiveServer
+from ..support import bearer
 
 SEED = 20_240_601
 MAX_EXAMPLES = 200  # per field and mode: about 5,000 requests, well under a minute here
@@ -103,7 +104,7 @@ def seed_data(live: LiveServer) -> list[str]:
     """A configuration of each provider: the global ids the fuzzer may aim at."""
     ids = []
     for provider, config in VALID.items():
-        response = httpx.post(live.url, headers={"authorization": f"Bearer {live.key}"}, timeout=30, json={
+        response = httpx.post(live.url, headers=bearer(live.key), timeout=30, json={
             "query": CREATE, "variables": {"input": {"name": f"Seed {provider}", "provider": provider, "config": config}},
         })
         created = response.json()["data"]["createTelephonyConfig"]

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ..backends import skip_or_fail
-from .conftest import LiveServer
+from ..live.server import LiveServer
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 INSTALLED = NODE_DIR / "node_modules" / ".package-lock.json"

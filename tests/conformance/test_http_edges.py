@@ -7,15 +7,11 @@ import json
 
 import pytest
 
-from ..conftest import Api
-from ..fixtures import CREATE, VALID
+from ..documents import CREATE, VALID
+from ..support import Api, bearer
 
 GQL_JSON = "application/graphql-response+json"
 PROVIDERS = "{ telephonyProviders { key } }"
-
-
-def auth(api: Api, **extra: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {api.key}", **extra}
 
 
 @pytest.mark.parametrize(("accept", "media_type"), [
@@ -31,10 +27,10 @@ def auth(api: Api, **extra: str) -> dict[str, str]:
     ("text/html, application/xhtml+xml, */*;q=0.8", "application/json"),
 ])
 async def test_the_media_type_follows_the_accept_q_values(api: Api, accept: str, media_type: str) -> None:
-    good = await api.client.post("/graphql", json={"query": PROVIDERS}, headers=auth(api, accept=accept))
+    good = await api.client.post("/graphql", json={"query": PROVIDERS}, headers=bearer(api.key, accept=accept))
     assert good.status_code == 200, good.text
     assert good.headers["content-type"].split(";")[0] == media_type
-    invalid = await api.client.post("/graphql", json={"query": "{ nope }"}, headers=auth(api, accept=accept))
+    invalid = await api.client.post("/graphql", json={"query": "{ nope }"}, headers=bearer(api.key, accept=accept))
     # GraphQL over HTTP: 400 only for a client that reads application/graphql-response+json.
     assert invalid.status_code == (400 if media_type == GQL_JSON else 200), invalid.text
     assert invalid.headers["content-type"].split(";")[0] == media_type
@@ -45,7 +41,7 @@ async def test_the_media_type_follows_the_accept_q_values(api: Api, accept: str,
 async def test_nan_and_infinity_are_not_json(api: Api, constant: str) -> None:
     variables = '{"input": {"name": "Not JSON", "provider": "TELNYX", "config": {"api_key": %s}}}' % constant
     body = '{"query": %s, "variables": %s}' % (json.dumps(CREATE), variables)
-    response = await api.client.post("/graphql", content=body, headers=auth(api, **{"content-type": "application/json"}))
+    response = await api.client.post("/graphql", content=body, headers=bearer(api.key, **{"content-type": "application/json"}))
     assert response.status_code == 400, response.text
     assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["BAD_REQUEST"]
     assert "data" not in response.json()
@@ -58,7 +54,7 @@ async def test_nan_and_infinity_are_not_json(api: Api, constant: str) -> None:
 ])
 async def test_get_parameters_that_are_not_json_are_400_and_named(api: Api, name: str, value: str) -> None:
     params = {"query": "query($first: Int) { telephonyConfigs(first: $first) { totalCount } }", name: value}
-    response = await api.client.get("/graphql", params=params, headers=auth(api, accept="application/json"))
+    response = await api.client.get("/graphql", params=params, headers=bearer(api.key, accept="application/json"))
     assert response.status_code == 400, response.text
     error, = response.json()["errors"]
     assert error == {"message": f"The `{name}` query parameter is not valid JSON.", "extensions": {"code": "BAD_REQUEST"}}
@@ -67,7 +63,7 @@ async def test_get_parameters_that_are_not_json_are_400_and_named(api: Api, name
 async def test_get_parameters_that_are_json_still_work(api: Api) -> None:
     params = {"query": "query($first: Int) { telephonyConfigs(first: $first) { totalCount } }",
               "variables": '{"first": 5}', "extensions": "{}"}
-    response = await api.client.get("/graphql", params=params, headers=auth(api))
+    response = await api.client.get("/graphql", params=params, headers=bearer(api.key))
     assert response.status_code == 200, response.text
     assert response.json() == {"data": {"telephonyConfigs": {"totalCount": 0}}}
 

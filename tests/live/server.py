@@ -56,6 +56,23 @@ class Server:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
 
+@dataclass
+class LiveServer:
+    """A running server with an organization, one API key and the server's log (tests read it
+    for tracebacks)."""
+
+    server: Server
+    key: str
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"{self.server.http}/graphql"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
 @contextmanager
 def healthy_process(command: list[str], env: dict[str, str], port: int, log_path: Path, *,
                     stop_signal: int = signal.SIGTERM, timeout: float = 30) -> Iterator[subprocess.Popen[bytes]]:

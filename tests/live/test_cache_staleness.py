@@ -38,7 +38,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from .. import backends
-from ..fixtures import (
+from ..documents import (
     ADD_NUMBER,
     CREATE,
     DASHBOARD,
@@ -48,6 +48,7 @@ from ..fixtures import (
     UPDATE_NUMBER,
     VALID,
 )
+from ..support import bearer
 from .server import Server, cli, running_server, server_env
 
 WRITERS = 2                 # one configuration each
@@ -202,7 +203,7 @@ class Run:
         self.default_lock = asyncio.Lock()  # default switches commit in the order the record has them
 
     def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(headers={"authorization": f"Bearer {self.key}"}, timeout=60)
+        return httpx.AsyncClient(headers=bearer(self.key), timeout=60)
 
     @staticmethod
     async def post(client: httpx.AsyncClient, server: Server, query: str, variables: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,8 @@ from gql_telephony.storage.migrate import upgrade_to_head
 
 from ..api.test_cost_on_both_executors import ALIASED_NUMBERS, LARGEST_DASHBOARD, SMALLER, WORST_SIZE, WORST_UNDER_COST
 from ..api.test_limits import ATTACK
-from ..fixtures import ADD_NUMBER, CREATE, TELNYX
+from ..documents import ADD_NUMBER, CREATE, TELNYX
+from ..support import bearer
 from .server import serving_in_process
 from .ws_client import Subscriber
 
@@ -44,7 +45,7 @@ async def served(served_runtime):
 
 
 async def seed_config_with_numbers(host: str, key: str, numbers: int) -> str:
-    async with httpx.AsyncClient(base_url=f"http://{host}", headers={"authorization": f"Bearer {key}"}) as client:
+    async with httpx.AsyncClient(base_url=f"http://{host}", headers=bearer(key)) as client:
         async def gql(query: str, variables: dict) -> dict:
             response = await client.post("/graphql", json={"query": query, "variables": variables})
             assert "errors" not in response.json(), response.text[:300]

@@ -7,7 +7,8 @@ import asyncio
 import httpx
 from cryptography.fernet import Fernet
 
-from ..fixtures import ADD_NUMBER, CREATE, VALID
+from ..documents import ADD_NUMBER, CREATE, VALID
+from ..support import bearer
 from .redis_server import PrivateRedis, require_shared_redis
 from .server import cli, running_server, server_env
 from .ws_client import Subscriber
@@ -28,7 +29,7 @@ def org_with_key(env) -> str:
 async def post(server, key, query, variables):
     async with httpx.AsyncClient(timeout=30) as client:
         response = await client.post(f"{server.http}/graphql", json={"query": query, "variables": variables},
-                                     headers={"authorization": f"Bearer {key}"})
+                                     headers=bearer(key))
     body = response.json()
     assert "errors" not in body, body
     return body["data"]

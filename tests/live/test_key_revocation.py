@@ -23,7 +23,8 @@ from gql_telephony.storage.db import Database
 from gql_telephony.storage.migrate import upgrade_to_head
 
 from .. import backends
-from ..fixtures import CREATE, VALID
+from ..documents import CREATE, VALID
+from ..support import bearer
 from .server import Server, cli, running_server, server_env
 from .ws_client import Subscriber
 
@@ -96,7 +97,7 @@ async def close_code(subscriber: Subscriber, seconds: float = REVOCATION_SECONDS
 
 async def total_count(server: Server, key: str) -> int:
     async with httpx.AsyncClient() as client:
-        answer = await client.post(f"{server.http}/graphql", json=COUNT, headers={"authorization": f"Bearer {key}"})
+        answer = await client.post(f"{server.http}/graphql", json=COUNT, headers=bearer(key))
     return answer.json()["data"]["telephonyConfigs"]["totalCount"]
 
 
@@ -120,7 +121,7 @@ async def test_revoked_and_deleted_keys_sockets_close_with_4403_on_every_server(
     for server in servers_:
         async with httpx.AsyncClient() as client:
             refused = await client.post(f"{server.http}/graphql", json=COUNT,
-                                        headers={"authorization": f"Bearer {keys['victim']}"})
+                                        headers=bearer(keys['victim']))
         assert refused.status_code == 401
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await opened(server, keys["victim"], subscribe=False)

@@ -12,7 +12,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from .. import backends
-from ..fixtures import ADD_NUMBER, CREATE, SET_DEFAULT, VALID
+from ..documents import ADD_NUMBER, CREATE, SET_DEFAULT, VALID
+from ..support import bearer
 from .server import cli, running_server, server_env
 
 WRITERS = 100
@@ -30,7 +31,7 @@ async def two_servers(tmp_path):
 
 
 async def send_all(servers, key, documents):
-    headers = {"authorization": f"Bearer {key}"}
+    headers = bearer(key)
     limits = httpx.Limits(max_connections=WRITERS)
     async with httpx.AsyncClient(headers=headers, timeout=120, limits=limits) as client:
         responses = await asyncio.gather(*(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 
+from ..support import bearer
 from .redis_server import require_shared_redis
 from .server import cli, running_server, server_env
 
@@ -15,7 +16,7 @@ def test_two_server_processes_on_one_redis_share_one_limit(tmp_path: Path):
                      GQL_TELEPHONY_BROKER_URL=require_shared_redis(),
                      GQL_TELEPHONY_RATE_LIMIT_PER_MINUTE="6", GQL_TELEPHONY_RATE_LIMIT_BURST="4")
     key = cli(["create-api-key", cli(["create-org", "Acme"], env)], env)
-    headers = {"authorization": f"Bearer {key}"}
+    headers = bearer(key)
     query = {"query": "{ telephonyProviders { key } }"}
     with running_server(env, tmp_path / "one.log") as one, running_server(env, tmp_path / "two.log") as two:
         statuses = [httpx.post(f"{server.http}/graphql", json=query, headers=headers, timeout=10).status_code

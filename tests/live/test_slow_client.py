@@ -15,7 +15,7 @@ from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.storage.migrate import upgrade_to_head
 
 from ..deadline import HANG_SECONDS
-from ..fixtures import VALID
+from ..documents import VALID
 from .server import serving_in_process
 from .ws_client import SUMMARY
 

@@ -8,7 +8,8 @@ import pytest
 import websockets
 from cryptography.fernet import Fernet
 
-from ..fixtures import ADD_NUMBER, CREATE, UPDATE, UPDATE_NUMBER, VALID
+from ..documents import ADD_NUMBER, CREATE, UPDATE, UPDATE_NUMBER, VALID
+from ..support import bearer
 from .server import cli, running_server, server_env
 from .ws_client import Subscriber
 
@@ -35,7 +36,7 @@ def server(tmp_path_factory):
 async def mutate(server, query, variables, key="admin"):
     async with httpx.AsyncClient() as client:
         response = await client.post(f"{server.http}/graphql", json={"query": query, "variables": variables},
-                                     headers={"authorization": f"Bearer {server.keys[key]}"})
+                                     headers=bearer(server.keys[key]))
     body = response.json()
     assert "errors" not in body, body
     return body["data"]

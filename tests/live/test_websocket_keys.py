@@ -12,7 +12,7 @@ from gql_telephony.app import build_runtime
 from gql_telephony.services.tenancy import authenticate, create_api_key, create_organization, revoke_api_key
 from gql_telephony.storage.migrate import upgrade_to_head
 
-from ..fixtures import CREATE, VALID
+from ..documents import CREATE, VALID
 from .server import serving_in_process
 from .ws_client import Subscriber
 

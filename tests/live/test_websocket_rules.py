@@ -15,7 +15,8 @@ from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.storage.migrate import upgrade_to_head
 
 from ..deadline import HANG_SECONDS
-from ..fixtures import CREATE, UPDATE, VALID
+from ..documents import CREATE, UPDATE, VALID
+from ..support import bearer
 from .server import serving_in_process
 from .ws_client import SUMMARY, Subscriber
 
@@ -112,7 +113,7 @@ async def test_queries_on_a_long_lived_socket_never_read_stale_state(served):
         return message["payload"]["data"]["telephonyConfigs"]["nodes"]
 
     assert await ask("1") == []
-    async with httpx.AsyncClient(base_url=f"http://{host}", headers={"authorization": f"Bearer {key}"}) as client:
+    async with httpx.AsyncClient(base_url=f"http://{host}", headers=bearer(key)) as client:
         created = await client.post("/graphql", json={"query": CREATE, "variables": {"input": {"name": "A", "provider": "TELNYX", "config": VALID["TELNYX"]}}})
         config_id = created.json()["data"]["createTelephonyConfig"]["telephonyConfig"]["id"]
         assert await ask("2") == [{"name": "A", "version": 1}]

@@ -2,64 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from ...crypto import Vault
-from ...services.events import Broker
-from ...services.key_usage import KeyUsage
-from ...services.phone_numbers import PhoneNumbers
-from ...services.summary_feed import SummaryFeed
-from ...services.telephony_configs import TelephonyConfigs
 from ...services.tenancy import Principal
-from ...settings import Settings
-from ...storage.db import Database
-from ..http.key_watch import KeyWatch
 from .loaders import Loaders
 from ..middleware.request_log import note_organization
-
-
-@dataclass
-class ReadPaths:
-    """How this process answered queries over HTTP (for /metrics and the tests)."""
-
-    planned: int = 0  # by a compiled plan
-    generic: int = 0  # by the generic executor
-    cache: int = 0  # from the response cache
-
-
-@dataclass
-class Runtime:
-    """Built once at start-up and shared by every request."""
-
-    settings: Settings
-    db: Database
-    vault: Vault
-    broker: Broker
-
-    def __post_init__(self) -> None:
-        self.configs = TelephonyConfigs(self.db, self.vault, self.broker)
-        self.numbers = PhoneNumbers(self.db, self.broker)
-        self.summaries = SummaryFeed(self.db, self.vault, self.broker)
-        self.read_paths = ReadPaths()
-        self.key_usage = KeyUsage(self.db)
-        self.key_watch = KeyWatch(self.db)
-
-    @asynccontextmanager
-    async def background(self) -> AsyncIterator[None]:
-        """The loops that run beside the requests, from start-up to shut-down (the app's lifespan)."""
-        loops = [asyncio.create_task(self.key_usage.run()), asyncio.create_task(self.key_watch.run())]
-        try:
-            yield
-        finally:
-            for loop in loops:
-                loop.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
-            await self.key_usage.flush()  # the last uses noted before the stop
+from ..runtime import Runtime
 
 
 # Loaders belong to one operation, not to a Context: a WebSocket's Context lives as long as the

@@ -1,0 +1,55 @@
+"""What every request shares: the parts built once at start-up (by `app.build_runtime`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from ..crypto import Vault
+from ..services.events import Broker
+from ..services.key_usage import KeyUsage
+from ..services.phone_numbers import PhoneNumbers
+from ..services.summary_feed import SummaryFeed
+from ..services.telephony_configs import TelephonyConfigs
+from ..settings import Settings
+from ..storage.db import Database
+from .http.key_watch import KeyWatch
+
+
+@dataclass
+class ReadPaths:
+    """How this process answered queries over HTTP (for /metrics and the tests)."""
+
+    planned: int = 0  # by a compiled plan
+    generic: int = 0  # by the generic executor
+    cache: int = 0  # from the response cache
+
+
+@dataclass
+class Runtime:
+    """The long-lived parts, shared by every request; it builds nothing itself."""
+
+    settings: Settings
+    db: Database
+    vault: Vault
+    broker: Broker
+    configs: TelephonyConfigs
+    numbers: PhoneNumbers
+    summaries: SummaryFeed
+    read_paths: ReadPaths
+    key_usage: KeyUsage
+    key_watch: KeyWatch
+
+    @asynccontextmanager
+    async def background(self) -> AsyncIterator[None]:
+        """The loops that run beside the requests, from start-up to shut-down (the app's lifespan)."""
+        loops = [asyncio.create_task(self.key_usage.run()), asyncio.create_task(self.key_watch.run())]
+        try:
+            yield
+        finally:
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await self.key_usage.flush()  # the last uses noted before the stop

@@ -1,50 +1,16 @@
-"""The application shell: body size limit, health endpoints, migrations matching the tables."""
+"""The application shell: health endpoints, migrations matching the tables, logs, settings."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from gql_telephony.api.middleware.body_limit import MAX_BODY_BYTES
 from gql_telephony.storage.migrate import head_revision
 from gql_telephony.storage.tables import metadata
 
-
-async def test_body_over_one_mebibyte_is_refused_with_413(api):
-    query = "{ telephonyProviders { key } }"
-    padding = " " * (MAX_BODY_BYTES + 10)
-    response = await api.client.post(
-        "/graphql", content=json.dumps({"query": query + padding}),
-        headers={"authorization": f"Bearer {api.key}", "content-type": "application/json"},
-    )
-    assert response.status_code == 413
-    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
-
-
-async def test_body_without_length_is_counted_while_streaming(api):
-    async def chunks():
-        for _ in range(20):
-            yield b" " * (64 * 1024)
-
-    response = await api.client.post(
-        "/graphql", content=chunks(), headers={"authorization": f"Bearer {api.key}", "content-type": "application/json"},
-    )
-    assert response.status_code == 413
-
-
-async def test_body_just_under_the_limit_is_served(api):
-    query = "{ telephonyProviders { key } }"
-    body = json.dumps({"query": query + " " * (MAX_BODY_BYTES - 200)})
-    response = await api.client.post(
-        "/graphql", content=body, headers={"authorization": f"Bearer {api.key}", "content-type": "application/json"},
-    )
-    # Over the token limit? No: whitespace is not a token.
-    assert response.status_code == 200, response.text[:300]
-    assert len(response.json()["data"]["telephonyProviders"]) == 8
+from .support import bearer
 
 
 async def test_health_and_readiness(api):
@@ -95,7 +61,7 @@ async def test_request_log_has_no_query_string(api, caplog):
     caplog.set_level("INFO", logger="gql_telephony.access")
     canary = "CANARY-SECRET-9f8e7d"
     await api.client.get("/graphql", params={"query": "{ telephonyProviders { key } }", "variables": f'{{"x": "{canary}"}}'},
-                         headers={"authorization": f"Bearer {api.key}"})
+                         headers=bearer(api.key))
     lines = [r.getMessage() for r in caplog.records if r.name == "gql_telephony.access"]
     assert lines and lines[-1].startswith("GET /graphql 200")
     assert canary not in caplog.text and api.key not in caplog.text

@@ -14,8 +14,8 @@ from cryptography.fernet import Fernet
 from gql_telephony.crypto import Vault
 
 from .live.server import CLI, ROOT, running_server
+from .services.test_rotation import seed, stored_tokens
 from .support import app_client, bearer
-from .test_rotation import seed, stored_tokens
 
 CONFIGS = "{ telephonyConfigs(first: 20) { nodes { id name provider config version } } }"
 

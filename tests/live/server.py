@@ -29,7 +29,7 @@ def free_port() -> int:
 def server_env(**settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GQL_TELEPHONY_")}
     # Test clients send thousands of requests a minute with one key: no rate limit unless a
-    # test asks for one (tests/test_rate_limit.py tests the limit itself).
+    # test asks for one (tests/api/middleware/test_rate_limit.py tests the limit itself).
     env["GQL_TELEPHONY_RATE_LIMIT_PER_MINUTE"] = "0"
     env.update(settings)
     return env

@@ -20,7 +20,7 @@ from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.settings import Settings, SettingsError
 from gql_telephony.storage.migrate import upgrade_to_head
 
-from .support import app_client, asgi_client, bearer, counting_statements, sqlite_settings
+from ...support import app_client, asgi_client, bearer, counting_statements, sqlite_settings
 
 QUERY = "{ telephonyProviders { key } }"
 ADDRESS = "203.0.113.7"
@@ -213,7 +213,7 @@ def test_the_bucket_map_drops_idle_buckets_and_stays_bounded():
 
 
 async def test_websocket_handshakes_are_limited_per_address(tmp_path):
-    from .live.server import serving_in_process
+    from ...live.server import serving_in_process
 
     runtime = build_runtime(sqlite_settings(tmp_path / "ws.sqlite3", rate_limit_per_minute=1, rate_limit_burst=2))
     await upgrade_to_head(runtime.db)
@@ -247,8 +247,8 @@ async def test_operations_over_an_open_websocket_are_charged_to_the_key(tmp_path
     """HTTP and WebSocket operations share the key's bucket; a refused subscribe gets the
     protocol's `error` for its id with RATE_LIMITED. Keyless HTTP requests that exhausted the
     address's bucket do not block the handshake."""
-    from .live.server import serving_in_process
-    from .live.ws_client import Subscriber
+    from ...live.server import serving_in_process
+    from ...live.ws_client import Subscriber
 
     runtime = build_runtime(sqlite_settings(tmp_path / "ws-ops.sqlite3", rate_limit_per_minute=1, rate_limit_burst=4))
     await upgrade_to_head(runtime.db)
@@ -290,7 +290,7 @@ async def test_operations_over_an_open_websocket_are_charged_to_the_key(tmp_path
 async def test_with_redis_several_processes_share_one_limit(tmp_path):
     """Two app instances (as two server processes) on one Redis: the burst is allowed once in
     all, not once per instance; the refusal is the same 429."""
-    from .live.redis_server import require_shared_redis
+    from ...live.redis_server import require_shared_redis
 
     settings = sqlite_settings(tmp_path / "shared.sqlite3", broker_url=require_shared_redis(),
                                rate_limit_per_minute=6, rate_limit_burst=3)
@@ -333,7 +333,7 @@ def test_the_shared_window_keeps_the_burst_and_the_rate():
 async def test_the_shared_limit_counts_locally_while_redis_is_down_and_in_redis_again_after(tmp_path, caplog, monkeypatch):
     from gql_telephony.api.middleware import rate_buckets
 
-    from .live.redis_server import PrivateRedis
+    from ...live.redis_server import PrivateRedis
 
     monkeypatch.setattr(rate_buckets, "REDIS_RETRY_SECONDS", 0.0)  # ask Redis again at once
     redis = PrivateRedis(tmp_path)

@@ -12,8 +12,8 @@ from gql_telephony.crypto import Vault
 from gql_telephony.services.rotation import rotate_secrets
 from gql_telephony.storage.tables import TelephonyConfigRow
 
-from .documents import UPDATE, VALID, create_config
-from .support import app_client, bearer
+from ..documents import UPDATE, VALID, create_config
+from ..support import app_client, bearer
 
 
 async def stored_tokens(db) -> dict[int, str]:

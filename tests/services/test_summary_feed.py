@@ -6,7 +6,7 @@ import asyncio
 
 from gql_telephony.domain.providers import ProviderKey
 
-from .documents import VALID
+from ..documents import VALID
 
 
 async def next_within(feed, seconds: float = 5.0):

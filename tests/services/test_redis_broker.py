@@ -6,7 +6,7 @@ import asyncio
 
 from gql_telephony.services.redis_events import PUBLISH_TIMEOUT_SECONDS, RedisBroker
 
-from .deadline import HANG_SECONDS
+from ..deadline import HANG_SECONDS
 
 
 async def test_publishing_to_a_silent_redis_gives_up_and_notifies_local_subscribers():

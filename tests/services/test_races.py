@@ -10,7 +10,7 @@ from gql_telephony.domain.errors import UserErrors
 from gql_telephony.domain.providers import ProviderKey
 from gql_telephony.storage.tables import PhoneNumberRow, TelephonyConfigRow
 
-from .documents import VALID
+from ..documents import VALID
 
 ROUNDS = 25
 

@@ -77,8 +77,12 @@ async def _admin(*statements: str) -> None:
         await connection.close()
 
 
+async def _connect(database: str) -> asyncpg.Connection:
+    return await asyncpg.connect(_url_for(database).replace("+asyncpg", "", 1), timeout=5)
+
+
 async def _shape(database: str) -> str:
-    connection = await asyncpg.connect(_url_for(database).replace("+asyncpg", "", 1), timeout=5)
+    connection = await _connect(database)
     try:
         return await connection.fetchval(SHAPE)
     finally:
@@ -110,7 +114,10 @@ async def _ensure_template(secret_keys: tuple[str, ...]) -> str:
 
 async def _emptied(database: str) -> bool:
     """Whether the database, its tables truncated, is as a fresh copy of the template again."""
-    connection = await asyncpg.connect(_url_for(database).replace("+asyncpg", "", 1), timeout=5)
+    try:
+        connection = await _connect(database)
+    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        return False
     try:
         # As DROP DATABASE ... WITH (FORCE) would: no connection the test left open survives.
         await connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
@@ -181,6 +188,7 @@ async def copy_migrated_sqlite(path: Path, scratch: Path) -> None:
         db = Database(Settings(database_url=f"sqlite+aiosqlite:///{template}", secret_keys=()))
         await upgrade_to_head(db)
         await db.dispose()  # the last connection closed: the WAL is written back into the file
+        assert not Path(f"{template}-wal").exists(), "the template would be copied without its WAL"
         _sqlite_template = template
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(_sqlite_template, path)

@@ -51,6 +51,8 @@ async def asgi_client(app: Starlette, *, address: str | None = None,
 
 @dataclass
 class AppClient:
+    """An app made for a test, the client calling it, and its runtime."""
+
     client: httpx.AsyncClient
     app: Starlette
     runtime: Runtime

@@ -364,7 +364,7 @@ async def test_a_database_error_shows_no_sql(api, logs):
 
 
 async def test_a_fault_before_execution_is_500_for_the_new_media_type(api, logs, monkeypatch):
-    from gql_telephony.api import schema
+    from gql_telephony.api.graph import schema
     from gql_telephony.api.plans import runner
 
     def broken(*args: Any, **kwargs: Any) -> Any:
@@ -384,12 +384,12 @@ async def test_a_fault_before_execution_is_500_for_the_new_media_type(api, logs,
 
 async def test_a_fault_outside_graphql_is_a_json_500(api, logs, monkeypatch):
     from gql_telephony import app
-    from gql_telephony.api import http
+    from gql_telephony.api.http import view
 
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom with detail")
 
-    monkeypatch.setattr(http, "authenticate", broken)
+    monkeypatch.setattr(view, "authenticate", broken)
     monkeypatch.setattr(app, "authenticate", broken)  # the rate limit's lookup of the key, first
     response = await api.post(PROVIDERS)
     assert response.status_code == 500

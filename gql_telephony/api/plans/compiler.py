@@ -16,7 +16,6 @@ from typing import Any
 from graphql import (
     ArgumentNode,
     DocumentNode,
-    FragmentDefinitionNode,
     GraphQLField,
     GraphQLInterfaceType,
     GraphQLList,
@@ -39,6 +38,7 @@ from graphql.execution.values import VariableValues, get_argument_values
 from graphql.language import DirectiveNode, Node
 
 from ...storage.queries import POSITIONS
+from ..graph.documents import fragment_map
 from .fields import FIELDS, INLINE_NAMES, ROW_TABLES, TYPENAME, FieldSpec
 
 
@@ -85,13 +85,10 @@ class Plan:
 
 
 def fragment_details(document: DocumentNode) -> dict[str, FragmentDetails]:
-    fragments = {}
-    for definition in document.definitions:
-        if isinstance(definition, FragmentDefinitionNode):
-            if definition.variable_definitions:
-                raise NoPlan("fragment variables")
-            fragments[definition.name.value] = FragmentDetails(definition, None)
-    return fragments
+    fragments = fragment_map(document)
+    if any(fragment.variable_definitions for fragment in fragments.values()):
+        raise NoPlan("fragment variables")
+    return {name: FragmentDetails(fragment, None) for name, fragment in fragments.items()}
 
 
 def directive_variables(document: DocumentNode) -> tuple[str, ...]:

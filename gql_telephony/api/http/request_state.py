@@ -1,13 +1,12 @@
 """What the view learns about one HTTP request while answering it, declared in one place.
 
 Strawberry hands the view's steps a "sub-response" (a Starlette Response made per request by
-`get_sub_response`) and, at the end, turns it into the response sent. The sub-response
-carries the headers the steps add; everything else the steps decide is kept in its one typed
-attribute, `state`, for `create_response` to read."""
+`get_sub_response`) and, at the end, turns it into the response sent. What the steps decide
+is kept in the sub-response's one typed attribute, `state`, for `create_response` to read."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.responses import Response
 
@@ -21,10 +20,11 @@ class RequestState:
     cache_key: CacheKey | None = None  # where a successful query's response may be kept
     cache_entry: tuple[str, str | None] | None = None  # (type, name) of the query to keep it as
     cached_body: bytes | None = None  # the response when the cache answered: sent as it is
+    headers: dict[str, str] = field(default_factory=dict)  # added to the response (a challenge, Allow)
 
 
 class ResponseWithState(Response):
-    """The sub-response: headers set by the view's steps, and the request's state."""
+    """The sub-response, carrying the request's state."""
 
     def __init__(self, state: RequestState) -> None:
         super().__init__()

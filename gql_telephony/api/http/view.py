@@ -192,6 +192,9 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Any, request_adapter: Any, sub_response: Response, context: Context, root_value: Any,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        """One GraphQL request over HTTP, in steps: answered from the cache, or refused (no key,
+        no operation to run, a subscription), or executed (by a plan or by Strawberry); then its
+        status. What the steps decide goes into the request's state, for create_response."""
         state = state_of(sub_response)
         cached = self._answer_from_cache(request, state, context.principal, request_data)
         if cached is not None:
@@ -200,11 +203,11 @@ class GraphQLView(GraphQL[Context, None]):
             super().execute_single, request, request_adapter, sub_response, context, root_value, request_data
         )
         document, operation = self._read_document(request_data)
-        result = self._refuse_unauthenticated(sub_response, state, context, document, operation)
+        result = self._refuse_unauthenticated(state, context, document, operation)
         if result is None:
             result = self._refuse_operation(operation)
         if result is None:
-            result = await self._execute(request, state, sub_response, context, request_data, operation, run_generic)
+            result = await self._execute(request, state, context, request_data, operation, run_generic)
         self._set_status_for_request_errors(state, result)
         return result
 
@@ -242,8 +245,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     @staticmethod
     def _refuse_unauthenticated(
-        sub_response: Response, state: RequestState, context: Context, document: DocumentNode | None,
-        operation: Chosen,
+        state: RequestState, context: Context, document: DocumentNode | None, operation: Chosen
     ) -> ExecutionResult | None:
         """Without a valid key, only introspection runs (tools read the schema before they have a
         key); anything else is 401 with the challenge HTTP asks for, whatever the client accepts."""
@@ -253,7 +255,7 @@ class GraphQLView(GraphQL[Context, None]):
                 and is_introspection_only(document, operation):
             return None
         state.status = 401
-        sub_response.headers["www-authenticate"] = 'Bearer realm="gql-telephony"'
+        state.headers["www-authenticate"] = 'Bearer realm="gql-telephony"'
         return request_error(UNAUTHENTICATED_MESSAGE, "UNAUTHENTICATED")
 
     @staticmethod
@@ -266,9 +268,9 @@ class GraphQLView(GraphQL[Context, None]):
             return request_error(SUBSCRIPTION_OVER_HTTP, "BAD_REQUEST")
         return None
 
-    async def _execute(  # noqa: PLR0913, PLR0917
-        self, request: Any, state: RequestState, sub_response: Response, context: Context,
-        request_data: GraphQLRequestData, operation: Chosen, run_generic: RunGeneric,
+    async def _execute(
+        self, request: Any, state: RequestState, context: Context, request_data: GraphQLRequestData,
+        operation: Chosen, run_generic: RunGeneric,
     ) -> ExecutionResult:
         """An authenticated query may be answered by a plan, and its response kept; anything
         else (mutations, introspection without a key, documents that do not parse) goes to
@@ -277,7 +279,7 @@ class GraphQLView(GraphQL[Context, None]):
                 and context.principal is not None:
             state.cache_entry = describe(operation)
             return await self._execute_query(request, context, request_data, run_generic)
-        return await self._execute_generic(state, sub_response, run_generic)
+        return await self._execute_generic(state, run_generic)
 
     async def _execute_query(
         self, request: Any, context: Context, request_data: GraphQLRequestData, run_generic: RunGeneric
@@ -296,7 +298,7 @@ class GraphQLView(GraphQL[Context, None]):
         return await run_generic()
 
     @staticmethod
-    async def _execute_generic(state: RequestState, sub_response: Response, run_generic: RunGeneric) -> ExecutionResult:
+    async def _execute_generic(state: RequestState, run_generic: RunGeneric) -> ExecutionResult:
         """Strawberry's execution. GraphQL over HTTP: a mutation over GET is 405, whatever the
         client accepts (Strawberry refuses it with an exception)."""
         try:
@@ -305,7 +307,7 @@ class GraphQLView(GraphQL[Context, None]):
             if not isinstance(refused.__cause__, InvalidOperationTypeError):
                 raise
         state.status = 405
-        sub_response.headers["allow"] = "POST"
+        state.headers["allow"] = "POST"
         return request_error(MUTATION_OVER_GET, "BAD_REQUEST")
 
     @staticmethod
@@ -336,6 +338,7 @@ class GraphQLView(GraphQL[Context, None]):
             self._keep(body, response_data, state)
         response = Response(body, status_code=state.status or 200)
         response.headers.raw.extend(sub_response.headers.raw)
+        response.headers.update(state.headers)
         response.headers["content-type"] = state.media_type
         response.background = sub_response.background
         return response

@@ -348,7 +348,7 @@ def test_the_shared_window_keeps_the_burst_and_the_rate():
 
 
 async def test_the_shared_limit_counts_locally_while_redis_is_down_and_in_redis_again_after(tmp_path, caplog, monkeypatch):
-    from gql_telephony.api import rate_buckets
+    from gql_telephony.api.middleware import rate_buckets
 
     from .live.redis_server import PrivateRedis
 

@@ -152,6 +152,14 @@ async def test_without_a_key_it_is_401_before_the_document_is_looked_at(api):
         assert "data" not in response.json()
 
 
+@pytest.mark.parametrize("accept", ["application/json", GQL_JSON])
+async def test_a_401_names_the_scheme_whatever_the_client_accepts(api, accept):
+    response = await api.client.post("/graphql", json={"query": PROVIDERS}, headers={"accept": accept})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="gql-telephony"'
+    assert response.headers["content-type"].split(";")[0] == accept
+
+
 # GET.
 
 async def test_get_runs_a_query(api):
@@ -364,7 +372,7 @@ async def test_a_database_error_shows_no_sql(api, logs):
 
 
 async def test_a_fault_before_execution_is_500_for_the_new_media_type(api, logs, monkeypatch):
-    from gql_telephony.api import schema
+    from gql_telephony.api.graph import schema
     from gql_telephony.api.plans import runner
 
     def broken(*args: Any, **kwargs: Any) -> Any:
@@ -384,12 +392,12 @@ async def test_a_fault_before_execution_is_500_for_the_new_media_type(api, logs,
 
 async def test_a_fault_outside_graphql_is_a_json_500(api, logs, monkeypatch):
     from gql_telephony import app
-    from gql_telephony.api import http
+    from gql_telephony.api.http import view
 
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom with detail")
 
-    monkeypatch.setattr(http, "authenticate", broken)
+    monkeypatch.setattr(view, "authenticate", broken)
     monkeypatch.setattr(app, "authenticate", broken)  # the rate limit's lookup of the key, first
     response = await api.post(PROVIDERS)
     assert response.status_code == 500

@@ -24,7 +24,6 @@ from graphql import (
     GraphQLString,
     ArgumentNode,
     DocumentNode,
-    FragmentDefinitionNode,
     GraphQLField,
     GraphQLInterfaceType,
     GraphQLList,
@@ -46,6 +45,7 @@ from graphql.execution.collect_fields import (
 from graphql.execution.values import VariableValues, get_argument_values
 from graphql.language import DirectiveNode, Node
 
+from ..graph.documents import fragment_map
 from ..graph.fields import Batched, Definition, Read, columns_of, definition_of
 
 # Leaves whose Python values are already their JSON values (JSON is Strawberry's scalar of any value).
@@ -102,13 +102,10 @@ class Plan:
 
 
 def fragment_details(document: DocumentNode) -> dict[str, FragmentDetails]:
-    fragments = {}
-    for definition in document.definitions:
-        if isinstance(definition, FragmentDefinitionNode):
-            if definition.variable_definitions:
-                raise NoPlan("fragment variables")
-            fragments[definition.name.value] = FragmentDetails(definition, None)
-    return fragments
+    fragments = fragment_map(document)
+    if any(fragment.variable_definitions for fragment in fragments.values()):
+        raise NoPlan("fragment variables")
+    return {name: FragmentDetails(fragment, None) for name, fragment in fragments.items()}
 
 
 def directive_variables(document: DocumentNode) -> tuple[str, ...]:

@@ -17,11 +17,9 @@ from typing import Any, Generic, TypeVar
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
-    GraphQLError,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
-    parse,
     specified_rules,
 )
 from graphql.execution.values import VariableValues, get_variable_values
@@ -30,6 +28,7 @@ from strawberry.schema.schema import validate_document
 from ...crypto import Vault
 from ...services.reader import Reader
 from ...storage.db import Database
+from ..graph.documents import chosen_operation, fragment_map, parse_document
 from ..graph.limits import DocumentShapeLimits, check_operation
 from .compiler import NoPlan, Plan, compile_plan, directive_variables
 from .executor import execute_plan
@@ -82,11 +81,9 @@ class Prepared:
         return self.within_limits[name]
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
+        """The operation to run, chosen as every transport chooses it (None: the request is refused)."""
         assert self.document is not None
-        operations = [d for d in self.document.definitions if isinstance(d, OperationDefinitionNode)]
-        if name is None:
-            return operations[0] if len(operations) == 1 else None
-        return next((o for o in operations if o.name and o.name.value == name), None)
+        return chosen_operation(self.document, name)
 
 
 INVALID = Prepared(None, {}, ())
@@ -94,8 +91,8 @@ NO_PLAN = Plan((), {})  # cached for requests no plan covers
 
 
 class PlanRunner:
-    def __init__(self, schema: GraphQLSchema, db: Database, vault: Vault, *, max_tokens: int, production: bool) -> None:
-        self.schema, self.db, self.vault, self.max_tokens = schema, db, vault, max_tokens
+    def __init__(self, schema: GraphQLSchema, db: Database, vault: Vault, *, production: bool) -> None:
+        self.schema, self.db, self.vault = schema, db, vault
         rules = [*specified_rules, DocumentShapeLimits]
         if production:
             rules.append(NoSchemaIntrospectionCustomRule)
@@ -169,11 +166,7 @@ class PlanRunner:
         return prepared
 
     def _prepare(self, query: str) -> Prepared:
-        try:
-            document = parse(query, max_tokens=self.max_tokens)
-        except GraphQLError:
+        document = parse_document(query)  # the token limit of every transport
+        if document is None or validate_document(self.schema, document, self.rules):
             return INVALID
-        if validate_document(self.schema, document, self.rules):
-            return INVALID
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        return Prepared(document, fragments, directive_variables(document))
+        return Prepared(document, fragment_map(document), directive_variables(document))

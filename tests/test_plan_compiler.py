@@ -108,7 +108,7 @@ def test_fields_of_plain_objects_read_attributes() -> None:
     page_info = connection.fields[0]
     assert isinstance(page_info.definition, Read)
     (info,) = page_info.children.values()  # type: ignore[union-attr]
-    page = SimpleNamespace(rows=[SimpleNamespace(id=4)], has_next=0, after_given=False)
+    page = SimpleNamespace(rows=[(4, "a row: its id first")], has_next=0, after_given=False)
     assert info.build(page) == {"hasNextPage": False, "endCursor": encode_cursor(4)}
 
 

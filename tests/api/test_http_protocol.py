@@ -146,6 +146,14 @@ async def test_without_a_key_it_is_401_before_the_document_is_looked_at(api):
         assert "data" not in response.json()
 
 
+@pytest.mark.parametrize("accept", ["application/json", GQL_JSON])
+async def test_a_401_names_the_scheme_whatever_the_client_accepts(api, accept):
+    response = await api.client.post("/graphql", json={"query": PROVIDERS}, headers={"accept": accept})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == 'Bearer realm="gql-telephony"'
+    assert response.headers["content-type"].split(";")[0] == accept
+
+
 # GET.
 
 async def test_get_runs_a_query(api):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gql_telephony.api.http.view import response_media_type
+from gql_telephony.api.http.negotiation import response_media_type
 from gql_telephony.api.http.media_types import MediaType, parse_media_type, split_list
 
 

@@ -34,6 +34,7 @@ from graphql.execution.values import get_variable_values
 from graphql.pyutils import Undefined
 
 from .arguments import DEFAULT_PAGE_SIZE, MAX_NODE_IDS, MAX_PAGE_SIZE, bad_user_input
+from .documents import fragment_map
 from .ids import decode_cursor
 from .response_size import KEY_PUNCTUATION, MIN_FIELD_SIZE, field_definition, list_length, value_size
 
@@ -83,10 +84,9 @@ class DocumentShapeLimits(ValidationRule):
 
     def __init__(self, context: ValidationContext) -> None:
         super().__init__(context)
-        definitions = context.document.definitions
-        shape = _Shape({d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)})
+        shape = _Shape(fragment_map(context.document))
         total_aliases = 0
-        for operation in definitions:
+        for operation in context.document.definitions:
             if not isinstance(operation, OperationDefinitionNode):
                 continue
             depth, aliases = shape.of(operation.selection_set)

@@ -19,7 +19,7 @@ T = TypeVar("T")
 async def attempt(info: Info, call: Awaitable[T]) -> tuple[T | None, list[UserErrorType]]:
     """The use case's result, or its user errors (its transaction was rolled back).
 
-    Loaders are renewed afterwards: the payload, and any later mutation of the same document,
+    Reads are renewed afterwards: the payload, and any later mutation of the same document,
     must read the state this write left, not what was loaded before it.
     """
     try:
@@ -27,7 +27,7 @@ async def attempt(info: Info, call: Awaitable[T]) -> tuple[T | None, list[UserEr
     except UserErrors as refused:
         return None, [UserErrorType.of(error) for error in refused.errors]
     finally:
-        info.context.renew_loaders()
+        info.context.renew_reads()
 
 
 def config_key(global_id: str) -> int | None:
@@ -39,7 +39,7 @@ def number_key(global_id: str) -> int | None:
 
 
 def of_config(row: object | None) -> TelephonyConfigType | None:
-    return TelephonyConfigType.of(row) if row is not None else None  # type: ignore[arg-type]
+    return TelephonyConfigType(source=row) if row is not None else None
 
 
 @strawberry.input
@@ -192,8 +192,8 @@ class Mutation:
         if added is None:
             return AddPhoneNumberPayload(phone_number=None, user_errors=errors)
         # The payload shows the configuration the service found still there after the add.
-        ctx.loaders.config_by_id.prime(added.config.id, added.config)
-        return AddPhoneNumberPayload(phone_number=PhoneNumberType.of(added.number), user_errors=errors)
+        ctx.reader.prime_configs([added.config])
+        return AddPhoneNumberPayload(phone_number=PhoneNumberType(source=added.number), user_errors=errors)
 
     @strawberry.mutation
     async def update_phone_number(self, info: Info, input: UpdatePhoneNumberInput) -> UpdatePhoneNumberPayload:
@@ -202,7 +202,7 @@ class Mutation:
             ctx.org_id, number_key(input.id), label=input.label or None,
             set_label=input.label is not strawberry.UNSET, is_active=input.is_active,
         ))
-        return UpdatePhoneNumberPayload(phone_number=PhoneNumberType.of(row) if row else None, user_errors=errors)
+        return UpdatePhoneNumberPayload(phone_number=PhoneNumberType(source=row) if row else None, user_errors=errors)
 
     @strawberry.mutation
     async def remove_phone_number(self, info: Info, input: RemovePhoneNumberInput) -> RemovePhoneNumberPayload:

@@ -9,6 +9,7 @@ from graphql import OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
 from ..middleware.request_log import request_facts
+from .documents import chosen_operation
 
 MAX_NAME_LENGTH = 100
 
@@ -25,9 +26,7 @@ class NoteOperation(SchemaExtension):
         document = context.graphql_document
         if document is None:
             return
-        wanted = context.operation_name
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        operation = next((o for o in operations if wanted is None or (o.name and o.name.value == wanted)), None)
+        operation = chosen_operation(document, context.operation_name)
         if operation is not None:
             note_operation(getattr(context.context, "request", None), *describe(operation))
 

@@ -7,13 +7,14 @@ from typing import Any
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import FragmentDefinitionNode, GraphQLError
-from strawberry.types.graphql import OperationType
+from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from .context import Context
+from .documents import MAX_TOKENS, choose_operation, coded_error, fragment_map
 from .errors import log_errors, make_safe_for_clients
 from .limits import DocumentShapeLimits, check_operation
 from .mutations import Mutation
@@ -22,17 +23,16 @@ from .queries import Query
 from .subscriptions import Subscription
 from .types import PhoneNumberType, TelephonyConfigType
 
-MAX_TOKENS = 2000
-
 
 class RequestGuard(SchemaExtension):
-    """Refuses, before any resolver runs, a mutation with a read-only key and a document
-    whose arguments break the limits (page sizes, cursors, cost)."""
+    """Refuses, before any resolver runs, a mutation with a read-only key, a request whose
+    operation cannot be chosen, and a document whose arguments break the limits (page sizes,
+    cursors, cost)."""
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         if isinstance(context.context, Context):
-            context.context.renew_loaders()  # nothing cached by an earlier operation on this socket
+            context.context.renew_reads()  # nothing cached by an earlier operation on this socket
         errors = self._refusals(context)
         if errors:
             context.result = GraphQLExecutionResult(data=None, errors=errors)
@@ -44,15 +44,14 @@ class RequestGuard(SchemaExtension):
         principal = getattr(context.context, "principal", None)
         if document is None:
             return []
+        # The name the request gave, as the transports read it (they refuse first): Strawberry's
+        # `operation_name` falls back to the first operation's, and runs the first of several.
+        operation = choose_operation(document, context._provided_operation_name)
+        if isinstance(operation, str):
+            return [coded_error(operation, "BAD_REQUEST")]
         if context.operation_type is OperationType.MUTATION and principal is not None and principal.read_only:
-            return [GraphQLError("This API key is read-only: it cannot run mutations.", extensions={"code": "FORBIDDEN"})]
-        operations = [d for d in document.definitions if d.__class__.__name__ == "OperationDefinitionNode"]
-        name = context.operation_name
-        operation = next((o for o in operations if name is None or (o.name and o.name.value == name)), None)
-        if operation is None:
-            return []
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        return check_operation(context.schema._schema, operation, fragments, context.variables)
+            return [coded_error("This API key is read-only: it cannot run mutations.", "FORBIDDEN")]
+        return check_operation(context.schema._schema, operation, fragment_map(document), context.variables)
 
 
 class TelephonySchema(strawberry.Schema):

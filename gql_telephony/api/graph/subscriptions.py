@@ -18,6 +18,6 @@ class Subscription:
         feed = info.context.runtime.summaries.follow(info.context.org_id)
         try:
             async for summary in feed:
-                yield TelephonyConfigWarningSummaryType.of(summary)
+                yield TelephonyConfigWarningSummaryType(source=summary)
         finally:
             await feed.aclose()  # type: ignore[attr-defined]

@@ -1,16 +1,20 @@
-"""The GraphQL endpoint over HTTP and WebSocket: authentication, status codes, error shapes."""
+"""The GraphQL endpoint over HTTP and WebSocket: authentication, status codes, error shapes.
+
+A request over HTTP passes the steps of `GraphQLView.execute_single` in order; what they decide
+is kept in the request's `RequestState` (request_state.py) until `create_response` builds the
+response from it."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from cross_web import HTTPException
-from graphql import DocumentNode, FragmentDefinitionNode, GraphQLError, OperationDefinitionNode, OperationType, parse
-from graphql.language import FieldNode, FragmentSpreadNode, InlineFragmentNode
+from graphql import DocumentNode, OperationDefinitionNode, OperationType
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -24,117 +28,42 @@ from strawberry.types import ExecutionResult
 
 from ...services.tenancy import Principal, authenticate
 from ..graph.context import Context, Runtime
+from ..graph.documents import (
+    bearer_key,
+    choose_operation,
+    connection_key,
+    error_body,
+    is_introspection_only,
+    parse_document,
+    request_error,
+)
 from ..graph.errors import INTERNAL_MESSAGE, format_error, is_fault
+from ..graph.operation_facts import describe, note_operation
+from ..middleware.rate_limit import authenticated_here
+from ..plans.runner import PlanRunner
 from .graphiql import with_subscription_auth
 from .json_encoding import encode_json
-from .media_types import parse_media_type, split_list
-from ..graph.operation_facts import describe, note_operation
-from ..plans.runner import PlanRunner
-from ..middleware.rate_limit import authenticated_here, bearer_key, connection_key
+from .negotiation import GRAPHQL_RESPONSE_JSON, check_body_media_type, response_media_type
+from .request_state import RequestState, ResponseWithState, state_of
 from .response_cache import CachedResponse, ResponseCache, cache_key
-from ..graph.schema import MAX_TOKENS
 from .websocket import TransportWSHandler, WebSocketAdapter
 
 logger = logging.getLogger("gql_telephony.http")
 
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-# What a POST body may be (the contract names both): JSON, in UTF-8.
-BODY_MEDIA_TYPES = ("application/json", GRAPHQL_RESPONSE_JSON)
 HTTP_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+UNAUTHENTICATED_MESSAGE = "A valid API key is required: send the header Authorization: Bearer KEY."
+SUBSCRIPTION_OVER_HTTP = "Subscriptions are served over WebSocket at /graphql (graphql-transport-ws), not over HTTP."
+MUTATION_OVER_GET = "Only queries can be sent with GET: send mutations with POST."
 
-
-class MediaResponse(Response):
-    """The sub-response, remembering which media type the client asked for."""
-
-    media_type = "application/json"
-
-
-def _accepted(accept: str) -> list[tuple[str, float]]:
-    """The media ranges of an Accept header with their q-values (an unreadable q counts as 0,
-    an unreadable range is left out)."""
-    ranges = []
-    for member in split_list(accept):
-        media_range = parse_media_type(member)
-        if media_range is None:
-            continue
-        quality = 1.0
-        if "q" in media_range.parameters:
-            try:
-                quality = min(max(float(media_range.parameters["q"]), 0.0), 1.0)
-            except ValueError:
-                quality = 0.0
-        ranges.append((media_range.essence, quality))
-    return ranges
-
-
-def response_media_type(accept: str | None) -> str:
-    """application/graphql-response+json when the client names it with a q-value above 0 and
-    prefers it at least as much as application/json; application/json otherwise (also for a
-    bare */*, as the GraphQL-over-HTTP spec advises for clients that predate the new type)."""
-    ranges = _accepted(accept or "")
-    named = [quality for media_range, quality in ranges if media_range == GRAPHQL_RESPONSE_JSON]
-    if not named or max(named) <= 0:
-        return "application/json"
-    json_quality = 0.0
-    for candidates in (("application/json",), ("application/*",), ("*/*",)):  # most specific wins
-        matching = [quality for media_range, quality in ranges if media_range in candidates]
-        if matching:
-            json_quality = max(matching)
-            break
-    return GRAPHQL_RESPONSE_JSON if max(named) >= json_quality else "application/json"
+# Strawberry's own execution of the request (the generic resolvers), for the steps that use it.
+RunGeneric = Callable[[], Awaitable[ExecutionResult]]
+# The operation a request runs; a message when none can run; None when the document does not parse.
+Chosen = OperationDefinitionNode | str | None
 
 
 def _refuse_constant(name: str) -> Any:
     """NaN, Infinity and -Infinity are not JSON (RFC 8259), whatever Python's parser allows."""
     raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
-
-
-def parse_or_none(query: str | None) -> DocumentNode | None:
-    """The document, or None when it does not parse (Strawberry then reports why)."""
-    if not query:
-        return None
-    try:
-        return parse(query, max_tokens=MAX_TOKENS)
-    except GraphQLError:
-        return None
-
-
-def selected_operation(document: DocumentNode, operation_name: str | None) -> OperationDefinitionNode | str:
-    """The operation to run, or why there is none (Strawberry would run the first of several)."""
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is None:
-        if len(operations) > 1:
-            return "The document holds several operations: name the one to run in operationName."
-        return operations[0] if operations else "The document holds no operation to run."
-    chosen = next((o for o in operations if o.name and o.name.value == operation_name), None)
-    return chosen or "No operation in the document has the name given in operationName."
-
-
-def is_introspection_only(document: DocumentNode, operation: OperationDefinitionNode) -> bool:
-    """An operation that asks only for __schema, __type or __typename."""
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    # Each fragment is judged once: a fragment spread many times costs nothing more.
-    judged: dict[str, bool] = {}
-
-    def only_meta(selection_set: Any) -> bool:
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                if not selection.name.value.startswith("__"):
-                    return False
-            elif isinstance(selection, InlineFragmentNode):
-                if not only_meta(selection.selection_set):
-                    return False
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                if name not in judged:
-                    judged[name] = False  # unknown or cyclic: not introspection
-                    if name in fragments:
-                        judged[name] = only_meta(fragments[name].selection_set)
-                if not judged[name]:
-                    return False
-        return True
-
-    return only_meta(operation.selection_set)
 
 
 def is_request_error(result: ExecutionResult) -> bool:
@@ -144,27 +73,6 @@ def is_request_error(result: ExecutionResult) -> bool:
     return all(error.path is None for error in result.errors) and not any(
         (error.extensions or {}).get("code") == "FORBIDDEN" for error in result.errors
     )
-
-
-def request_error(message: str, code: str) -> ExecutionResult:
-    return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": code})])
-
-
-def error_body(message: str, code: str) -> dict[str, Any]:
-    return {"errors": [{"message": message, "extensions": {"code": code}}]}
-
-
-def check_body_media_type(content_type: str | None) -> None:
-    """A POST body must be JSON in UTF-8 (media types read as RFC 9110 writes them). Anything else
-    is 400 BAD_REQUEST, as the contract gives for a body that is not JSON (not 415: existing
-    clients rely on it)."""
-    if not content_type:
-        raise HTTPException(400, "Send the request body as JSON, with the header Content-Type: application/json.")
-    media_type = parse_media_type(content_type)
-    if media_type is None or media_type.essence not in BODY_MEDIA_TYPES:
-        raise HTTPException(400, "The request body must be application/json.")
-    if media_type.parameters.get("charset", "utf-8").lower() != "utf-8":
-        raise HTTPException(400, "The request body must be encoded in UTF-8.")
 
 
 class _AsJSON:
@@ -179,9 +87,9 @@ class _AsJSON:
         return getattr(self._request, name)
 
 
-class GraphQLView(GraphQL):
+class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = TransportWSHandler
-    websocket_adapter_class = WebSocketAdapter  # type: ignore[assignment]
+    websocket_adapter_class = WebSocketAdapter
 
     def __init__(self, schema: Any, runtime: Runtime) -> None:
         production = runtime.settings.is_production
@@ -197,7 +105,7 @@ class GraphQLView(GraphQL):
         self.suggestions = not production
         settings = runtime.settings
         self.plans = (
-            PlanRunner(schema._schema, runtime.db, runtime.vault, max_tokens=MAX_TOKENS, production=production)
+            PlanRunner(schema._schema, runtime.db, runtime.vault, production=production)
             if settings.compiled_plans else None
         )
         self.cache = ResponseCache(settings.response_cache_mb * 2**20) if settings.response_cache_mb > 0 else None
@@ -244,12 +152,9 @@ class GraphQLView(GraphQL):
             self.runtime.key_usage.note(principal.key_id)
         return principal
 
-    async def get_sub_response(self, request: Request) -> Response:
-        sub_response = MediaResponse()
-        sub_response.status_code = None  # type: ignore[assignment]
-        del sub_response.headers["content-length"]
-        sub_response.media_type = response_media_type(request.headers.get("accept"))
-        return sub_response
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        """Made once per request: it carries the request's state through the steps below."""
+        return ResponseWithState(RequestState(media_type=response_media_type(request.headers.get("accept"))))
 
     def decode_json(self, data: str | bytes) -> object:
         return json.loads(data, parse_constant=_refuse_constant)
@@ -281,66 +186,103 @@ class GraphQLView(GraphQL):
             raise HTTPException(400, "The GraphQL operation's `operationName` must be a string or null, if provided.")
         return data
 
+    # -- One request over HTTP, step by step ------------------------------------------------------
+
     async def execute_single(  # noqa: PLR0917
-        self, request: Any, request_adapter: Any, sub_response: Any, context: Context, root_value: Any,
+        self, request: Any, request_adapter: Any, sub_response: Response, context: Context, root_value: Any,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        principal = context.principal
-        if principal is not None and self.cache is not None and request_data.query:
-            key = cache_key(principal.org_id, principal.data_version, request_data.query,
-                            request_data.operation_name, request_data.variables)
-            hit = self.cache.get(key)
-            if hit is not None:
-                self.runtime.read_paths.cache += 1
-                note_operation(request, hit.operation_type, hit.operation_name)
-                sub_response.cached_body = hit.body
-                return ExecutionResult(data={}, errors=None)
-            sub_response.cache_key = key
-        prepared = self.plans.prepare(request_data.query) if self.plans and request_data.query else None
-        document = prepared.document if prepared is not None else None
-        document = document or parse_or_none(request_data.query)
-        operation = selected_operation(document, request_data.operation_name) if document else None
-        introspection = (
-            document is not None and isinstance(operation, OperationDefinitionNode)
-            and is_introspection_only(document, operation)
+        """One GraphQL request over HTTP, in steps: answered from the cache, or refused (no key,
+        no operation to run, a subscription), or executed (by a plan or by Strawberry); then its
+        status. What the steps decide goes into the request's state, for create_response."""
+        state = state_of(sub_response)
+        cached = self._answer_from_cache(request, state, context.principal, request_data)
+        if cached is not None:
+            return cached
+        run_generic: RunGeneric = partial(
+            super().execute_single, request, request_adapter, sub_response, context, root_value, request_data
         )
-        if context.principal is None and not introspection:
-            sub_response.status_code = 401
-            sub_response.headers["www-authenticate"] = 'Bearer realm="gql-telephony"'
-            message = "A valid API key is required: send the header Authorization: Bearer KEY."
-            return ExecutionResult(data=None, errors=[GraphQLError(message, extensions={"code": "UNAUTHENTICATED"})])
-        if isinstance(operation, str):
-            result = request_error(operation, "BAD_REQUEST")
-        elif operation is not None and operation.operation is OperationType.SUBSCRIPTION:
-            result = request_error(
-                "Subscriptions are served over WebSocket at /graphql (graphql-transport-ws), not over HTTP.",
-                "BAD_REQUEST",
-            )
-        elif operation is not None and operation.operation is OperationType.QUERY and principal is not None:
-            sub_response.cache_entry = describe(operation)  # a query's response may be kept
-            result = await self._execute_query(request, request_adapter, sub_response, context, root_value, request_data)
-        else:
-            try:
-                result = await super().execute_single(
-                    request, request_adapter, sub_response, context, root_value, request_data
-                )
-            except HTTPException as refused:
-                if not isinstance(refused.__cause__, InvalidOperationTypeError):
-                    raise
-                # GraphQL over HTTP: a mutation over GET is 405, whatever the client accepts.
-                sub_response.status_code = 405
-                sub_response.headers["allow"] = "POST"
-                return request_error("Only queries can be sent with GET: send mutations with POST.", "BAD_REQUEST")
-        if is_request_error(result):
-            # GraphQL over HTTP: 4xx (5xx for a fault) only for clients that understand
-            # application/graphql-response+json; 200 for those that accept only application/json.
-            failed = 500 if any(is_fault(error) for error in result.errors or ()) else 400
-            sub_response.status_code = failed if sub_response.media_type == GRAPHQL_RESPONSE_JSON else 200
+        document, operation = self._read_document(request_data)
+        result = self._refuse_unauthenticated(state, context, document, operation)
+        if result is None:
+            result = self._refuse_operation(operation)
+        if result is None:
+            result = await self._execute(request, state, context, request_data, operation, run_generic)
+        self._set_status_for_request_errors(state, result)
         return result
 
-    async def _execute_query(  # noqa: PLR0917
-        self, request: Any, request_adapter: Any, sub_response: Any, context: Context, root_value: Any,
-        request_data: GraphQLRequestData,
+    def _answer_from_cache(
+        self, request: Any, state: RequestState, principal: Principal | None, request_data: GraphQLRequestData
+    ) -> ExecutionResult | None:
+        """A query this organization already asked at this data version is answered with the
+        bytes sent then, and nothing runs. On a miss, the key is kept in the state: the
+        response may be stored under it once it is known to have succeeded."""
+        if principal is None or self.cache is None or not request_data.query:
+            return None
+        key = cache_key(principal.org_id, principal.data_version, request_data.query,
+                        request_data.operation_name, request_data.variables)
+        hit = self.cache.get(key)
+        if hit is None:
+            state.cache_key = key
+            return None
+        self.runtime.read_paths.cache += 1
+        note_operation(request, hit.operation_type, hit.operation_name)
+        state.cached_body = hit.body
+        return ExecutionResult(data={}, errors=None)  # stands in: create_response sends the cached body
+
+    def _read_document(self, request_data: GraphQLRequestData) -> tuple[DocumentNode | None, Chosen]:
+        """The document and its operation to run (or why none can run), for the checks that come
+        before execution; (None, None) when it does not parse, the executor then saying why. A
+        document the plans have parsed already is not parsed again."""
+        query = request_data.query
+        prepared = self.plans.prepare(query) if self.plans is not None and query else None
+        document = prepared.document if prepared is not None else None
+        if document is None:
+            document = parse_document(query)  # unknown to the plans, or invalid: still has an operation
+        if document is None:
+            return None, None
+        return document, choose_operation(document, request_data.operation_name)
+
+    @staticmethod
+    def _refuse_unauthenticated(
+        state: RequestState, context: Context, document: DocumentNode | None, operation: Chosen
+    ) -> ExecutionResult | None:
+        """Without a valid key, only introspection runs (tools read the schema before they have a
+        key); anything else is 401 with the challenge HTTP asks for, whatever the client accepts."""
+        if context.principal is not None:
+            return None
+        if document is not None and isinstance(operation, OperationDefinitionNode) \
+                and is_introspection_only(document, operation):
+            return None
+        state.status = 401
+        state.headers["www-authenticate"] = 'Bearer realm="gql-telephony"'
+        return request_error(UNAUTHENTICATED_MESSAGE, "UNAUTHENTICATED")
+
+    @staticmethod
+    def _refuse_operation(operation: Chosen) -> ExecutionResult | None:
+        """Refused before the executor sees them: a request whose operation cannot be chosen
+        (Strawberry would run the first of several), and a subscription, which needs a socket."""
+        if isinstance(operation, str):
+            return request_error(operation, "BAD_REQUEST")
+        if operation is not None and operation.operation is OperationType.SUBSCRIPTION:
+            return request_error(SUBSCRIPTION_OVER_HTTP, "BAD_REQUEST")
+        return None
+
+    async def _execute(
+        self, request: Any, state: RequestState, context: Context, request_data: GraphQLRequestData,
+        operation: Chosen, run_generic: RunGeneric,
+    ) -> ExecutionResult:
+        """An authenticated query may be answered by a plan, and its response kept; anything
+        else (mutations, introspection without a key, documents that do not parse) goes to
+        Strawberry."""
+        if isinstance(operation, OperationDefinitionNode) and operation.operation is OperationType.QUERY \
+                and context.principal is not None:
+            state.cache_entry = describe(operation)
+            return await self._execute_query(request, context, request_data, run_generic)
+        return await self._execute_generic(state, run_generic)
+
+    async def _execute_query(
+        self, request: Any, context: Context, request_data: GraphQLRequestData, run_generic: RunGeneric
     ) -> ExecutionResult:
         """By the query's compiled plan when one covers it, else by the generic executor."""
         if self.plans is not None:
@@ -353,7 +295,32 @@ class GraphQLView(GraphQL):
                 note_operation(request, *describe(operation))
                 return ExecutionResult(data=data, errors=None)
         self.runtime.read_paths.generic += 1
-        return await super().execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+        return await run_generic()
+
+    @staticmethod
+    async def _execute_generic(state: RequestState, run_generic: RunGeneric) -> ExecutionResult:
+        """Strawberry's execution. GraphQL over HTTP: a mutation over GET is 405, whatever the
+        client accepts (Strawberry refuses it with an exception)."""
+        try:
+            return await run_generic()
+        except HTTPException as refused:
+            if not isinstance(refused.__cause__, InvalidOperationTypeError):
+                raise
+        state.status = 405
+        state.headers["allow"] = "POST"
+        return request_error(MUTATION_OVER_GET, "BAD_REQUEST")
+
+    @staticmethod
+    def _set_status_for_request_errors(state: RequestState, result: ExecutionResult) -> None:
+        """GraphQL over HTTP: a request error is 4xx (5xx for a fault) for clients that understand
+        application/graphql-response+json, and 200 for those that accept only application/json.
+        A status an earlier step decided (401, 405) stands."""
+        if state.status is not None or not is_request_error(result):
+            return
+        failed = 500 if any(is_fault(error) for error in result.errors or ()) else 400
+        state.status = failed if state.media_type == GRAPHQL_RESPONSE_JSON else 200
+
+    # -- The response ---------------------------------------------------------------------------
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         body: GraphQLHTTPResponse = {}
@@ -363,24 +330,25 @@ class GraphQLView(GraphQL):
             body["errors"] = [format_error(error, suggestions=self.suggestions) for error in result.errors]
         return body
 
-    def create_response(self, response_data: Any, sub_response: Any) -> Response:
-        body = getattr(sub_response, "cached_body", None)
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        state = state_of(sub_response)
+        body = state.cached_body
         if body is None:
             body = encode_json(response_data)  # WebSocket messages keep Strawberry's text encoding
-            self._keep(body, response_data, sub_response)
-        response = Response(body, status_code=sub_response.status_code or 200)
+            self._keep(body, response_data, state)
+        response = Response(body, status_code=state.status or 200)
         response.headers.raw.extend(sub_response.headers.raw)
-        response.headers["content-type"] = sub_response.media_type
+        response.headers.update(state.headers)
+        response.headers["content-type"] = state.media_type
         response.background = sub_response.background
         return response
 
-    def _keep(self, body: bytes, response_data: Any, sub_response: Any) -> None:
+    def _keep(self, body: bytes, response_data: Any, state: RequestState) -> None:
         """Keeps the response of a query that succeeded, under the data version its request read."""
-        key = getattr(sub_response, "cache_key", None)
-        entry = getattr(sub_response, "cache_entry", None)
-        if self.cache is None or key is None or entry is None or sub_response.status_code not in (None, 200):
+        if self.cache is None or state.cache_key is None or state.cache_entry is None:
+            return
+        if state.status not in (None, 200):
             return
         if not isinstance(response_data, dict) or "errors" in response_data or response_data.get("data") is None:
             return
-        self.cache.put(key, CachedResponse(body, *entry))
-
+        self.cache.put(state.cache_key, CachedResponse(body, *state.cache_entry))

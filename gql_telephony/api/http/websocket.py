@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, cast
 
-from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import GraphQLError, GraphQLFormattedError, OperationDefinitionNode, OperationType
 from starlette.websockets import WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage
 
 from ...services.tenancy import live_key_ids
+from ..graph.context import Context
+from ..graph.documents import choose_operation, coded_error, parse_document
 from ..graph.errors import INTERNAL_MESSAGE, format_error
 from ..middleware.rate_limit import refused_over_socket
 from .ws_messages import fit_close_reason, malformed
@@ -23,17 +26,12 @@ logger = logging.getLogger("gql_telephony.websocket")
 MAX_SUBSCRIPTIONS_PER_SOCKET = 100
 
 
-def is_subscription(query: object) -> bool:
-    if not isinstance(query, str):
-        return False
-    try:
-        document = parse(query, max_tokens=2000)
-    except GraphQLError:
-        return False
-    return any(
-        isinstance(d, OperationDefinitionNode) and d.operation is OperationType.SUBSCRIPTION
-        for d in document.definitions
-    )
+def chosen_for_socket(payload: dict[str, Any]) -> OperationDefinitionNode | str | None:
+    """The operation a `subscribe` message runs, or why none can run (chosen as over HTTP);
+    None when its document does not parse: Strawberry then closes the socket (4400), as the
+    protocol asks, with the same token limit."""
+    document = parse_document(payload["query"])
+    return None if document is None else choose_operation(document, payload.get("operationName"))
 
 
 class WebSocketAdapter(ASGIWebSocketAdapter):
@@ -58,7 +56,7 @@ class WebSocketAdapter(ASGIWebSocketAdapter):
         await super().send_json(message)
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler):  # type: ignore[type-arg]
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """Checks each message's shape before Strawberry reads it; checks the key before each
     operation; counts subscriptions only (Strawberry's own limit counts queries too and names
     no value)."""
@@ -83,20 +81,35 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler):  # type: ignore[type-ar
             return
         if not await self._key_still_valid(message["id"]):
             return
-        operation_id = message["id"]
-        query = message["payload"]["query"]
-        if self.connection_acknowledged and operation_id not in self.operations and is_subscription(query):
-            self._subscription_ids &= set(self.operations)  # forget finished ones
-            if len(self._subscription_ids) >= MAX_SUBSCRIPTIONS_PER_SOCKET:
-                error = GraphQLError(
-                    f"At most {MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions may run on one WebSocket: "
-                    "complete one before starting another, or open another socket.",
-                    extensions={"code": "SUBSCRIPTION_LIMIT", "limit": MAX_SUBSCRIPTIONS_PER_SOCKET},
-                )
-                await self.send_message({"id": operation_id, "type": "error", "payload": [format_error(error)]})
+        if self.connection_acknowledged and message["id"] not in self.operations:  # else Strawberry closes it
+            if not await self._may_start(message["id"], message["payload"]):
                 return
-            self._subscription_ids.add(operation_id)
         await super().handle_subscribe(message)
+
+    async def _may_start(self, operation_id: str, payload: dict[str, Any]) -> bool:
+        """The operation is chosen as over HTTP, refused when it cannot be (Strawberry would run
+        the first of several); a subscription counts against the socket's limit."""
+        operation = chosen_for_socket(payload)
+        if isinstance(operation, str):
+            await self._refuse(operation_id, coded_error(operation, "BAD_REQUEST"))
+            return False
+        if operation is None or operation.operation is not OperationType.SUBSCRIPTION:
+            return True
+        self._subscription_ids &= set(self.operations)  # forget finished ones
+        if len(self._subscription_ids) >= MAX_SUBSCRIPTIONS_PER_SOCKET:
+            await self._refuse(operation_id, coded_error(
+                f"At most {MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions may run on one WebSocket: "
+                "complete one before starting another, or open another socket.",
+                "SUBSCRIPTION_LIMIT", limit=MAX_SUBSCRIPTIONS_PER_SOCKET,
+            ))
+            return False
+        self._subscription_ids.add(operation_id)
+        return True
+
+    async def _refuse(self, operation_id: str, error: GraphQLError) -> None:
+        """The protocol's `error` message for one operation: the socket stays open."""
+        formatted = cast("GraphQLFormattedError", format_error(error))  # that shape, built as a plain dict
+        await self.send_message(ErrorMessage(id=operation_id, type="error", payload=[formatted]))
 
     # -- API key revocation: the key is checked again before each operation, and the socket is
     # closed with 4403 when api/key_watch.py finds the key revoked or deleted.
@@ -128,8 +141,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler):  # type: ignore[type-ar
             live = self._watched_key in await live_key_ids(runtime.db, [self._watched_key])
         except Exception as error:  # the database is away: refuse this operation, keep the socket
             logger.warning("could not check a WebSocket's API key: %s", type(error).__name__)
-            refusal = GraphQLError(INTERNAL_MESSAGE, extensions={"code": "INTERNAL_SERVER_ERROR"})
-            await self.send_message({"id": operation_id, "type": "error", "payload": [format_error(refusal)]})
+            await self._refuse(operation_id, coded_error(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR"))
             return False
         if not live:
             await self.close_revoked()

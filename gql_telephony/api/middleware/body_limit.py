@@ -6,6 +6,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..graph.documents import error_body
+
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -42,10 +44,8 @@ class BodySizeLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps({"errors": [{
-            "message": f"The request body is larger than the limit of {self.max_bytes} bytes.",
-            "extensions": {"code": "PAYLOAD_TOO_LARGE", "limit": self.max_bytes},
-        }]}).encode()
+        message = f"The request body is larger than the limit of {self.max_bytes} bytes."
+        body = json.dumps(error_body(message, "PAYLOAD_TOO_LARGE", limit=self.max_bytes)).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

@@ -89,7 +89,7 @@ class Histogram:
 
 
 class ReadPathCounter:
-    """Counts kept by the view itself (api/context.py ReadPaths), rendered as one counter."""
+    """Counts kept by the view itself (api/runtime.py ReadPaths), rendered as one counter."""
 
     name = "gql_telephony_read_path_total"
 

@@ -27,6 +27,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ...services.tenancy import Principal
+from ..graph.documents import bearer_key, connection_key, error_entry
 from .rate_buckets import Buckets
 
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapers, no I/O on keys
@@ -53,21 +54,6 @@ def handshake_bucket(scope: Scope) -> str:
     return "handshake:" + _address(scope)
 
 
-def bearer_key(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, key = authorization.strip().partition(" ")
-    return key.strip() if scheme.lower() == "bearer" and key.strip() else None
-
-
-def connection_key(params: object) -> str | None:
-    """The key of a WebSocket's connection_init payload: {"Authorization": "Bearer KEY"}."""
-    if not isinstance(params, dict):
-        return None
-    authorization = params.get("Authorization") or params.get("authorization")
-    return bearer_key(authorization) if isinstance(authorization, str) else None
-
-
 def presented_key(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
@@ -89,10 +75,7 @@ def retry_after_seconds(wait: float) -> int:
 
 
 def refusal_errors(seconds: int) -> list[dict[str, Any]]:
-    return [{
-        "message": f"Too many requests: retry after {seconds} seconds.",
-        "extensions": {"code": "RATE_LIMITED", "retryAfter": seconds},
-    }]
+    return [error_entry(f"Too many requests: retry after {seconds} seconds.", "RATE_LIMITED", retryAfter=seconds)]
 
 
 class RateLimit:

@@ -10,29 +10,28 @@ would succeed, and answers them with the same data.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
-    GraphQLError,
     GraphQLSchema,
     NoSchemaIntrospectionCustomRule,
     OperationDefinitionNode,
-    parse,
     specified_rules,
 )
 from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.schema.schema import validate_document
 
 from ...crypto import Vault
+from ...services.reader import Reader
 from ...storage.db import Database
+from ..graph.documents import chosen_operation, fragment_map, parse_document
 from ..graph.limits import DocumentShapeLimits, check_operation
 from .compiler import NoPlan, Plan, compile_plan, directive_variables
 from .executor import execute_plan
-from .snapshot import Snapshot
 
 logger = logging.getLogger("gql_telephony.plans")
 
@@ -82,11 +81,9 @@ class Prepared:
         return self.within_limits[name]
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
+        """The operation to run, chosen as every transport chooses it (None: the request is refused)."""
         assert self.document is not None
-        operations = [d for d in self.document.definitions if isinstance(d, OperationDefinitionNode)]
-        if name is None:
-            return operations[0] if len(operations) == 1 else None
-        return next((o for o in operations if o.name and o.name.value == name), None)
+        return chosen_operation(self.document, name)
 
 
 INVALID = Prepared(None, {}, ())
@@ -94,14 +91,17 @@ NO_PLAN = Plan((), {})  # cached for requests no plan covers
 
 
 class PlanRunner:
-    def __init__(self, schema: GraphQLSchema, db: Database, vault: Vault, *, max_tokens: int, production: bool) -> None:
-        self.schema, self.db, self.vault, self.max_tokens = schema, db, vault, max_tokens
+    def __init__(self, schema: GraphQLSchema, db: Database, vault: Vault, *, production: bool) -> None:
+        self.schema, self.db, self.vault = schema, db, vault
         rules = [*specified_rules, DocumentShapeLimits]
         if production:
             rules.append(NoSchemaIntrospectionCustomRule)
         self.rules = tuple(rules)
         self._documents: LRU[str, Prepared] = LRU(MAX_DOCUMENTS)
         self._plans: LRU[tuple[Any, ...], Plan] = LRU(MAX_DOCUMENTS)
+        # Why plans gave up, by exception type: GraphQLError (an error the generic executor
+        # words, such as a bad argument) is expected, anything else is a fault of a plan.
+        self.gave_up: Counter[str] = Counter()
 
     async def run(
         self, org_id: int, query: str, operation_name: str | None, raw_variables: dict[str, Any] | None
@@ -111,6 +111,7 @@ class PlanRunner:
             return await self._run(org_id, query, operation_name, raw_variables or {})
         except Exception as error:  # noqa: BLE001 - any surprise: the generic executor answers instead
             logger.debug("the generic executor answers instead of a plan: %s", type(error).__name__)
+            self.gave_up[type(error).__name__] += 1
             return None
 
     async def _run(
@@ -128,16 +129,15 @@ class PlanRunner:
         plan = self._plan(prepared, query, operation, variables)
         if plan is None:
             return None
-        async with self.db.reading_rows() as session:
-            snapshot = Snapshot(
-                session, org_id, self.vault,
-                config_timestamps=plan.asks("TelephonyConfig", *TIMESTAMP_FIELDS),
-                number_timestamps=plan.asks("PhoneNumber", *TIMESTAMP_FIELDS),
-            )
+        async with Reader.holding(
+            self.db, org_id, self.vault,
+            config_timestamps=plan.asks("TelephonyConfig", *TIMESTAMP_FIELDS),
+            number_timestamps=plan.asks("PhoneNumber", *TIMESTAMP_FIELDS),
+        ) as reader:
             if plan.asks("Query", "telephonyConfigWarnings"):
                 # The summary needs every configuration: loaded first, they answer the rest.
-                await snapshot.all_configs()
-            return operation, await execute_plan(plan, snapshot, variables)
+                await reader.all_configs()
+            return operation, await execute_plan(plan, reader, variables)
 
     def _plan(
         self, prepared: Prepared, query: str, operation: OperationDefinitionNode, variables: VariableValues
@@ -166,11 +166,7 @@ class PlanRunner:
         return prepared
 
     def _prepare(self, query: str) -> Prepared:
-        try:
-            document = parse(query, max_tokens=self.max_tokens)
-        except GraphQLError:
+        document = parse_document(query)  # the token limit of every transport
+        if document is None or validate_document(self.schema, document, self.rules):
             return INVALID
-        if validate_document(self.schema, document, self.rules):
-            return INVALID
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        return Prepared(document, fragments, directive_variables(document))
+        return Prepared(document, fragment_map(document), directive_variables(document))

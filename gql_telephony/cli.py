@@ -151,7 +151,9 @@ def cmd_rotate_secrets(settings: Settings, args: argparse.Namespace) -> int:
     def progress(report: Any) -> None:
         print(f"examined {report.examined}, re-encrypted {report.rotated}", flush=True)
 
-    report = _run(_with_db(settings, lambda db: rotate_secrets(db, vault, batch_size=args.batch_size, progress=progress)))
+    report = _run(
+        _with_db(settings, lambda db: rotate_secrets(db, vault, batch_size=args.batch_size, progress=progress))
+    )
     print(f"done: {report.examined} configurations examined, {report.rotated} re-encrypted under the newest key")
     return 0
 
@@ -175,7 +177,9 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="migrate the database, then serve until SIGINT/SIGTERM")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--demo", action="store_true", help="on an empty database, create a demo organization and print its key")
+    serve.add_argument(
+        "--demo", action="store_true", help="on an empty database, create a demo organization and print its key"
+    )
     serve.set_defaults(handler=cmd_serve)
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(handler=cmd_migrate)
     org = commands.add_parser("create-org", help="create an organization and print its id")
@@ -192,10 +196,14 @@ def parser() -> argparse.ArgumentParser:
                     "last used (UTC, or never). Never the key itself: it is shown only when created.")
     keys.add_argument("org_id", metavar="ORG_ID")
     keys.add_argument("--all", action="store_true", help="revoked keys too, with a sixth field: revoked WHEN")
-    _command(commands, "revoke-api-key", cmd_revoke_api_key, "revoke an API key by the id list-api-keys prints",
-             "Requests with the key are refused at once; its open WebSockets are closed with 4403 within "
-             "5 seconds on every server process. The key stays listed with --all.").add_argument("key_id", metavar="KEY_ID")
-    rotate = commands.add_parser("rotate-secrets", help="re-encrypt every stored credential under the first key of GQL_TELEPHONY_SECRET_KEYS")
+    revoke = _command(commands, "revoke-api-key", cmd_revoke_api_key,
+                      "revoke an API key by the id list-api-keys prints",
+                      "Requests with the key are refused at once; its open WebSockets are closed with 4403 within "
+                      "5 seconds on every server process. The key stays listed with --all.")
+    revoke.add_argument("key_id", metavar="KEY_ID")
+    rotate = commands.add_parser(
+        "rotate-secrets", help="re-encrypt every stored credential under the first key of GQL_TELEPHONY_SECRET_KEYS"
+    )
     rotate.add_argument("--batch-size", type=int, default=200)
     rotate.set_defaults(handler=cmd_rotate_secrets)
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(handler=cmd_export_schema)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .field_checks import CheckFailed
 from .errors import ErrorCode, UserError, UserErrors
+from .field_checks import CheckFailed
 from .providers import PROVIDERS, FieldType, Provider, ProviderField
 from .text import is_invisible, text_problem
 

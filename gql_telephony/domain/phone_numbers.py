@@ -15,7 +15,10 @@ MAX_LABEL_LENGTH = 64
 NUMBER_PATH = ("input", "phoneNumber")
 REGION_PATH = ("input", "region")
 
-_SIP_URI = re.compile(r"^sip:(?P<user>[^@\s]+)@(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>\d{1,5}))?$", re.IGNORECASE | re.ASCII)
+_SIP_URI = re.compile(
+    r"^sip:(?P<user>[^@\s]+)@(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>\d{1,5}))?$",
+    re.IGNORECASE | re.ASCII,
+)
 _SIP_USER = re.compile(r"^[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+$", re.ASCII)
 
 
@@ -25,10 +28,14 @@ def normalize_number(raw: str, *, region: str | None, connectivity: Connectivity
     if not value:
         raise UserErrors.one(NUMBER_PATH, "Phone number is required.", ErrorCode.REQUIRED)
     if len(value) > MAX_INPUT_LENGTH:
-        raise UserErrors.one(NUMBER_PATH, f"Phone number must be at most {MAX_INPUT_LENGTH} characters.", ErrorCode.TOO_LONG)
+        raise UserErrors.one(
+            NUMBER_PATH, f"Phone number must be at most {MAX_INPUT_LENGTH} characters.", ErrorCode.TOO_LONG
+        )
     if value[:4].lower() == "sip:":
         if connectivity is not Connectivity.SIP:
-            raise UserErrors.one(NUMBER_PATH, "SIP URIs are accepted only on SIP providers; give an E.164 number.", ErrorCode.INVALID)
+            raise UserErrors.one(
+                NUMBER_PATH, "SIP URIs are accepted only on SIP providers; give an E.164 number.", ErrorCode.INVALID
+            )
         return _normalize_sip_uri(value)
     region_code = _check_region(region)
     try:

@@ -63,7 +63,9 @@ class CreateTelephonyConfigPayload:
 class UpdateTelephonyConfigInput:
     id: strawberry.ID
     name: str | None = None
-    config: JSON | None = strawberry.field(default=None, description="Merged into the stored config: see the contract README.")
+    config: JSON | None = strawberry.field(
+        default=None, description="Merged into the stored config: see the contract README."
+    )
     expected_version: int | None = None
 
 
@@ -101,7 +103,9 @@ class SetDefaultOutboundTelephonyConfigPayload:
 class AddPhoneNumberInput:
     telephony_config_id: strawberry.ID
     phone_number: str
-    region: str | None = strawberry.field(default=None, description="ISO 3166 region (e.g. GB) for a number written without +country code.")
+    region: str | None = strawberry.field(
+        default=None, description="ISO 3166 region (e.g. GB) for a number written without +country code."
+    )
     label: str | None = None
     is_active: bool | None = None
 
@@ -115,7 +119,9 @@ class AddPhoneNumberPayload:
 @strawberry.input
 class UpdatePhoneNumberInput:
     id: strawberry.ID
-    label: str | None = strawberry.field(default=strawberry.UNSET, description="null or blank removes the label; leave it out to keep it.")
+    label: str | None = strawberry.field(
+        default=strawberry.UNSET, description="null or blank removes the label; leave it out to keep it."
+    )
     is_active: bool | None = None
 
 
@@ -139,7 +145,9 @@ class RemovePhoneNumberPayload:
 @strawberry.type
 class Mutation:
     @strawberry.mutation
-    async def create_telephony_config(self, info: Info, input: CreateTelephonyConfigInput) -> CreateTelephonyConfigPayload:
+    async def create_telephony_config(
+        self, info: Info, input: CreateTelephonyConfigInput
+    ) -> CreateTelephonyConfigPayload:
         ctx = info.context
         result, errors = await attempt(info, ctx.runtime.configs.create(
             ctx.org_id, name=input.name, provider=input.provider, config=input.config,
@@ -151,7 +159,9 @@ class Mutation:
         )
 
     @strawberry.mutation
-    async def update_telephony_config(self, info: Info, input: UpdateTelephonyConfigInput) -> UpdateTelephonyConfigPayload:
+    async def update_telephony_config(
+        self, info: Info, input: UpdateTelephonyConfigInput
+    ) -> UpdateTelephonyConfigPayload:
         ctx = info.context
         row, errors = await attempt(info, ctx.runtime.configs.update(
             ctx.org_id, config_key(input.id), name=input.name, config=input.config,
@@ -160,7 +170,9 @@ class Mutation:
         return UpdateTelephonyConfigPayload(telephony_config=of_config(row), user_errors=errors)
 
     @strawberry.mutation
-    async def delete_telephony_config(self, info: Info, input: DeleteTelephonyConfigInput) -> DeleteTelephonyConfigPayload:
+    async def delete_telephony_config(
+        self, info: Info, input: DeleteTelephonyConfigInput
+    ) -> DeleteTelephonyConfigPayload:
         ctx = info.context
         deleted, errors = await attempt(info, ctx.runtime.configs.delete(
             ctx.org_id, config_key(input.id), expected_version=input.expected_version

@@ -16,9 +16,9 @@ from graphql import (
     GraphQLEnumType,
     GraphQLField,
     GraphQLInputObjectType,
+    GraphQLInterfaceType,
     GraphQLNamedType,
     GraphQLObjectType,
-    GraphQLInterfaceType,
     GraphQLSchema,
     GraphQLType,
     get_named_type,
@@ -33,8 +33,8 @@ from ...domain.phone_numbers import MAX_LABEL_LENGTH
 from ...domain.providers import PROVIDERS, FieldType, Provider
 from ...domain.warnings import WarningCode, config_warnings
 from ...services.telephony_configs import MAX_NAME_LENGTH
-from .ids import MAX_ID_LENGTH, MAX_KEY, encode_cursor
 from ..http.json_encoding import encode_json
+from .ids import MAX_ID_LENGTH, MAX_KEY, encode_cursor
 
 MIN_FIELD_SIZE = 128
 TEXT_BYTES = 6
@@ -204,7 +204,9 @@ def _introspection(schema: GraphQLSchema) -> tuple[dict[tuple[str, str], int], d
         "name": _longest(names),
         "description": _longest(getattr(d, "description", None) for d in described),
         "deprecationReason": _longest(f.deprecation_reason for f in deprecated),
-        "defaultValue": _longest(str(a.default_value) for a in arguments + [f for f in fields if hasattr(f, "default_value")]),
+        "defaultValue": _longest(
+            str(a.default_value) for a in arguments + [f for f in fields if hasattr(f, "default_value")]
+        ),
         "specifiedByURL": _longest(getattr(t, "specified_by_url", None) for t in types),
     }
     return lengths, texts

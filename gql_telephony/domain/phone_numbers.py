@@ -75,7 +75,4 @@ def _normalize_sip_uri(value: str) -> str:
 
 def clean_label(label: str | None, path: tuple[str, ...] = ("input", "label")) -> str | None:
     """Trimmed, in NFC; blank becomes no label. The same text rules as a configuration's name."""
-    clean, errors = clean_text(label, path, what="Label", max_length=MAX_LABEL_LENGTH, required=False)
-    if errors:
-        raise UserErrors(errors)
-    return clean
+    return clean_text(label, path, what="Label", max_length=MAX_LABEL_LENGTH, required=False)

@@ -12,6 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ..domain.errors import UserErrors
 from ..domain.text import clean_text
 from ..storage import queries
 from ..storage.db import Database
@@ -78,10 +79,10 @@ def clean_label(label: str | None) -> str | None:
     bidi-override characters, at most 64 characters); ValueError saying why it cannot be one."""
     if label is None:
         return None
-    cleaned, errors = clean_text(label, ("label",), what="A label", max_length=MAX_LABEL_LENGTH, required=True)
-    if errors:
-        raise ValueError(errors[0].message)
-    return cleaned
+    try:
+        return clean_text(label, ("label",), what="A label", max_length=MAX_LABEL_LENGTH, required=True)
+    except UserErrors as refused:
+        raise ValueError(refused.errors[0].message) from None
 
 
 async def _require_organization(session: AsyncSession, org_id: int) -> None:

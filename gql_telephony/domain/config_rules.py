@@ -78,7 +78,7 @@ def apply_config(
                 continue  # its current mask sent back: the stored secret stays as it is
             cleaned = _clean_value(spec, value)
             if cleaned is not None and spec.check is not None:
-                cleaned = spec.check(cleaned)  # type: ignore[arg-type]
+                cleaned = spec.check(cleaned)  # type: ignore[arg-type]  # checks are on text fields
         except _Refused as refused:
             errors.append(UserError(path, refused.message, refused.code))
             continue

@@ -27,7 +27,8 @@ VERSION_PATH = ("input", "expectedVersion")
 
 
 def stored_config(row: TelephonyConfigRow, vault: Vault) -> StoredConfig:
-    return StoredConfig(settings=dict(row.settings), secrets=vault.decrypt_json(row.secrets))  # type: ignore[arg-type]
+    secrets = vault.decrypt_json(row.secrets)
+    return StoredConfig(settings=dict(row.settings), secrets=secrets)  # type: ignore[arg-type]  # stored as strings
 
 
 def not_found(path: tuple[str, ...] = ID_PATH) -> UserErrors:

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from ...domain.errors import UserErrors
 from ...domain.providers import ProviderKey
+from ...storage.tables import PhoneNumberRow, TelephonyConfigRow
 from .ids import decode_id_of, encode_id
 from .types import Info, PhoneNumberType, TelephonyConfigType, UserErrorType
 
@@ -38,8 +39,14 @@ def number_key(global_id: str) -> int | None:
     return decode_id_of("PhoneNumber", global_id)
 
 
-def of_config(row: object | None) -> TelephonyConfigType | None:
-    return TelephonyConfigType.of(row) if row is not None else None  # type: ignore[arg-type]
+# A payload shows the ORM row its write left. It has the columns of the read side's rows, which
+# of() reads by name, but not their type (no positions; an id that may be None before a flush).
+def of_config(row: TelephonyConfigRow | None) -> TelephonyConfigType | None:
+    return TelephonyConfigType.of(row) if row is not None else None  # type: ignore[arg-type]  # see above
+
+
+def of_number(row: PhoneNumberRow | None) -> PhoneNumberType | None:
+    return PhoneNumberType.of(row) if row is not None else None  # type: ignore[arg-type]  # see above
 
 
 @strawberry.input
@@ -205,7 +212,7 @@ class Mutation:
             return AddPhoneNumberPayload(phone_number=None, user_errors=errors)
         # The payload shows the configuration the service found still there after the add.
         ctx.loaders.config_by_id.prime(added.config.id, added.config)
-        return AddPhoneNumberPayload(phone_number=PhoneNumberType.of(added.number), user_errors=errors)
+        return AddPhoneNumberPayload(phone_number=of_number(added.number), user_errors=errors)
 
     @strawberry.mutation
     async def update_phone_number(self, info: Info, input: UpdatePhoneNumberInput) -> UpdatePhoneNumberPayload:
@@ -214,7 +221,7 @@ class Mutation:
             ctx.org_id, number_key(input.id), label=input.label or None,
             set_label=input.label is not strawberry.UNSET, is_active=input.is_active,
         ))
-        return UpdatePhoneNumberPayload(phone_number=PhoneNumberType.of(row) if row else None, user_errors=errors)
+        return UpdatePhoneNumberPayload(phone_number=of_number(row), user_errors=errors)
 
     @strawberry.mutation
     async def remove_phone_number(self, info: Info, input: RemovePhoneNumberInput) -> RemovePhoneNumberPayload:

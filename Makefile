@@ -48,4 +48,4 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench.dashboard $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

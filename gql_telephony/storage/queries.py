@@ -260,6 +260,7 @@ async def number_counts(session: Reader, *, config_ids: Sequence[int]) -> dict[i
     return {key: NumberCounts(total, int(active)) for key, total, active in rows.all()}
 
 
+# With `plain`, rows have positions only.
 @overload
 async def number_pages(
     session: Reader, *, config_ids: Sequence[int], limit: int, after_id: int | None, active_only: bool,

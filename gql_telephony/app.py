@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.view = view
     app.state.metrics = metrics
     app.state.rate_buckets = buckets
     return app

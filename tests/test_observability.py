@@ -118,8 +118,7 @@ async def test_lines_logged_while_serving_a_request_carry_its_id(api, logs, monk
     async def failing(*_args, **_kwargs):
         raise RuntimeError("the database is gone")
 
-    monkeypatch.setattr("gql_telephony.api.graph.queries.warning_summary", failing)
-    monkeypatch.setattr("gql_telephony.api.plans.snapshot.Snapshot.warning_summary", failing)
+    monkeypatch.setattr("gql_telephony.services.reader.Reader.warning_summary", failing)
     try:
         logging.getLogger("gql_telephony.test").warning("outside any request")
         response = await api.post("{ telephonyConfigWarnings { totalCount } }", headers={"x-request-id": "req-1"})

@@ -7,11 +7,17 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.engine import Row
 
 from ..crypto import Vault
+from ..domain.config_rules import StoredConfig
 from ..domain.providers import ProviderKey
 from ..domain.warnings import ConfigWarning, WarningSummary, config_warnings, summarize
 from ..storage import queries
 from ..storage.db import Database
 from ..storage.tables import TelephonyConfigRow
+
+
+def stored_config(row: Row | TelephonyConfigRow, vault: Vault) -> StoredConfig:
+    """A configuration's settings and its secrets in clear, for the rules and the masking."""
+    return StoredConfig(settings=dict(row.settings), secrets=vault.decrypt_json(row.secrets))
 
 
 def present_keys(row: Row | TelephonyConfigRow, vault: Vault) -> set[str]:

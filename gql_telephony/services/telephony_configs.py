@@ -18,17 +18,13 @@ from ..storage.constraints import broken_constraint
 from ..storage.db import Database
 from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
 from .events import Broker
+from .reads import stored_config
 from .unit_of_work import writing
 
 MAX_NAME_LENGTH = 64
 NAME_PATH = ("input", "name")
 ID_PATH = ("input", "id")
 VERSION_PATH = ("input", "expectedVersion")
-
-
-def stored_config(row: TelephonyConfigRow, vault: Vault) -> StoredConfig:
-    secrets = vault.decrypt_json(row.secrets)
-    return StoredConfig(settings=dict(row.settings), secrets=secrets)  # type: ignore[arg-type]  # stored as strings
 
 
 def not_found(path: tuple[str, ...] = ID_PATH) -> UserErrors:

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import sqlalchemy as sa
 
-from gql_telephony.api.http.view.response_cache import CachedResponse, ResponseCache, cache_key
+from gql_telephony.api.http.response_cache import CachedResponse, ResponseCache, cache_key
 
 from ..fixtures import DASHBOARD, create_config
 

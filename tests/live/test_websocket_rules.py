@@ -9,7 +9,7 @@ import httpx
 import pytest
 import websockets
 
-from gql_telephony.api.http.view.websocket import MAX_SUBSCRIPTIONS_PER_SOCKET
+from gql_telephony.api.http.websocket import MAX_SUBSCRIPTIONS_PER_SOCKET
 from gql_telephony.app import build_runtime
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.storage.migrate import upgrade_to_head

@@ -1,4 +1,4 @@
-"""What a request carries: the long-lived runtime, the caller, and its own loaders."""
+"""What a request carries: the long-lived runtime, the caller, and its operation's reads."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from ...crypto import Vault
 from ...services.events import Broker
 from ...services.key_usage import KeyUsage
 from ...services.phone_numbers import PhoneNumbers
+from ...services.reader import Reader
 from ...services.summary_feed import SummaryFeed
 from ...services.telephony_configs import TelephonyConfigs
 from ...services.tenancy import Principal
 from ...settings import Settings
 from ...storage.db import Database
 from ..http.key_watch import KeyWatch
-from .loaders import Loaders
+from .fields import Batches
 from ..middleware.request_log import note_organization
 
 
@@ -62,9 +63,9 @@ class Runtime:
             await self.key_usage.flush()  # the last uses noted before the stop
 
 
-# Loaders belong to one operation, not to a Context: a WebSocket's Context lives as long as the
+# Reads belong to one operation, not to a Context: a WebSocket's Context lives as long as the
 # socket and serves many operations, each in its own task (and so its own context variables).
-_operation_loaders: ContextVar[tuple[Context, Loaders] | None] = ContextVar("operation_loaders", default=None)
+_operation_batches: ContextVar[tuple[Context, Batches] | None] = ContextVar("operation_batches", default=None)
 
 
 @dataclass
@@ -84,18 +85,23 @@ class Context:
             note_organization(self.request, principal.org_id)  # for the request's log line
 
     @property
-    def loaders(self) -> Loaders:
-        """This operation's loaders, made on first use."""
-        current = _operation_loaders.get()
+    def batches(self) -> Batches:
+        """This operation's batched reads, made on first use."""
+        current = _operation_batches.get()
         if current is None or current[0] is not self:
-            return self.renew_loaders()
+            return self.renew_reads()
         return current[1]
 
-    def renew_loaders(self) -> Loaders:
-        """Forget everything loaded so far (at the start of an operation, after each mutation)."""
-        loaders = Loaders(self.runtime.db, self.principal.org_id if self.principal else -1)
-        _operation_loaders.set((self, loaders))
-        return loaders
+    @property
+    def reader(self) -> Reader:
+        return self.batches.reader
+
+    def renew_reads(self) -> Batches:
+        """Forget everything read so far (at the start of an operation, after each mutation)."""
+        runtime = self.runtime
+        batches = Batches(Reader(runtime.db, self.principal.org_id if self.principal else -1, runtime.vault))
+        _operation_batches.set((self, batches))
+        return batches
 
     @property
     def org_id(self) -> int:

@@ -20,7 +20,7 @@ T = TypeVar("T")
 async def attempt(info: Info, call: Awaitable[T]) -> tuple[T | None, list[UserErrorType]]:
     """The use case's result, or its user errors (its transaction was rolled back).
 
-    Loaders are renewed afterwards: the payload, and any later mutation of the same document,
+    Reads are renewed afterwards: the payload, and any later mutation of the same document,
     must read the state this write left, not what was loaded before it.
     """
     try:
@@ -28,7 +28,7 @@ async def attempt(info: Info, call: Awaitable[T]) -> tuple[T | None, list[UserEr
     except UserErrors as refused:
         return None, [UserErrorType.of(error) for error in refused.errors]
     finally:
-        info.context.renew_loaders()
+        info.context.renew_reads()
 
 
 def config_key(global_id: str) -> int | None:
@@ -39,14 +39,13 @@ def number_key(global_id: str) -> int | None:
     return decode_id_of("PhoneNumber", global_id)
 
 
-# A payload shows the ORM row its write left. It has the columns of the read side's rows, which
-# of() reads by name, but not their type (no positions; an id that may be None before a flush).
+# A payload shows the ORM row its write left: the read side's views take it as their source.
 def of_config(row: TelephonyConfigRow | None) -> TelephonyConfigType | None:
-    return TelephonyConfigType.of(row) if row is not None else None  # type: ignore[arg-type]  # see above
+    return TelephonyConfigType(source=row) if row is not None else None  # type: ignore[call-arg]  # view() makes the constructor, unseen by mypy
 
 
 def of_number(row: PhoneNumberRow | None) -> PhoneNumberType | None:
-    return PhoneNumberType.of(row) if row is not None else None  # type: ignore[arg-type]  # see above
+    return PhoneNumberType(source=row) if row is not None else None  # type: ignore[call-arg]  # view() makes the constructor, unseen by mypy
 
 
 @strawberry.input
@@ -211,7 +210,7 @@ class Mutation:
         if added is None:
             return AddPhoneNumberPayload(phone_number=None, user_errors=errors)
         # The payload shows the configuration the service found still there after the add.
-        ctx.loaders.config_by_id.prime(added.config.id, added.config)
+        ctx.reader.prime_configs([added.config])
         return AddPhoneNumberPayload(phone_number=of_number(added.number), user_errors=errors)
 
     @strawberry.mutation

@@ -1,86 +1,86 @@
-"""The Query root."""
+"""The Query root: a view with no source, whose fields start every read (see fields.py)."""
 
 from __future__ import annotations
 
-import asyncio
+from typing import Any
 
 import strawberry
 
-from ...services.reads import warning_summary
-from .arguments import MAX_NODE_IDS, bad_user_input, page_arguments
-from .ids import decode_id, decode_id_of, encode_cursor
+from ...domain.providers import PROVIDERS, Provider
+from ...domain.warnings import WarningSummary
+from ...services.reader import Reader
+from ...storage.queries import ConfigRow
+from .arguments import MAX_NODE_IDS, Page, bad_user_input, page_arguments
+from .fields import batched, computed, view
+from .ids import decode_id, decode_id_of
 from .types import (
-    PROVIDER_METADATA,
-    Info,
     Node,
-    PageInfo,
-    PhoneNumberType,
     ProviderMetadataType,
     TelephonyConfigConnection,
-    TelephonyConfigEdge,
     TelephonyConfigType,
     TelephonyConfigWarningSummaryType,
 )
 
-
-async def load_node(info: Info, global_id: str) -> Node | None:
-    """Any object of the caller's organization by global id; anything else is null."""
-    decoded = decode_id(global_id)
-    if decoded is None:
-        return None
-    type_name, key = decoded
-    loaders = info.context.loaders
-    if type_name == "TelephonyConfig":
-        row = await loaders.config_by_id.load(key)
-        return TelephonyConfigType.of(row) if row is not None else None
-    if type_name == "PhoneNumber":
-        number = await loaders.number_by_id.load(key)
-        return PhoneNumberType.of(number) if number is not None else None
-    return None
+NodeSource = tuple[str, Any]  # (type name, row): what a field of type Node gives
 
 
-@strawberry.type
+async def _config_pages(reader: Reader, roots: list[None], first: int | None = None,
+                        after: str | None = None) -> list[Page]:
+    limit, after_id = page_arguments(first, after)
+    rows = await reader.config_page(limit=limit + 1, after_id=after_id)
+    return [Page.of(rows, limit, after_id)] * len(roots)
+
+
+async def _config_by_id(reader: Reader, roots: list[None], id: strawberry.ID) -> list[ConfigRow | None]:
+    key = decode_id_of("TelephonyConfig", id)
+    row = (await reader.configs([key]))[key] if key is not None else None
+    return [row] * len(roots)
+
+
+async def _default_config(reader: Reader, roots: list[None]) -> list[ConfigRow | None]:
+    return [await reader.default_config()] * len(roots)
+
+
+def _providers(_: None) -> list[Provider]:
+    return list(PROVIDERS.values())
+
+
+async def _warning_summary(reader: Reader, roots: list[None]) -> list[WarningSummary]:
+    return [await reader.warning_summary()] * len(roots)
+
+
+async def nodes_of(reader: Reader, global_ids: list[str]) -> list[NodeSource | None]:
+    """Each id's (type name, row), or None for an id that names nothing of this organization."""
+    decoded = [decode_id(global_id) for global_id in global_ids]
+    lookups = {"TelephonyConfig": reader.configs, "PhoneNumber": reader.numbers}
+    found: dict[str, dict[int, Any]] = {}
+    for type_name, lookup in lookups.items():
+        keys = [key for name, key in filter(None, decoded) if name == type_name]
+        found[type_name] = await lookup(keys) if keys else {}
+    sources: list[NodeSource | None] = []
+    for item in decoded:
+        row = found[item[0]].get(item[1]) if item is not None and item[0] in found else None
+        sources.append((item[0], row) if item is not None and row is not None else None)
+    return sources
+
+
+async def _node(reader: Reader, roots: list[None], id: strawberry.ID) -> list[NodeSource | None]:
+    return (await nodes_of(reader, [id])) * len(roots)
+
+
+async def _nodes(reader: Reader, roots: list[None], ids: list[strawberry.ID]) -> list[list[NodeSource | None]]:
+    if len(ids) > MAX_NODE_IDS:
+        raise bad_user_input(f"`ids` takes at most {MAX_NODE_IDS} ids.")
+    return [await nodes_of(reader, list(ids))] * len(roots)
+
+
+@view("Query")
 class Query:
-    @strawberry.field
-    async def telephony_configs(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> TelephonyConfigConnection:
-        limit, after_id = page_arguments(first, after)
-        rows = await info.context.loaders.config_page(limit=limit + 1, after_id=after_id)
-        page = [TelephonyConfigType.of(row) for row in rows[:limit]]
-        return TelephonyConfigConnection(
-            edges=[TelephonyConfigEdge(cursor=encode_cursor(c.row.id), node=c) for c in page],  # type: ignore[arg-type]
-            nodes=page,
-            page_info=PageInfo.of([c.row.id for c in page], has_next=len(rows) > limit, after_given=after_id is not None),  # type: ignore[misc]
-        )
-
-    @strawberry.field
-    async def telephony_config(self, info: Info, id: strawberry.ID) -> TelephonyConfigType | None:
-        key = decode_id_of("TelephonyConfig", id)
-        row = await info.context.loaders.config_by_id.load(key) if key is not None else None
-        return TelephonyConfigType.of(row) if row is not None else None
-
-    @strawberry.field
-    async def default_outbound_telephony_config(self, info: Info) -> TelephonyConfigType | None:
-        row = await info.context.loaders.default_config()
-        return TelephonyConfigType.of(row) if row is not None else None
-
-    @strawberry.field
-    def telephony_providers(self) -> list[ProviderMetadataType]:
-        return list(PROVIDER_METADATA.values())
-
-    @strawberry.field
-    async def telephony_config_warnings(self, info: Info) -> TelephonyConfigWarningSummaryType:
-        runtime = info.context.runtime
-        summary = await warning_summary(runtime.db, runtime.vault, info.context.org_id)
-        return TelephonyConfigWarningSummaryType.of(summary)
-
-    @strawberry.field
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        return await load_node(info, id)
-
-    @strawberry.field
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
-        if len(ids) > MAX_NODE_IDS:
-            raise bad_user_input(f"`ids` takes at most {MAX_NODE_IDS} ids.")
-        return list(await asyncio.gather(*(load_node(info, global_id) for global_id in ids)))
+    source: strawberry.Private[None]  # the root value: nothing
+    telephony_configs: TelephonyConfigConnection = batched(_config_pages)
+    telephony_config: TelephonyConfigType | None = batched(_config_by_id)
+    default_outbound_telephony_config: TelephonyConfigType | None = batched(_default_config)
+    telephony_providers: list[ProviderMetadataType] = computed(_providers)
+    telephony_config_warnings: TelephonyConfigWarningSummaryType = batched(_warning_summary)
+    node: Node | None = batched(_node)
+    nodes: list[Node | None] = batched(_nodes)

@@ -32,7 +32,7 @@ class RequestGuard(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         if isinstance(context.context, Context):
-            context.context.renew_loaders()  # nothing cached by an earlier operation on this socket
+            context.context.renew_reads()  # nothing cached by an earlier operation on this socket
         errors = self._refusals(context)
         if errors:
             context.result = GraphQLExecutionResult(data=None, errors=errors)

@@ -1,8 +1,15 @@
-"""The GraphQL object types. Each wraps a stored row and resolves nested fields through loaders."""
+"""The object types that show stored data, as views (fields.py): each field defined once, here.
+
+Sources: a TelephonyConfig is a configuration row, a PhoneNumber a number row, a connection a
+`Page` of rows, ProviderMetadata and ProviderField a provider's declaration (domain/providers.py),
+the warning types the domain's own values. Batched fields read through the operation's Reader.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from operator import itemgetter
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -10,15 +17,15 @@ from strawberry.scalars import JSON
 
 from ...domain.config_rules import present_config
 from ...domain.errors import ErrorCode, UserError
-from ...domain.providers import PROVIDERS, Connectivity, FieldType, Provider, ProviderKey
-from ...domain.warnings import Severity, WarningCode, WarningSummary
-from ...services.reads import warnings_of
-from ...services.telephony_configs import stored_config
-from ...storage.queries import ConfigRow, NumberRow
+from ...domain.providers import PROVIDERS, Connectivity, FieldType, Provider, ProviderField, ProviderKey
+from ...domain.warnings import ConfigWarning, Severity, WarningCode, WarningSummary
+from ...services.reader import Reader
+from ...services.reads import stored_config
+from ...storage.queries import POSITIONS, ConfigRow, NumberRow
+from .arguments import Page, page_arguments
 from .context import Context
+from .fields import batched, computed, read, view
 from .ids import encode_cursor, encode_id
-from .arguments import page_arguments
-from .loaders import CountKey, PageKey
 
 Info = strawberry.Info[Context, None]
 
@@ -35,213 +42,222 @@ class Node:
     id: strawberry.ID
 
 
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
-
-    @classmethod
-    def of(cls, keys: list[int], *, has_next: bool, after_given: bool) -> PageInfo:
-        return cls(
-            has_next_page=has_next,
-            has_previous_page=after_given,
-            start_cursor=encode_cursor(keys[0]) if keys else None,
-            end_cursor=encode_cursor(keys[-1]) if keys else None,
-        )
+def _itself(source: Any) -> Any:
+    return source
 
 
-@strawberry.type(name="ProviderField", description="One input of a provider's configuration form.")
+def _config_id(key: int) -> str:
+    return encode_id("TelephonyConfig", key)
+
+
+def _number_id(key: int) -> str:
+    return encode_id("PhoneNumber", key)
+
+
+# --- Providers and warnings: views over the domain's own values --------------------------------
+
+
+@view("ProviderField", description="One input of a provider's configuration form.")
 class ProviderFieldType_:
-    key: str = strawberry.field(description="The key of this field in TelephonyConfig.config, e.g. api_key.")
-    label: str
-    type: ProviderFieldType
-    required: bool = strawberry.field(description="The API rejects a create without it (form and API agree).")
-    secret: bool = strawberry.field(description="Stored encrypted, returned masked, never returned in clear.")
-    description: str | None
-    placeholder: str | None
-    default_value: JSON | None
+    source: strawberry.Private[ProviderField]
+    key: str = read(description="The key of this field in TelephonyConfig.config, e.g. api_key.")
+    label: str = read()
+    type: ProviderFieldType = read()
+    required: bool = read(description="The API rejects a create without it (form and API agree).")
+    secret: bool = read(description="Stored encrypted, returned masked, never returned in clear.")
+    description: str | None = read()
+    placeholder: str | None = read()
+    default_value: JSON | None = read("default")
 
 
-@strawberry.type(name="ProviderMetadata")
+@view("ProviderMetadata")
 class ProviderMetadataType:
-    key: TelephonyProviderKey
-    name: str
-    notes: str
-    connectivity: ProviderConnectivity
-    docs_url: str | None
-    fields: list[ProviderFieldType_]
-
-    @classmethod
-    def of(cls, provider: Provider) -> ProviderMetadataType:
-        return cls(
-            key=provider.key, name=provider.name, notes=provider.notes,
-            connectivity=provider.connectivity, docs_url=provider.docs_url,
-            fields=[
-                ProviderFieldType_(
-                    key=f.key, label=f.label, type=f.type, required=f.required, secret=f.secret,
-                    description=f.description, placeholder=f.placeholder, default_value=f.default,
-                )
-                for f in provider.fields
-            ],
-        )
+    source: strawberry.Private[Provider]
+    key: TelephonyProviderKey = read()
+    name: str = read()
+    notes: str = read()
+    connectivity: ProviderConnectivity = read()
+    docs_url: str | None = read()
+    fields: list[ProviderFieldType_] = read()
 
 
-PROVIDER_METADATA = {key: ProviderMetadataType.of(provider) for key, provider in PROVIDERS.items()}
+def provider_of(stored: str) -> Provider:
+    return PROVIDERS[ProviderKey(stored)]
 
 
-@strawberry.type(name="TelephonyConfigWarning")
+@view("TelephonyConfigWarning")
 class TelephonyConfigWarningType:
-    code: TelephonyWarningCode
-    severity: WarningSeverity
-    message: str
-    field: str | None = strawberry.field(description="The config key to fill in to clear it, where one does.")
+    source: strawberry.Private[ConfigWarning]
+    code: TelephonyWarningCode = read()
+    severity: WarningSeverity = read()
+    message: str = read()
+    field: str | None = read(description="The config key to fill in to clear it, where one does.")
 
 
-@strawberry.type
+@view("WarningCodeCount")
 class WarningCodeCount:
-    code: TelephonyWarningCode
-    count: int
+    source: strawberry.Private[tuple[WarningCode, int]]
+    code: TelephonyWarningCode = computed(itemgetter(0))
+    count: int = computed(itemgetter(1))
 
 
-@strawberry.type(name="TelephonyConfigWarningSummary")
+@view("TelephonyConfigWarningSummary")
 class TelephonyConfigWarningSummaryType:
-    total_count: int = strawberry.field(description="All warnings of all the organization's configs.")
-    configs_with_warnings_count: int
-    by_code: list[WarningCodeCount] = strawberry.field(description="One entry per code with a count above zero.")
-    has_default_outbound: bool
-
-    @classmethod
-    def of(cls, summary: WarningSummary) -> TelephonyConfigWarningSummaryType:
-        return cls(
-            total_count=summary.total_count,
-            configs_with_warnings_count=summary.configs_with_warnings_count,
-            by_code=[WarningCodeCount(code=code, count=count) for code, count in summary.by_code],
-            has_default_outbound=summary.has_default_outbound,
-        )
+    source: strawberry.Private[WarningSummary]
+    total_count: int = read(description="All warnings of all the organization's configs.")
+    configs_with_warnings_count: int = read()
+    by_code: list[WarningCodeCount] = read(description="One entry per code with a count above zero.")
+    has_default_outbound: bool = read()
 
 
-@strawberry.type(name="PhoneNumber")
-class PhoneNumberType(Node):
-    row: strawberry.Private[NumberRow]
-    phone_number: str = strawberry.field(description="Normalized E.164 (+14155550100), or a sip: URI on a SIP provider.")
-    label: str | None
-    is_active: bool
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, row: NumberRow) -> PhoneNumberType:
-        return cls(
-            id=strawberry.ID(encode_id("PhoneNumber", row.id)),  # type: ignore[arg-type]
-            row=row, phone_number=row.phone_number, label=row.label, is_active=row.is_active,
-            created_at=row.created_at, updated_at=row.updated_at,
-        )
-
-    @strawberry.field
-    async def telephony_config(self, info: Info) -> TelephonyConfigType:
-        row = await info.context.loaders.config_by_id.load(self.row.telephony_config_id)
-        if row is None:  # deleted between the two reads, each from its own snapshot
-            raise GraphQLError("The configuration of this number was deleted meanwhile.", extensions={"code": "NOT_FOUND"})
-        return TelephonyConfigType.of(row)
+# --- Connections: views over a Page -------------------------------------------------------------
 
 
-@strawberry.type
+# Rows of a page are read by position: a plan's pages of numbers are the driver's plain tuples.
+# The id is every table's first column (storage/queries.py checks it).
+def _first_cursor(page: Page) -> str | None:
+    return encode_cursor(page.rows[0][0]) if page.rows else None
+
+
+def _last_cursor(page: Page) -> str | None:
+    return encode_cursor(page.rows[-1][0]) if page.rows else None
+
+
+@view("PageInfo")
+class PageInfo:
+    source: strawberry.Private[Page]
+    has_next_page: bool = read("has_next")
+    has_previous_page: bool = read("after_given")
+    start_cursor: str | None = computed(_first_cursor)
+    end_cursor: str | None = computed(_last_cursor)
+
+
+async def _config_totals(reader: Reader, pages: list[Page]) -> list[int]:
+    return [await reader.config_count()] * len(pages)
+
+
+async def _number_totals(reader: Reader, pages: list[Page]) -> list[int]:
+    counts = await reader.number_counts([page.config_id for page in pages])
+    return [counts[page.config_id].active if page.active_only else counts[page.config_id].total for page in pages]
+
+
+@view("PhoneNumberEdge", columns=POSITIONS["phone_number"])
 class PhoneNumberEdge:
-    cursor: str
-    node: PhoneNumberType
+    source: strawberry.Private[NumberRow]
+    cursor: str = read("id", then=encode_cursor)
+    node: PhoneNumberType = computed(_itself)
 
 
-@strawberry.type
+@view("PhoneNumberConnection")
 class PhoneNumberConnection:
-    count_key: strawberry.Private[CountKey]
-    edges: list[PhoneNumberEdge]
-    nodes: list[PhoneNumberType]
-    page_info: PageInfo
-
-    @strawberry.field
-    async def total_count(self, info: Info) -> int:
-        return await info.context.loaders.number_count_by_config.load(self.count_key)
+    source: strawberry.Private[Page]
+    edges: list[PhoneNumberEdge] = read("rows")
+    nodes: list[PhoneNumberType] = read("rows")
+    page_info: PageInfo = computed(_itself)
+    total_count: int = batched(_number_totals)
 
 
-@strawberry.type(name="TelephonyConfig")
-class TelephonyConfigType(Node):
-    row: strawberry.Private[ConfigRow]
-    name: str
-    provider: TelephonyProviderKey
-    is_default_outbound: bool
-    version: int = strawberry.field(description="Increases on every change; pass it back as expectedVersion.")
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def of(cls, row: ConfigRow) -> TelephonyConfigType:
-        return cls(
-            id=strawberry.ID(encode_id("TelephonyConfig", row.id)),  # type: ignore[arg-type]
-            row=row, name=row.name, provider=ProviderKey(row.provider),
-            is_default_outbound=row.is_default_outbound, version=row.version,
-            created_at=row.created_at, updated_at=row.updated_at,
-        )
-
-    @strawberry.field
-    def provider_metadata(self) -> ProviderMetadataType:
-        return PROVIDER_METADATA[ProviderKey(self.row.provider)]
-
-    @strawberry.field(description="Provider settings; secret fields masked.")
-    def config(self, info: Info) -> JSON:
-        return present_config(PROVIDERS[ProviderKey(self.row.provider)], stored_config(self.row, info.context.runtime.vault))
-
-    @strawberry.field(description="Active phone numbers: the most calls this config can place at once.")
-    async def phone_number_count(self, info: Info) -> int:
-        return await info.context.loaders.number_count_by_config.load(CountKey(self.row.id, True))  # type: ignore[arg-type]
-
-    @strawberry.field
-    async def phone_numbers(
-        self, info: Info, first: int | None = None, after: str | None = None, active_only: bool | None = None
-    ) -> PhoneNumberConnection:
-        limit, after_id = page_arguments(first, after)
-        only_active = bool(active_only)
-        rows = await info.context.loaders.number_page_by_config.load(
-            PageKey(self.row.id, limit, after_id, only_active)  # type: ignore[arg-type]
-        )
-        page = [PhoneNumberType.of(row) for row in rows[:limit]]
-        return PhoneNumberConnection(
-            count_key=CountKey(self.row.id, only_active),  # type: ignore[arg-type]
-            edges=[PhoneNumberEdge(cursor=encode_cursor(n.row.id), node=n) for n in page],  # type: ignore[arg-type]
-            nodes=page,
-            page_info=PageInfo.of([n.row.id for n in page], has_next=len(rows) > limit, after_given=after_id is not None),  # type: ignore[misc]
-        )
-
-    @strawberry.field
-    async def warnings(self, info: Info) -> list[TelephonyConfigWarningType]:
-        active = await info.context.loaders.number_count_by_config.load(CountKey(self.row.id, True))  # type: ignore[arg-type]
-        return [
-            TelephonyConfigWarningType(code=w.code, severity=w.severity, message=w.message, field=w.field)
-            for w in warnings_of(self.row, info.context.runtime.vault, active)
-        ]
-
-    @strawberry.field
-    async def warning_count(self, info: Info) -> int:
-        active = await info.context.loaders.number_count_by_config.load(CountKey(self.row.id, True))  # type: ignore[arg-type]
-        return len(warnings_of(self.row, info.context.runtime.vault, active))
-
-
-@strawberry.type
+@view("TelephonyConfigEdge", columns=POSITIONS["telephony_config"])
 class TelephonyConfigEdge:
-    cursor: str
-    node: TelephonyConfigType
+    source: strawberry.Private[ConfigRow]
+    cursor: str = read("id", then=encode_cursor)
+    node: TelephonyConfigType = computed(_itself)
 
 
-@strawberry.type
+@view("TelephonyConfigConnection")
 class TelephonyConfigConnection:
-    edges: list[TelephonyConfigEdge]
-    nodes: list[TelephonyConfigType]
-    page_info: PageInfo
+    source: strawberry.Private[Page]
+    edges: list[TelephonyConfigEdge] = read("rows")
+    nodes: list[TelephonyConfigType] = read("rows")
+    page_info: PageInfo = computed(_itself)
+    total_count: int = batched(_config_totals)
 
-    @strawberry.field
-    async def total_count(self, info: Info) -> int:
-        return await info.context.loaders.config_count()
+
+# --- Phone numbers -----------------------------------------------------------------------------
+
+
+_CONFIG_OF_NUMBER = POSITIONS["phone_number"]["telephony_config_id"]
+
+
+def _config_id_of(number: NumberRow) -> int:
+    """By position for a plan's plain tuples, by name for a mutation's own (ORM) number."""
+    try:
+        return int(number[_CONFIG_OF_NUMBER])
+    except TypeError:
+        return int(number.telephony_config_id)
+
+
+async def _configs_of_numbers(reader: Reader, rows: list[NumberRow]) -> list[ConfigRow | GraphQLError]:
+    config_ids = [_config_id_of(row) for row in rows]
+    configs = await reader.configs(config_ids)
+    gone = GraphQLError("The configuration of this number was deleted meanwhile.", extensions={"code": "NOT_FOUND"})
+    # Each from its own snapshot, a number may outlive its configuration's read: that one field fails.
+    return [configs.get(config_id) or gone for config_id in config_ids]
+
+
+@view("PhoneNumber", columns=POSITIONS["phone_number"])
+class PhoneNumberType(Node):
+    source: strawberry.Private[NumberRow]
+    id: strawberry.ID = read("id", then=_number_id)
+    phone_number: str = read(description="Normalized E.164 (+14155550100), or a sip: URI on a SIP provider.")
+    label: str | None = read()
+    is_active: bool = read()
+    created_at: datetime = read()
+    updated_at: datetime = read()
+    telephony_config: TelephonyConfigType = batched(_configs_of_numbers)
+
+
+# --- Telephony configurations ------------------------------------------------------------------
+
+
+async def _masked_configs(reader: Reader, rows: list[ConfigRow]) -> list[dict[str, object]]:
+    return [present_config(provider_of(row.provider), stored_config(row, reader.vault)) for row in rows]
+
+
+async def _active_counts(reader: Reader, rows: list[ConfigRow]) -> list[int]:
+    counts = await reader.number_counts([row.id for row in rows])
+    return [counts[row.id].active for row in rows]
+
+
+async def _warnings(reader: Reader, rows: list[ConfigRow]) -> list[list[ConfigWarning]]:
+    actives = await _active_counts(reader, rows)
+    return [reader.warnings(row, active) for row, active in zip(rows, actives, strict=True)]
+
+
+async def _warning_counts(reader: Reader, rows: list[ConfigRow]) -> list[int]:
+    return [len(found) for found in await _warnings(reader, rows)]
+
+
+async def _number_pages(reader: Reader, rows: list[ConfigRow], first: int | None = None, after: str | None = None,
+                        active_only: bool | None = None) -> list[Page]:
+    limit, after_id = page_arguments(first, after)
+    only_active = bool(active_only)
+    pages = await reader.number_pages([row.id for row in rows], limit=limit + 1, after_id=after_id,
+                                      active_only=only_active)
+    return [Page.of(pages[row.id], limit, after_id, config_id=row.id, active_only=only_active) for row in rows]
+
+
+@view("TelephonyConfig", columns=POSITIONS["telephony_config"])
+class TelephonyConfigType(Node):
+    source: strawberry.Private[ConfigRow]
+    id: strawberry.ID = read("id", then=_config_id)
+    name: str = read()
+    provider: TelephonyProviderKey = read()
+    is_default_outbound: bool = read()
+    version: int = read(description="Increases on every change; pass it back as expectedVersion.")
+    created_at: datetime = read()
+    updated_at: datetime = read()
+    provider_metadata: ProviderMetadataType = read("provider", then=provider_of)
+    config: JSON = batched(_masked_configs, description="Provider settings; secret fields masked.")
+    phone_number_count: int = batched(
+        _active_counts, description="Active phone numbers: the most calls this config can place at once."
+    )
+    phone_numbers: PhoneNumberConnection = batched(_number_pages)
+    warnings: list[TelephonyConfigWarningType] = batched(_warnings)
+    warning_count: int = batched(_warning_counts)
+
+
+# --- Mutations' errors -------------------------------------------------------------------------
 
 
 @strawberry.type(name="UserError")

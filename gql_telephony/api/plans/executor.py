@@ -6,40 +6,44 @@ from typing import Any
 
 from graphql.execution.values import VariableValues
 
+from ...services.reader import Reader
+from ..graph.fields import Batched
 from .compiler import FieldPlan, Plan, TypePlan
-from .snapshot import Snapshot
 
 
-async def execute_plan(plan: Plan, snapshot: Snapshot, variables: VariableValues) -> dict[str, Any]:
-    (root,) = await _complete(plan.root, [None], snapshot, variables)
+async def execute_plan(plan: Plan, reader: Reader, variables: VariableValues) -> dict[str, Any]:
+    (root,) = await _complete(plan.root, [None], reader, variables)
     return root
 
 
 async def _complete(
-    plan: TypePlan, sources: list[Any], snapshot: Snapshot, variables: VariableValues
+    plan: TypePlan, sources: list[Any], reader: Reader, variables: VariableValues
 ) -> list[dict[str, Any]]:
     """The objects of these sources. The builder sets every key in the document's order, so
     filling the later fields afterwards keeps that order."""
     outputs = list(map(plan.build, sources))
     for field in plan.later:
-        spec = field.spec
-        if spec.batch is not None:
-            values = await spec.batch(snapshot, sources, field.arguments(variables))
+        definition = field.definition
+        if isinstance(definition, Batched):
+            values = await definition.load(reader, sources, **field.arguments(variables))
+            if any(isinstance(value, Exception) for value in values):
+                raise next(value for value in values if isinstance(value, Exception))  # the generic executor reports it
         else:
-            values = list(map(spec.get, sources))  # type: ignore[arg-type]
+            values = list(map(definition.get, sources))  # type: ignore[union-attr]  # only __typename has none, built at once
         key = field.key
         if field.children is None:
+            serialize = field.serialize
             for value, output in zip(values, outputs, strict=True):
-                output[key] = value
-        elif field.spec.abstract:
-            await _complete_abstract(field, values, outputs, snapshot, variables)
+                output[key] = value if serialize is None else serialize(value)
+        elif field.abstract:
+            await _complete_abstract(field, values, outputs, reader, variables)
         else:
-            await _complete_concrete(field, values, outputs, snapshot, variables)
+            await _complete_concrete(field, values, outputs, reader, variables)
     return outputs
 
 
 async def _complete_concrete(
-    field: FieldPlan, values: list[Any], outputs: list[dict[str, Any]], snapshot: Snapshot,
+    field: FieldPlan, values: list[Any], outputs: list[dict[str, Any]], reader: Reader,
     variables: VariableValues,
 ) -> None:
     """Objects of one type: all of the level's in one list, completed together, then handed out."""
@@ -50,18 +54,18 @@ async def _complete_concrete(
         flat = [item for value in values if value is not None for item in value]
         if any(item is None for item in flat):
             raise ValueError("a null in a list of objects")  # none of ours has one: let the executor say
-        done = iter(await _complete(plan, flat, snapshot, variables))
+        done = iter(await _complete(plan, flat, reader, variables))
         for value, output in zip(values, outputs, strict=True):
             output[key] = None if value is None else [next(done) for _ in value]
     else:
         present = [value for value in values if value is not None]
-        done = iter(await _complete(plan, present, snapshot, variables))
+        done = iter(await _complete(plan, present, reader, variables))
         for value, output in zip(values, outputs, strict=True):
             output[key] = None if value is None else next(done)
 
 
 async def _complete_abstract(
-    field: FieldPlan, values: list[Any], outputs: list[dict[str, Any]], snapshot: Snapshot,
+    field: FieldPlan, values: list[Any], outputs: list[dict[str, Any]], reader: Reader,
     variables: VariableValues,
 ) -> None:
     """Objects of an interface (node, nodes): values are (type name, source) pairs, or None."""
@@ -70,7 +74,7 @@ async def _complete_abstract(
     done: dict[str, Any] = {}
     for type_name, plan in field.children.items():
         sources = [item[1] for item in items if item is not None and item[0] == type_name]
-        done[type_name] = iter(await _complete(plan, sources, snapshot, variables))
+        done[type_name] = iter(await _complete(plan, sources, reader, variables))
 
     def place(item: tuple[str, Any] | None) -> dict[str, Any] | None:
         return None if item is None else next(done[item[0]])

@@ -10,7 +10,7 @@ would succeed, and answers them with the same data.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -28,11 +28,11 @@ from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.schema.schema import validate_document
 
 from ...crypto import Vault
+from ...services.reader import Reader
 from ...storage.db import Database
 from ..graph.limits import DocumentShapeLimits, check_operation
 from .compiler import NoPlan, Plan, compile_plan, directive_variables
 from .executor import execute_plan
-from .snapshot import Snapshot
 
 logger = logging.getLogger("gql_telephony.plans")
 
@@ -102,6 +102,9 @@ class PlanRunner:
         self.rules = tuple(rules)
         self._documents: LRU[str, Prepared] = LRU(MAX_DOCUMENTS)
         self._plans: LRU[tuple[Any, ...], Plan] = LRU(MAX_DOCUMENTS)
+        # Why plans gave up, by exception type: GraphQLError (an error the generic executor
+        # words, such as a bad argument) is expected, anything else is a fault of a plan.
+        self.gave_up: Counter[str] = Counter()
 
     async def run(
         self, org_id: int, query: str, operation_name: str | None, raw_variables: dict[str, Any] | None
@@ -111,6 +114,7 @@ class PlanRunner:
             return await self._run(org_id, query, operation_name, raw_variables or {})
         except Exception as error:  # noqa: BLE001 - any surprise: the generic executor answers instead
             logger.debug("the generic executor answers instead of a plan: %s", type(error).__name__)
+            self.gave_up[type(error).__name__] += 1
             return None
 
     async def _run(
@@ -128,16 +132,15 @@ class PlanRunner:
         plan = self._plan(prepared, query, operation, variables)
         if plan is None:
             return None
-        async with self.db.reading_rows() as session:
-            snapshot = Snapshot(
-                session, org_id, self.vault,
-                config_timestamps=plan.asks("TelephonyConfig", *TIMESTAMP_FIELDS),
-                number_timestamps=plan.asks("PhoneNumber", *TIMESTAMP_FIELDS),
-            )
+        async with Reader.holding(
+            self.db, org_id, self.vault,
+            config_timestamps=plan.asks("TelephonyConfig", *TIMESTAMP_FIELDS),
+            number_timestamps=plan.asks("PhoneNumber", *TIMESTAMP_FIELDS),
+        ) as reader:
             if plan.asks("Query", "telephonyConfigWarnings"):
                 # The summary needs every configuration: loaded first, they answer the rest.
-                await snapshot.all_configs()
-            return operation, await execute_plan(plan, snapshot, variables)
+                await reader.all_configs()
+            return operation, await execute_plan(plan, reader, variables)
 
     def _plan(
         self, prepared: Prepared, query: str, operation: OperationDefinitionNode, variables: VariableValues

@@ -1,0 +1,195 @@
+"""The reads of one GraphQL operation: every row fetched and shaped in one place.
+
+A read asks for many keys at once (every configuration of a page, every number of those
+configurations), so the number of statements depends on the document, never on the rows, and
+each kind of row is loaded once per operation.
+
+Two ways to run, one code:
+- `Reader.holding(...)`: one read session for the whole operation, used by a compiled plan,
+  which reads level by level, one read at a time. Once every configuration of the organization
+  is loaded (the warning summary needs them all), pages, counts, the default and lookups by id
+  are answered from them without another statement.
+- `Reader(...)`: a short read session per call, for the generic executor, whose sibling
+  resolvers read concurrently (a session must never be shared by two of them). Concurrent
+  callers asking for the same keys wait for the one statement already on its way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Generic, TypeVar
+
+from ..crypto import Vault
+from ..domain.warnings import ConfigWarning, WarningSummary
+from ..storage import queries
+from ..storage.db import Database
+from ..storage.queries import ConfigRow, NumberCounts, NumberRow
+from .reads import summary_of, warning_summary, warnings_of
+
+NO_NUMBERS = NumberCounts(0, 0)
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class KeyedRows(Generic[K, V]):
+    """Values by key, each fetched once; a key already on its way is waited for, not fetched again."""
+
+    def __init__(self, fetch: Callable[[list[K]], Awaitable[dict[K, V]]], missing: V) -> None:
+        self.found: dict[K, V] = {}
+        self._fetch, self._missing = fetch, missing
+        self._on_the_way: dict[K, asyncio.Future[None]] = {}
+
+    async def get(self, keys: Iterable[K]) -> dict[K, V]:
+        """A mapping that holds at least these keys (`missing` for those that name nothing)."""
+        while True:
+            wanted = [key for key in dict.fromkeys(keys) if key not in self.found]
+            if not wanted:
+                return self.found
+            waiting = {self._on_the_way[key] for key in wanted if key in self._on_the_way}
+            fresh = [key for key in wanted if key not in self._on_the_way]
+            if fresh:
+                await self._fetch_now(fresh)
+            for fetch in waiting:
+                await fetch  # then look again: a fetch that failed elsewhere is retried here
+
+    def prime(self, items: Iterable[tuple[K, V]]) -> None:
+        self.found.update(items)
+
+    async def _fetch_now(self, keys: list[K]) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._on_the_way.update((key, done) for key in keys)
+        try:
+            fetched = await self._fetch(keys)
+            self.found.update((key, fetched.get(key, self._missing)) for key in keys)
+        finally:
+            for key in keys:
+                del self._on_the_way[key]
+            done.set_result(None)
+
+
+class Reader:
+    def __init__(self, db: Database, org_id: int, vault: Vault, *, config_timestamps: bool = True,
+                 number_timestamps: bool = True) -> None:
+        self.db, self.org_id, self.vault = db, org_id, vault
+        self.config_timestamps, self.number_timestamps = config_timestamps, number_timestamps
+        self._held: queries.Reader | None = None
+        self._all_configs: list[ConfigRow] | None = None
+        self._configs: KeyedRows[int, ConfigRow | None] = KeyedRows(self._configs_by_ids, None)
+        self._numbers: KeyedRows[int, NumberRow | None] = KeyedRows(self._numbers_by_ids, None)
+        self._counts: KeyedRows[int, NumberCounts] = KeyedRows(self._number_counts, NO_NUMBERS)
+        self._warnings: dict[int, list[ConfigWarning]] = {}
+
+    @classmethod
+    @asynccontextmanager
+    async def holding(cls, db: Database, org_id: int, vault: Vault, *, config_timestamps: bool,
+                      number_timestamps: bool) -> AsyncIterator[Reader]:
+        """A reader whose every read runs in one session, open while the block runs."""
+        reader = cls(db, org_id, vault, config_timestamps=config_timestamps, number_timestamps=number_timestamps)
+        async with db.reading_rows() as session:
+            reader._held = session
+            yield reader
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[queries.Reader]:
+        if self._held is not None:
+            yield self._held
+        else:
+            async with self.db.reading_rows() as session:
+                yield session
+
+    # --- Configurations --------------------------------------------------------------------
+
+    async def all_configs(self) -> list[ConfigRow]:
+        """Every configuration of the organization; later reads of configurations use them."""
+        if self._all_configs is None:
+            async with self._session() as session:
+                rows = await queries.all_configs(session, org_id=self.org_id, timestamps=self.config_timestamps)
+            self._all_configs = rows
+            self._configs.prime((row.id, row) for row in rows)
+        return self._all_configs
+
+    async def config_page(self, *, limit: int, after_id: int | None) -> list[ConfigRow]:
+        if self._all_configs is not None:
+            return [row for row in self._all_configs if after_id is None or row.id > after_id][:limit]
+        async with self._session() as session:
+            rows = await queries.config_page(
+                session, org_id=self.org_id, limit=limit, after_id=after_id, timestamps=self.config_timestamps
+            )
+        self._configs.prime((row.id, row) for row in rows)
+        return rows
+
+    async def config_count(self) -> int:
+        if self._all_configs is not None:
+            return len(self._all_configs)
+        async with self._session() as session:
+            return await queries.count_configs(session, org_id=self.org_id)
+
+    async def default_config(self) -> ConfigRow | None:
+        if self._all_configs is not None:
+            return next((row for row in self._all_configs if row.is_default_outbound), None)
+        async with self._session() as session:
+            return await queries.default_config(session, org_id=self.org_id, timestamps=self.config_timestamps)
+
+    async def configs(self, ids: Sequence[int]) -> dict[int, ConfigRow | None]:
+        """A mapping holding at least these ids (None for an id naming nothing of this organization)."""
+        return await self._configs.get(ids)
+
+    def prime_configs(self, rows: Iterable[ConfigRow]) -> None:
+        """Configurations just read elsewhere (a mutation's own), so that the payload shows them."""
+        self._configs.prime((row.id, row) for row in rows)
+
+    async def _configs_by_ids(self, ids: list[int]) -> dict[int, ConfigRow]:
+        if self._all_configs is not None:
+            return {}
+        async with self._session() as session:
+            return await queries.configs_by_ids(
+                session, org_id=self.org_id, ids=ids, timestamps=self.config_timestamps
+            )
+
+    # --- Phone numbers ---------------------------------------------------------------------
+
+    async def numbers(self, ids: Sequence[int]) -> dict[int, NumberRow | None]:
+        return await self._numbers.get(ids)
+
+    async def _numbers_by_ids(self, ids: list[int]) -> dict[int, NumberRow]:
+        async with self._session() as session:
+            return await queries.numbers_by_ids(
+                session, org_id=self.org_id, ids=ids, timestamps=self.number_timestamps
+            )
+
+    async def number_counts(self, config_ids: Sequence[int]) -> dict[int, NumberCounts]:
+        """All and active numbers, by configuration id, for at least these configurations."""
+        return await self._counts.get(config_ids)
+
+    async def _number_counts(self, config_ids: list[int]) -> dict[int, NumberCounts]:
+        async with self._session() as session:
+            return await queries.number_counts(session, config_ids=config_ids)
+
+    async def number_pages(
+        self, config_ids: Sequence[int], *, limit: int, after_id: int | None, active_only: bool
+    ) -> dict[int, list[NumberRow]]:
+        async with self._session() as session:
+            return await queries.number_pages(
+                session, config_ids=list(dict.fromkeys(config_ids)), limit=limit, after_id=after_id,
+                active_only=active_only, timestamps=self.number_timestamps, plain=not self.number_timestamps,
+            )
+
+    # --- Warnings --------------------------------------------------------------------------
+
+    def warnings(self, row: ConfigRow, active_numbers: int) -> list[ConfigWarning]:
+        """A configuration's warnings, worked out once per operation (warnings, warningCount and
+        the summary all need them)."""
+        found = self._warnings.get(row.id)
+        if found is None:
+            found = self._warnings[row.id] = warnings_of(row, self.vault, active_numbers)
+        return found
+
+    async def warning_summary(self) -> WarningSummary:
+        """The summary from one consistent snapshot: the held session's, or a read of its own."""
+        if self._held is None:
+            return await warning_summary(self.db, self.vault, self.org_id)
+        rows = await self.all_configs()
+        counts = await self.number_counts([row.id for row in rows])
+        return summary_of(rows, lambda row: self.warnings(row, counts[row.id].active))

@@ -25,7 +25,7 @@ test: install
 
 # ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) and mypy --strict: pyproject.toml.
 lint: install
-	$(BIN)/ruff check gql_telephony
+	$(BIN)/ruff check gql_telephony bench
 	$(BIN)/mypy
 
 schema: install

@@ -5,7 +5,8 @@ UserErrors, holding every error it found; none returns a list of errors. A use c
 refuses several parts of one input together (a name and a config) catches each check's
 UserErrors, gathers their `errors` and raises them as one UserErrors. A function that only
 builds an error for its caller to raise (`not_found`) returns the UserErrors and says so.
-The mutation layer (api/graph/mutations.attempt) turns UserErrors into a payload's `userErrors`.
+The mutation layer (api/graph/mutations.attempt) turns UserErrors into a payload's `userErrors`;
+the command line, which has no payload, into a ValueError (services/tenancy.clean_label).
 """
 
 from __future__ import annotations

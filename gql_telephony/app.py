@@ -9,21 +9,21 @@ from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from .api.middleware.body_limit import BodySizeLimit
 from .api.graph.context import Runtime
+from .api.graph.schema import build_schema
+from .api.http.view import GraphQLView
+from .api.middleware.body_limit import BodySizeLimit
 from .api.middleware.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .api.middleware.metrics import Metrics
 from .api.middleware.rate_buckets import buckets_from_settings
 from .api.middleware.rate_limit import RateLimit
 from .api.middleware.request_log import RequestLog
-from .api.http.view import GraphQLView
-from .api.graph.schema import build_schema
 from .crypto import vault_from_settings
 from .services.events import Broker, MemoryBroker
 from .services.tenancy import Principal, authenticate
@@ -42,7 +42,9 @@ def make_broker(settings: Settings) -> Broker:
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    return Runtime(settings=settings, db=Database(settings), vault=vault_from_settings(settings), broker=make_broker(settings))
+    return Runtime(
+        settings=settings, db=Database(settings), vault=vault_from_settings(settings), broker=make_broker(settings)
+    )
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:

@@ -11,13 +11,15 @@ from .types import Info, TelephonyConfigWarningSummaryType
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="The organization's summary now, then each time it changes.")
+    @strawberry.subscription(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
+        description="The organization's summary now, then each time it changes."
+    )
     async def telephony_config_warnings_changed(
         self, info: Info
     ) -> AsyncGenerator[TelephonyConfigWarningSummaryType, None]:
         feed = info.context.runtime.summaries.follow(info.context.org_id)
         try:
             async for summary in feed:
-                yield TelephonyConfigWarningSummaryType(source=summary)
+                yield TelephonyConfigWarningSummaryType(source=summary)  # type: ignore[call-arg]  # view() makes the constructor, unseen by mypy
         finally:
-            await feed.aclose()  # type: ignore[attr-defined]
+            await feed.aclose()

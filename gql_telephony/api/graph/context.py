@@ -20,8 +20,8 @@ from ...services.tenancy import Principal
 from ...settings import Settings
 from ...storage.db import Database
 from ..http.key_watch import KeyWatch
-from .fields import Batches
 from ..middleware.request_log import note_organization
+from .fields import Batches
 
 
 @dataclass

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from ...domain.errors import UserErrors
 from ...domain.providers import ProviderKey
+from ...storage.queries import ConfigRow, NumberRow
 from ...storage.tables import PhoneNumberRow, TelephonyConfigRow
 from .ids import decode_id_of, encode_id
 from .types import Info, PhoneNumberType, TelephonyConfigType, UserErrorType
@@ -39,13 +40,15 @@ def number_key(global_id: str) -> int | None:
     return decode_id_of("PhoneNumber", global_id)
 
 
-# A payload shows the ORM row its write left: the read side's views take it as their source.
+# A payload shows the ORM row its write left (committed: its id is set). The views read a source
+# by attribute, as they read a query's row; only plans read by position, and a plan never sees a
+# payload. Hence the casts to the row types the views declare.
 def of_config(row: TelephonyConfigRow | None) -> TelephonyConfigType | None:
-    return TelephonyConfigType(source=row) if row is not None else None  # type: ignore[call-arg]  # view() makes the constructor, unseen by mypy
+    return TelephonyConfigType(source=cast(ConfigRow, row)) if row is not None else None
 
 
 def of_number(row: PhoneNumberRow | None) -> PhoneNumberType | None:
-    return PhoneNumberType(source=row) if row is not None else None  # type: ignore[call-arg]  # view() makes the constructor, unseen by mypy
+    return PhoneNumberType(source=cast(NumberRow, row)) if row is not None else None
 
 
 @strawberry.input

@@ -20,6 +20,6 @@ class Subscription:
         feed = info.context.runtime.summaries.follow(info.context.org_id)
         try:
             async for summary in feed:
-                yield TelephonyConfigWarningSummaryType(source=summary)  # type: ignore[call-arg]  # view() makes the constructor, unseen by mypy
+                yield TelephonyConfigWarningSummaryType(source=summary)
         finally:
             await feed.aclose()

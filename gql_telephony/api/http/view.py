@@ -188,7 +188,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     # -- One request over HTTP, step by step ------------------------------------------------------
 
-    async def execute_single(  # noqa: PLR0917
+    async def execute_single(
         self, request: Any, request_adapter: Any, sub_response: Response, context: Context, root_value: Any,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:

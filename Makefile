@@ -1,4 +1,5 @@
-# Two commands for a newcomer: `make run` and `make test`. Each installs into .venv first.
+# Two commands for a newcomer: `make run` and `make test` (and `make lint` before a commit). Each
+# installs into .venv first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test schema contract clean
+.PHONY: install run test lint schema contract clean
 
 install: $(STAMP)
 
@@ -21,6 +22,11 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) and mypy --strict: pyproject.toml.
+lint: install
+	$(BIN)/ruff check gql_telephony bench
+	$(BIN)/mypy
 
 schema: install
 	$(BIN)/gql-telephony export-schema > schema.graphql
@@ -42,4 +48,4 @@ bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench.dashboard $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

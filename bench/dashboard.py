@@ -103,7 +103,7 @@ async def count_statements(settings: Settings, key: str) -> tuple[list[str], dic
     runtime = build_runtime(settings)
     statements: list[str] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]  # SQLAlchemy's event arguments
         statements.append(statement)
 
     try:
@@ -169,7 +169,7 @@ def first_difference(a: Any, b: Any, path: str = "data") -> str | None:
     if isinstance(a, list):
         if len(a) != len(b):
             return f"{path}: {len(a)} items != {len(b)} items"
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             found = first_difference(x, y, f"{path}[{i}]")
             if found:
                 return found

@@ -20,11 +20,11 @@ import time
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse, validate
 
 from gql_telephony.api.graph.limits import DocumentShapeLimits, check_operation
+from gql_telephony.api.graph.schema import MAX_TOKENS, build_schema
 from gql_telephony.api.middleware.metrics import Metrics
 from gql_telephony.api.middleware.rate_buckets import LocalBuckets, SharedBuckets
 from gql_telephony.api.middleware.rate_limit import RateLimit
 from gql_telephony.api.middleware.request_log import RequestLog
-from gql_telephony.api.graph.schema import MAX_TOKENS, build_schema
 from tests.documents import DASHBOARD
 
 BODY = b'{"data": ' + b'"x"' * 30_000 + b"}"  # about the 25x40 response's size

@@ -80,7 +80,7 @@ class Pool:
         """One read transaction (one snapshot); yields `fetch(sql, params) -> rows`."""
         connection = await self._idle.get()
         try:
-            async def fetch(sql: str, params: tuple | list = ()) -> list[tuple]:  # type: ignore[type-arg]
+            async def fetch(sql: str, params: tuple | list = ()) -> list[tuple]:  # type: ignore[type-arg]  # rows of any columns
                 if self.on_statement is not None:
                     self.on_statement(sql)
                 async with connection.execute(sql, params) as cursor:
@@ -135,7 +135,7 @@ async def dashboard(pool: Pool, vault: Vault, key: str) -> dict[str, Any] | None
             "id": global_id,
             "name": name,
             "provider": provider.value,
-            "config": present_config(PROVIDERS[provider], StoredConfig(settings=settings, secrets=secret_values)),  # type: ignore[arg-type]
+            "config": present_config(PROVIDERS[provider], StoredConfig(settings=settings, secrets=secret_values)),  # type: ignore[arg-type]  # secrets are strings
             "isDefaultOutbound": bool(is_default),
             "version": version,
             "phoneNumberCount": active,

@@ -98,7 +98,7 @@ async def seed(settings: Settings, configs: int, numbers: int, *,
                 k += 1
         if rows:
             async with runtime.db.writing() as session:
-                await session.execute(sa.insert(PhoneNumberRow.__table__), rows)  # type: ignore[attr-defined]
+                await session.execute(sa.insert(PhoneNumberRow.__table__), rows)  # type: ignore[attr-defined]  # SQLModel sets it undeclared
         return key, write_key
     finally:
         await runtime.broker.close()

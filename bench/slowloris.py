@@ -24,9 +24,9 @@ import resource
 import statistics
 import subprocess
 import tempfile
-from contextlib import contextmanager
-from collections.abc import Iterator
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 

@@ -18,8 +18,8 @@ def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
 
 
 async def _migrate(settings: Settings) -> None:
-    from .storage.db import Database  # noqa: PLC0415
-    from .storage.migrate import upgrade_to_head  # noqa: PLC0415
+    from .storage.db import Database  # noqa: PLC0415 - a command loads only what it runs
+    from .storage.migrate import upgrade_to_head  # noqa: PLC0415 - a command loads only what it runs
 
     db = Database(settings)
     try:
@@ -29,7 +29,7 @@ async def _migrate(settings: Settings) -> None:
 
 
 async def _with_db(settings: Settings, action: Any) -> Any:
-    from .storage.db import Database  # noqa: PLC0415
+    from .storage.db import Database  # noqa: PLC0415 - a command loads only what it runs
 
     await _migrate(settings)
     db = Database(settings)
@@ -40,8 +40,8 @@ async def _with_db(settings: Settings, action: Any) -> Any:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from .app import create_app  # noqa: PLC0415
-    from .services.tenancy import create_demo_if_empty  # noqa: PLC0415
+    from .app import create_app  # noqa: PLC0415 - a command loads only what it runs
+    from .services.tenancy import create_demo_if_empty  # noqa: PLC0415 - a command loads only what it runs
 
     async def nothing(_db: Any) -> None:
         return None
@@ -52,7 +52,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  {key}")
         print(f"Open http://{args.host}:{args.port}/graphql and set the request header")
         print(f'  {{"Authorization": "Bearer {key}"}}', flush=True)
-    from .server import serve  # noqa: PLC0415
+    from .server import serve  # noqa: PLC0415 - a command loads only what it runs
 
     serve(create_app(settings), settings, args.host, args.port)
     return 0
@@ -65,7 +65,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_create_org(settings: Settings, args: argparse.Namespace) -> int:
-    from .services.tenancy import create_organization  # noqa: PLC0415
+    from .services.tenancy import create_organization  # noqa: PLC0415 - a command loads only what it runs
 
     try:
         org_id = _run(_with_db(settings, lambda db: create_organization(db, args.name)))
@@ -105,7 +105,7 @@ def _when(moment: Any) -> str:
 
 
 def cmd_create_api_key(settings: Settings, args: argparse.Namespace) -> int:
-    from .services.tenancy import clean_label, create_api_key  # noqa: PLC0415
+    from .services.tenancy import clean_label, create_api_key  # noqa: PLC0415 - a command loads only what it runs
 
     org_id = _row_id(args.org_id, ORG_ID_HINT)
     try:
@@ -117,7 +117,7 @@ def cmd_create_api_key(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_list_api_keys(settings: Settings, args: argparse.Namespace) -> int:
-    from .services.tenancy import list_api_keys  # noqa: PLC0415
+    from .services.tenancy import list_api_keys  # noqa: PLC0415 - a command loads only what it runs
 
     org_id = _row_id(args.org_id, ORG_ID_HINT)
     for key in _with_db_or_refuse(settings, lambda db: list_api_keys(db, org_id, include_revoked=args.all)):
@@ -130,7 +130,7 @@ def cmd_list_api_keys(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_revoke_api_key(settings: Settings, args: argparse.Namespace) -> int:
-    from .services.tenancy import revoke_api_key  # noqa: PLC0415
+    from .services.tenancy import revoke_api_key  # noqa: PLC0415 - a command loads only what it runs
 
     key_id = _row_id(args.key_id, "KEY_ID is the number in the first column of list-api-keys")
     revocation = _with_db_or_refuse(settings, lambda db: revoke_api_key(db, key_id))
@@ -143,21 +143,23 @@ def cmd_revoke_api_key(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_rotate_secrets(settings: Settings, args: argparse.Namespace) -> int:
-    from .crypto import vault_from_settings  # noqa: PLC0415
-    from .services.rotation import rotate_secrets  # noqa: PLC0415
+    from .crypto import vault_from_settings  # noqa: PLC0415 - a command loads only what it runs
+    from .services.rotation import rotate_secrets  # noqa: PLC0415 - a command loads only what it runs
 
     vault = vault_from_settings(settings)
 
     def progress(report: Any) -> None:
         print(f"examined {report.examined}, re-encrypted {report.rotated}", flush=True)
 
-    report = _run(_with_db(settings, lambda db: rotate_secrets(db, vault, batch_size=args.batch_size, progress=progress)))
+    report = _run(
+        _with_db(settings, lambda db: rotate_secrets(db, vault, batch_size=args.batch_size, progress=progress))
+    )
     print(f"done: {report.examined} configurations examined, {report.rotated} re-encrypted under the newest key")
     return 0
 
 
 def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> int:
-    from .api.graph.schema import build_schema  # noqa: PLC0415
+    from .api.graph.schema import build_schema  # noqa: PLC0415 - a command loads only what it runs
 
     print(build_schema().as_str())
     return 0
@@ -175,7 +177,9 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="migrate the database, then serve until SIGINT/SIGTERM")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--demo", action="store_true", help="on an empty database, create a demo organization and print its key")
+    serve.add_argument(
+        "--demo", action="store_true", help="on an empty database, create a demo organization and print its key"
+    )
     serve.set_defaults(handler=cmd_serve)
     commands.add_parser("migrate", help="bring the database schema up to date").set_defaults(handler=cmd_migrate)
     org = commands.add_parser("create-org", help="create an organization and print its id")
@@ -192,10 +196,14 @@ def parser() -> argparse.ArgumentParser:
                     "last used (UTC, or never). Never the key itself: it is shown only when created.")
     keys.add_argument("org_id", metavar="ORG_ID")
     keys.add_argument("--all", action="store_true", help="revoked keys too, with a sixth field: revoked WHEN")
-    _command(commands, "revoke-api-key", cmd_revoke_api_key, "revoke an API key by the id list-api-keys prints",
-             "Requests with the key are refused at once; its open WebSockets are closed with 4403 within "
-             "5 seconds on every server process. The key stays listed with --all.").add_argument("key_id", metavar="KEY_ID")
-    rotate = commands.add_parser("rotate-secrets", help="re-encrypt every stored credential under the first key of GQL_TELEPHONY_SECRET_KEYS")
+    revoke = _command(commands, "revoke-api-key", cmd_revoke_api_key,
+                      "revoke an API key by the id list-api-keys prints",
+                      "Requests with the key are refused at once; its open WebSockets are closed with 4403 within "
+                      "5 seconds on every server process. The key stays listed with --all.")
+    revoke.add_argument("key_id", metavar="KEY_ID")
+    rotate = commands.add_parser(
+        "rotate-secrets", help="re-encrypt every stored credential under the first key of GQL_TELEPHONY_SECRET_KEYS"
+    )
     rotate.add_argument("--batch-size", type=int, default=200)
     rotate.set_defaults(handler=cmd_rotate_secrets)
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(handler=cmd_export_schema)
@@ -208,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         if args.command != "export-schema":
-            from .crypto import vault_from_settings  # noqa: PLC0415
+            from .crypto import vault_from_settings  # noqa: PLC0415 - a command loads only what it runs
 
             vault_from_settings(settings)  # no secret keys on PostgreSQL: refuse before any work
         return int(args.handler(settings, args))

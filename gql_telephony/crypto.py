@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -28,7 +29,7 @@ class Vault:
             ) from exc
         self._recent: dict[str, dict[str, object]] = {}
 
-    def encrypt_json(self, values: dict[str, object]) -> str:
+    def encrypt_json(self, values: Mapping[str, object]) -> str:
         return self._fernet.encrypt(json.dumps(values, separators=(",", ":")).encode()).decode()
 
     def decrypt_json(self, token: str) -> dict[str, object]:

@@ -73,7 +73,7 @@ def connection_cap(settings: Settings) -> int:
 
 def guarded_http_protocol(header_timeout: float, max_connections: int) -> type:
     """uvicorn's httptools protocol with the header deadline and the connection cap."""
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # noqa: PLC0415
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # noqa: PLC0415 - loaded only to serve
 
     timed_out = RareWarning(f"closed connections that sent no complete request headers within {header_timeout:g} s: "
                             "%d since the last such line")
@@ -84,10 +84,11 @@ def guarded_http_protocol(header_timeout: float, max_connections: int) -> type:
         "open connections: %d since the last such line")
     waiting: OrderedDict[Any, None] = OrderedDict()  # connections sending headers, oldest first
 
-    class GuardedHttpProtocol(HttpToolsProtocol):  # type: ignore[misc]
+    class GuardedHttpProtocol(HttpToolsProtocol):
         _header_deadline: TimerHandle | None = None
 
-        def connection_made(self, transport: Transport) -> None:  # type: ignore[override]
+        # asyncio declares a BaseTransport; a TCP connection's is a Transport (uvicorn narrows it too)
+        def connection_made(self, transport: Transport) -> None:  # type: ignore[override]  # see above
             super().connection_made(transport)
             if len(self.connections) > max_connections and not self._close_the_slowest():
                 refused.happened()
@@ -140,7 +141,7 @@ def guarded_http_protocol(header_timeout: float, max_connections: int) -> type:
 
 
 def uvicorn_config(app: Any, settings: Settings, host: str, port: int, **overrides: Any) -> Any:
-    import uvicorn  # noqa: PLC0415
+    import uvicorn  # noqa: PLC0415 - loaded only to serve
 
     # WebSocket pings every 20 s keep idle subscriptions open through proxies and drop clients
     # that stopped answering (or reading). uvicorn's access log prints query strings, where GET
@@ -159,7 +160,7 @@ def uvicorn_config(app: Any, settings: Settings, host: str, port: int, **overrid
 
 def serve(app: Any, settings: Settings, host: str, port: int) -> None:
     """Serve until SIGTERM or SIGINT, which end the process with status 0."""
-    import uvicorn  # noqa: PLC0415
+    import uvicorn  # noqa: PLC0415 - loaded only to serve
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: Any) -> None:

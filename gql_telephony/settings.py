@@ -73,7 +73,9 @@ class Settings:
                 "GQL_TELEPHONY_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
             )
         if database_url.startswith("sqlite") and ":memory:" in database_url:
-            raise SettingsError("GQL_TELEPHONY_DATABASE_URL must name a SQLite file: an in-memory database is not shared by connections")
+            raise SettingsError(
+                "GQL_TELEPHONY_DATABASE_URL must name a SQLite file: an in-memory database is not shared by connections"
+            )
         broker_url = env.get("GQL_TELEPHONY_BROKER_URL", "").strip() or cls.broker_url
         if not broker_url.startswith(("memory://", "redis://", "rediss://")):
             raise SettingsError("GQL_TELEPHONY_BROKER_URL must be memory:// or redis://HOST:PORT/DB")

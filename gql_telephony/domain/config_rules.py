@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .field_checks import CheckFailed
 from .errors import ErrorCode, UserError, UserErrors
+from .field_checks import CheckFailed
 from .providers import PROVIDERS, FieldType, Provider, ProviderField
 from .text import is_invisible, text_problem
 
@@ -78,7 +78,7 @@ def apply_config(
                 continue  # its current mask sent back: the stored secret stays as it is
             cleaned = _clean_value(spec, value)
             if cleaned is not None and spec.check is not None:
-                cleaned = spec.check(cleaned)  # type: ignore[arg-type]
+                cleaned = spec.check(cleaned)  # type: ignore[arg-type]  # checks are on text fields
         except _Refused as refused:
             errors.append(UserError(path, refused.message, refused.code))
             continue

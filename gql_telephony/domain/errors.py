@@ -1,4 +1,13 @@
-"""User errors: the expected ways a request can be refused, each with the path of its input."""
+"""User errors: the expected ways a request can be refused, each with the path of its input.
+
+One convention, in the domain and in the services: a function that refuses input raises
+UserErrors, holding every error it found; none returns a list of errors. A use case that
+refuses several parts of one input together (a name and a config) catches each check's
+UserErrors, gathers their `errors` and raises them as one UserErrors. A function that only
+builds an error for its caller to raise (`not_found`) returns the UserErrors and says so.
+The mutation layer (api/graph/mutations.attempt) turns UserErrors into a payload's `userErrors`;
+the command line, which has no payload, into a ValueError (services/tenancy.clean_label).
+"""
 
 from __future__ import annotations
 

@@ -15,7 +15,10 @@ MAX_LABEL_LENGTH = 64
 NUMBER_PATH = ("input", "phoneNumber")
 REGION_PATH = ("input", "region")
 
-_SIP_URI = re.compile(r"^sip:(?P<user>[^@\s]+)@(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>\d{1,5}))?$", re.IGNORECASE | re.ASCII)
+_SIP_URI = re.compile(
+    r"^sip:(?P<user>[^@\s]+)@(?P<host>[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>\d{1,5}))?$",
+    re.IGNORECASE | re.ASCII,
+)
 _SIP_USER = re.compile(r"^[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+$", re.ASCII)
 
 
@@ -25,10 +28,14 @@ def normalize_number(raw: str, *, region: str | None, connectivity: Connectivity
     if not value:
         raise UserErrors.one(NUMBER_PATH, "Phone number is required.", ErrorCode.REQUIRED)
     if len(value) > MAX_INPUT_LENGTH:
-        raise UserErrors.one(NUMBER_PATH, f"Phone number must be at most {MAX_INPUT_LENGTH} characters.", ErrorCode.TOO_LONG)
+        raise UserErrors.one(
+            NUMBER_PATH, f"Phone number must be at most {MAX_INPUT_LENGTH} characters.", ErrorCode.TOO_LONG
+        )
     if value[:4].lower() == "sip:":
         if connectivity is not Connectivity.SIP:
-            raise UserErrors.one(NUMBER_PATH, "SIP URIs are accepted only on SIP providers; give an E.164 number.", ErrorCode.INVALID)
+            raise UserErrors.one(
+                NUMBER_PATH, "SIP URIs are accepted only on SIP providers; give an E.164 number.", ErrorCode.INVALID
+            )
         return _normalize_sip_uri(value)
     region_code = _check_region(region)
     try:
@@ -68,7 +75,4 @@ def _normalize_sip_uri(value: str) -> str:
 
 def clean_label(label: str | None, path: tuple[str, ...] = ("input", "label")) -> str | None:
     """Trimmed, in NFC; blank becomes no label. The same text rules as a configuration's name."""
-    clean, errors = clean_text(label, path, what="Label", max_length=MAX_LABEL_LENGTH, required=False)
-    if errors:
-        raise UserErrors(errors)
-    return clean
+    return clean_text(label, path, what="Label", max_length=MAX_LABEL_LENGTH, required=False)

@@ -63,8 +63,14 @@ class Provider:
         return next((f for f in self.fields if f.key == key), None)
 
 
-def _secret(key: str, label: str, *, required: bool = True, **extra: object) -> ProviderField:
-    return ProviderField(key, label, FieldType.PASSWORD, required=required, secret=True, **extra)  # type: ignore[arg-type]
+def _secret(
+    key: str, label: str, *, required: bool = True, description: str | None = None, placeholder: str | None = None,
+    check: FieldCheck | None = None,
+) -> ProviderField:
+    return ProviderField(
+        key, label, FieldType.PASSWORD, required=required, secret=True, description=description,
+        placeholder=placeholder, check=check,
+    )
 
 
 _DECLARATIONS = (
@@ -73,28 +79,36 @@ _DECLARATIONS = (
         "https://developers.telnyx.com/",
         (
             _secret("api_key", "API key", placeholder="KEY0123..."),
-            ProviderField("connection_id", "Connection ID", description="The Call Control application or SIP connection that places calls."),
-            ProviderField("webhook_public_key", "Webhook public key", description="Verifies Telnyx webhook signatures; without it webhooks cannot be verified."),
+            ProviderField("connection_id", "Connection ID",
+                          description="The Call Control application or SIP connection that places calls."),
+            ProviderField("webhook_public_key", "Webhook public key",
+                          description="Verifies Telnyx webhook signatures; without it webhooks cannot be verified."),
         ),
     ),
     Provider(
         ProviderKey.TWILIO, "Twilio", "Widest geographic coverage", Connectivity.API,
         "https://www.twilio.com/docs/voice",
         (
-            _secret("account_sid", "Account SID", description="AC followed by 32 hexadecimal digits.", placeholder="AC" + "0" * 32, check=checks.twilio_account_sid),
+            _secret("account_sid", "Account SID", description="AC followed by 32 hexadecimal digits.",
+                    placeholder="AC" + "0" * 32, check=checks.twilio_account_sid),
             _secret("auth_token", "Auth token", description="32 hexadecimal digits.", check=checks.hex32),
-            ProviderField("amd_enabled", "Answering machine detection", FieldType.BOOLEAN, default=False, description="Detect answering machines on outbound calls."),
+            ProviderField("amd_enabled", "Answering machine detection", FieldType.BOOLEAN, default=False,
+                          description="Detect answering machines on outbound calls."),
         ),
     ),
     Provider(
         ProviderKey.VONAGE, "Vonage", "Strong European coverage", Connectivity.API,
         "https://developer.vonage.com/en/voice/voice-api/overview",
         (
-            ProviderField("application_id", "Application ID", required=True, description="The Vonage application's UUID.", check=checks.uuid_text),
-            ProviderField("private_key", "Private key", FieldType.TEXTAREA, required=True, secret=True, description="The application's PEM private key.", placeholder="-----BEGIN PRIVATE KEY-----", check=checks.pem_private_key),
+            ProviderField("application_id", "Application ID", required=True,
+                          description="The Vonage application's UUID.", check=checks.uuid_text),
+            ProviderField("private_key", "Private key", FieldType.TEXTAREA, required=True, secret=True,
+                          description="The application's PEM private key.", placeholder="-----BEGIN PRIVATE KEY-----",
+                          check=checks.pem_private_key),
             _secret("api_key", "API key"),
             _secret("api_secret", "API secret"),
-            _secret("signature_secret", "Signature secret", required=False, description="Verifies signed webhooks; without it they are refused."),
+            _secret("signature_secret", "Signature secret", required=False,
+                    description="Verifies signed webhooks; without it they are refused."),
         ),
     ),
     Provider(
@@ -111,7 +125,9 @@ _DECLARATIONS = (
         "https://developers.cloudonix.com/",
         (
             _secret("bearer_token", "Bearer token"),
-            ProviderField("domain_id", "Domain", required=True, description="A host name; .cloudonix.net is added when it has no dot.", placeholder="acme.cloudonix.net", check=checks.cloudonix_domain),
+            ProviderField("domain_id", "Domain", required=True,
+                          description="A host name; .cloudonix.net is added when it has no dot.",
+                          placeholder="acme.cloudonix.net", check=checks.cloudonix_domain),
             ProviderField("application_name", "Application name"),
         ),
     ),
@@ -127,16 +143,21 @@ _DECLARATIONS = (
         ProviderKey.SIGNALWIRE, "SignalWire", "Twilio-compatible API", Connectivity.API,
         "https://developer.signalwire.com/",
         (
-            ProviderField("project_id", "Project ID", required=True, description="The project's UUID.", check=checks.uuid_text),
+            ProviderField("project_id", "Project ID", required=True, description="The project's UUID.",
+                          check=checks.uuid_text),
             _secret("api_token", "API token"),
-            ProviderField("space_url", "Space URL", required=True, description="The space's host name; an https:// prefix is removed.", placeholder="example.signalwire.com", check=checks.signalwire_space),
+            ProviderField("space_url", "Space URL", required=True,
+                          description="The space's host name; an https:// prefix is removed.",
+                          placeholder="example.signalwire.com", check=checks.signalwire_space),
         ),
     ),
     Provider(
         ProviderKey.ARI, "Asterisk ARI", "Self-hosted Asterisk", Connectivity.SIP,
         "https://docs.asterisk.org/Configuration/Interfaces/Asterisk-REST-Interface-ARI/",
         (
-            ProviderField("ari_endpoint", "ARI endpoint", FieldType.URL, required=True, description="An http:// or https:// URL of the Asterisk HTTP server.", placeholder="https://pbx.example.com:8089", check=checks.http_url),
+            ProviderField("ari_endpoint", "ARI endpoint", FieldType.URL, required=True,
+                          description="An http:// or https:// URL of the Asterisk HTTP server.",
+                          placeholder="https://pbx.example.com:8089", check=checks.http_url),
             ProviderField("app_name", "Stasis application name", required=True),
             _secret("app_password", "ARI password"),
             ProviderField("ws_client_name", "WebSocket client name"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from .errors import ErrorCode, UserError
+from .errors import ErrorCode, UserErrors
 
 # Embeddings, overrides and isolates: they reorder what is displayed after them ("Trojan
 # Source"), so a name could read differently from what it holds.
@@ -51,26 +51,22 @@ def visible(value: str) -> str:
     return "".join(char for char in value if not is_invisible(char))
 
 
-def clean_text(
-    value: str | None, path: tuple[str, ...], *, what: str, max_length: int, required: bool
-) -> tuple[str | None, list[UserError]]:
-    """Trimmed and in NFC; blank (or only invisible characters) counts as absent.
-    Returns the clean value (or None) and any errors."""
+def clean_text(value: str | None, path: tuple[str, ...], *, what: str, max_length: int, required: bool) -> str | None:
+    """Trimmed and in NFC; blank (or only invisible characters) counts as absent: None, or
+    UserErrors when `required`. UserErrors too for text that cannot be stored or is too long."""
     cleaned = value.strip() if value is not None else ""
     problem = text_problem(cleaned)  # before trimming: a bidi override at the end is refused too
     if problem is not None:
-        return None, [UserError(path, f"{what} {problem}.", ErrorCode.INVALID)]
+        raise UserErrors.one(path, f"{what} {problem}.", ErrorCode.INVALID)
     cleaned = _trim(cleaned)
     if not cleaned:
         if required:
-            return None, [UserError(path, f"{what} is required.", ErrorCode.REQUIRED)]
-        return None, []
+            raise UserErrors.one(path, f"{what} is required.", ErrorCode.REQUIRED)
+        return None
     cleaned = unicodedata.normalize("NFC", cleaned)
     if len(cleaned) > max_length:
-        return None, [
-            UserError(path, f"{what} must be at most {max_length} characters.", ErrorCode.TOO_LONG)
-        ]
-    return cleaned, []
+        raise UserErrors.one(path, f"{what} must be at most {max_length} characters.", ErrorCode.TOO_LONG)
+    return cleaned
 
 
 def _trim(value: str) -> str:
@@ -92,9 +88,8 @@ def name_key(name: str) -> str:
     return " ".join(folded.split())
 
 
-def name_key_problem(name: str, path: tuple[str, ...], what: str) -> list[UserError]:
+def check_name_key(name: str, path: tuple[str, ...], what: str) -> None:
     """A few characters expand a great deal under NFKC (U+FDFA is 18 characters): a key that
-    no longer fits its column is refused, on both databases alike."""
+    no longer fits its column is refused (UserErrors), on both databases alike."""
     if len(name_key(name)) > MAX_KEY_LENGTH:
-        return [UserError(path, f"{what} is too long once normalized.", ErrorCode.TOO_LONG)]
-    return []
+        raise UserErrors.one(path, f"{what} is too long once normalized.", ErrorCode.TOO_LONG)

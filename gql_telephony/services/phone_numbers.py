@@ -60,6 +60,7 @@ class PhoneNumbers:
                     errors += refused.errors
                 if errors:
                     raise UserErrors(errors)
+                assert normalized is not None and config.id is not None  # refused above; a stored row
                 now = utcnow()
                 row = PhoneNumberRow(
                     organization_id=org_id, telephony_config_id=config.id, phone_number=normalized,

@@ -17,7 +17,7 @@ Two ways to run, one code:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
 
@@ -25,7 +25,7 @@ from ..crypto import Vault
 from ..domain.warnings import ConfigWarning, WarningSummary
 from ..storage import queries
 from ..storage.db import Database
-from ..storage.queries import ConfigRow, NumberCounts, NumberRow
+from ..storage.queries import ConfigRow, NumberCounts, NumberRow, PositionalRow
 from .reads import summary_of, warning_summary, warnings_of
 
 NO_NUMBERS = NumberCounts(0, 0)
@@ -36,7 +36,7 @@ V = TypeVar("V")
 class KeyedRows(Generic[K, V]):
     """Values by key, each fetched once; a key already on its way is waited for, not fetched again."""
 
-    def __init__(self, fetch: Callable[[list[K]], Awaitable[dict[K, V]]], missing: V) -> None:
+    def __init__(self, fetch: Callable[[list[K]], Awaitable[Mapping[K, V]]], missing: V) -> None:
         self.found: dict[K, V] = {}
         self._fetch, self._missing = fetch, missing
         self._on_the_way: dict[K, asyncio.Future[None]] = {}
@@ -169,7 +169,9 @@ class Reader:
 
     async def number_pages(
         self, config_ids: Sequence[int], *, limit: int, after_id: int | None, active_only: bool
-    ) -> dict[int, list[NumberRow]]:
+    ) -> Mapping[int, Sequence[PositionalRow]]:
+        """Each configuration's first `limit` numbers after `after_id`; without timestamps, the
+        driver's plain tuples, read by position."""
         async with self._session() as session:
             return await queries.number_pages(
                 session, config_ids=list(dict.fromkeys(config_ids)), limit=limit, after_id=after_id,

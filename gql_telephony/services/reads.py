@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-
-from sqlalchemy.engine import Row
+from typing import cast
 
 from ..crypto import Vault
 from ..domain.config_rules import StoredConfig
@@ -12,20 +11,25 @@ from ..domain.providers import ProviderKey
 from ..domain.warnings import ConfigWarning, WarningSummary, config_warnings, summarize
 from ..storage import queries
 from ..storage.db import Database
+from ..storage.queries import ConfigRow
 from ..storage.tables import TelephonyConfigRow
 
+# A configuration as a read query returns it, or as a write loaded it (a mutation's payload).
+AnyConfigRow = ConfigRow | TelephonyConfigRow
 
-def stored_config(row: Row | TelephonyConfigRow, vault: Vault) -> StoredConfig:
+
+def stored_config(row: AnyConfigRow, vault: Vault) -> StoredConfig:
     """A configuration's settings and its secrets in clear, for the rules and the masking."""
-    return StoredConfig(settings=dict(row.settings), secrets=vault.decrypt_json(row.secrets))
+    secrets = cast(dict[str, str], vault.decrypt_json(row.secrets))  # written as strings by apply_config
+    return StoredConfig(settings=dict(row.settings), secrets=secrets)
 
 
-def present_keys(row: Row | TelephonyConfigRow, vault: Vault) -> set[str]:
+def present_keys(row: AnyConfigRow, vault: Vault) -> set[str]:
     """The config keys that hold a value (secrets decrypted only to learn which are set)."""
     return set(row.settings) | set(vault.decrypt_json(row.secrets))
 
 
-def warnings_of(row: Row | TelephonyConfigRow, vault: Vault, active_numbers: int) -> list[ConfigWarning]:
+def warnings_of(row: AnyConfigRow, vault: Vault, active_numbers: int) -> list[ConfigWarning]:
     return config_warnings(ProviderKey(row.provider), present_keys(row, vault), active_numbers)
 
 
@@ -38,6 +42,6 @@ async def warning_summary(db: Database, vault: Vault, org_id: int) -> WarningSum
     return summary_of(rows, lambda row: warnings_of(row, vault, active.get(row.id, 0)))
 
 
-def summary_of(rows: Sequence[Row], warnings: Callable[[Row], list[ConfigWarning]]) -> WarningSummary:
+def summary_of(rows: Sequence[ConfigRow], warnings: Callable[[ConfigRow], list[ConfigWarning]]) -> WarningSummary:
     """The summary of all an organization's configurations, given how to find each one's warnings."""
     return summarize(map(warnings, rows), has_default_outbound=any(row.is_default_outbound for row in rows))

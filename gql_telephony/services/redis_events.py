@@ -29,7 +29,9 @@ class RedisBroker:
         # Listening waits indefinitely for messages; publishing runs after a commit, before the
         # mutation answers, so it must give up quickly on a half-open connection.
         self._redis = aioredis.from_url(url, socket_connect_timeout=2, socket_timeout=None)
-        self._publisher = aioredis.from_url(url, socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS, socket_timeout=PUBLISH_TIMEOUT_SECONDS)
+        self._publisher = aioredis.from_url(
+            url, socket_connect_timeout=PUBLISH_TIMEOUT_SECONDS, socket_timeout=PUBLISH_TIMEOUT_SECONDS
+        )
         self._local = MemoryBroker()
         self._listener: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
@@ -94,6 +96,6 @@ class RedisBroker:
                 self.connected.clear()
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

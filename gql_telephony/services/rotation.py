@@ -52,12 +52,14 @@ async def rotate_secrets(
                     .where(col(TelephonyConfigRow.id) == row_id, col(TelephonyConfigRow.secrets) == token)
                     .values(secrets=vault.reencrypt(token))
                 )
-                if result.rowcount == 1:  # type: ignore[attr-defined]
+                if result.rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE's Result is a CursorResult
                     report.rotated += 1
                 else:
                     report.skipped_changed += 1
         if not rows:
             return report
-        after_id = rows[-1][0]
+        last_id = rows[-1][0]
+        assert last_id is not None  # a primary key
+        after_id = last_id
         if progress is not None:
             progress(report)

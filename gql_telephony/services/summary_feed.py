@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from ..crypto import Vault
 from ..domain.warnings import WarningSummary
@@ -74,7 +74,7 @@ class SummaryFeed:
     def listener_count(self) -> int:
         return sum(len(w.listeners) for w in self._watchers.values())
 
-    async def follow(self, org_id: int) -> AsyncIterator[WarningSummary]:
+    async def follow(self, org_id: int) -> AsyncGenerator[WarningSummary, None]:
         """The summary now, then each time it changes, until the caller stops iterating."""
         watcher = self._watchers.get(org_id)
         if watcher is None or watcher.task.done():

@@ -13,7 +13,7 @@ from ..crypto import Vault
 from ..domain.config_rules import StoredConfig, apply_config, present_config
 from ..domain.errors import ErrorCode, UserError, UserErrors
 from ..domain.providers import PROVIDERS, Provider, ProviderKey
-from ..domain.text import clean_text, name_key, name_key_problem
+from ..domain.text import check_name_key, clean_text, name_key
 from ..storage.constraints import broken_constraint
 from ..storage.db import Database
 from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
@@ -41,14 +41,17 @@ class TelephonyConfigs:
         self, org_id: int, *, name: str, provider: ProviderKey, config: object, make_default: bool
     ) -> tuple[TelephonyConfigRow, TelephonyConfigRow | None]:
         """The new configuration, and the one it demoted when created as the default."""
-        clean_name, errors = _clean_name(name)
+        errors: list[UserError] = []
+        try:
+            clean_name = _clean_name(name)
+        except UserErrors as refused:
+            errors += refused.errors
         try:
             stored = apply_config(PROVIDERS[provider], config)
         except UserErrors as refused:
             errors += refused.errors
         if errors:
             raise UserErrors(errors)
-        assert clean_name is not None
         now = utcnow()
         row = TelephonyConfigRow(
             organization_id=org_id, name=clean_name, name_key=name_key(clean_name),
@@ -74,8 +77,10 @@ class TelephonyConfigs:
             errors: list[UserError] = []
             new_name = row.name
             if name is not None:
-                cleaned, errors = _clean_name(name)
-                new_name = cleaned or row.name
+                try:
+                    new_name = _clean_name(name)
+                except UserErrors as refused:
+                    errors += refused.errors
             provider = PROVIDERS[ProviderKey(row.provider)]
             current = stored_config(row, self.vault)
             new_config = current
@@ -121,11 +126,11 @@ class TelephonyConfigs:
         return row, previous
 
 
-def _clean_name(name: str) -> tuple[str | None, list[UserError]]:
-    cleaned, errors = clean_text(name, NAME_PATH, what="Name", max_length=MAX_NAME_LENGTH, required=True)
-    if cleaned is not None:
-        errors += name_key_problem(cleaned, NAME_PATH, "Name")
-    return (None if errors else cleaned), errors
+def _clean_name(name: str) -> str:
+    cleaned = clean_text(name, NAME_PATH, what="Name", max_length=MAX_NAME_LENGTH, required=True)
+    assert cleaned is not None  # a required text is never absent
+    check_name_key(cleaned, NAME_PATH, "Name")
+    return cleaned
 
 
 def _violation_error(error: IntegrityError) -> Exception:

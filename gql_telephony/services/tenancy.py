@@ -11,7 +11,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from ..domain.errors import UserErrors
 from ..domain.text import clean_text
 from ..storage import queries
 from ..storage.db import Database
@@ -78,14 +80,14 @@ def clean_label(label: str | None) -> str | None:
     bidi-override characters, at most 64 characters); ValueError saying why it cannot be one."""
     if label is None:
         return None
-    cleaned, errors = clean_text(label, ("label",), what="A label", max_length=MAX_LABEL_LENGTH, required=True)
-    if errors:
-        raise ValueError(errors[0].message)
-    return cleaned
+    try:
+        return clean_text(label, ("label",), what="A label", max_length=MAX_LABEL_LENGTH, required=True)
+    except UserErrors as refused:
+        raise ValueError(refused.errors[0].message) from None
 
 
 async def _require_organization(session: AsyncSession, org_id: int) -> None:
-    found = await session.execute(sa.select(Organization.id).where(Organization.id == org_id))  # type: ignore[arg-type]
+    found = await session.execute(sa.select(col(Organization.id)).where(col(Organization.id) == org_id))
     if found.first() is None:
         raise LookupError(f"no organization has id {org_id}")
 
@@ -114,7 +116,7 @@ async def revoke_api_key(db: Database, key_id: int) -> Revocation:
     with it are refused from the commit on; open WebSockets are closed by api/key_watch.py."""
     async with db.writing() as session:
         row = (await session.execute(
-            sa.select(ApiKey).where(ApiKey.id == key_id).with_for_update()  # type: ignore[arg-type]
+            sa.select(ApiKey).where(col(ApiKey.id) == key_id).with_for_update()
         )).scalar_one_or_none()
         if row is None:
             raise LookupError(f"no API key has id {key_id}")
@@ -143,7 +145,7 @@ async def record_key_use(db: Database, key_ids: Collection[int], at: datetime) -
         for start in range(0, len(ordered), KEY_IDS_PER_STATEMENT):
             chunk = ordered[start:start + KEY_IDS_PER_STATEMENT]
             await session.execute(
-                sa.update(ApiKey).where(ApiKey.id.in_(chunk)).values(last_used_at=at)  # type: ignore[union-attr]
+                sa.update(ApiKey).where(col(ApiKey.id).in_(chunk)).values(last_used_at=at)
                 .execution_options(synchronize_session=False)
             )
 

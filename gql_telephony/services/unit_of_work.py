@@ -31,7 +31,7 @@ async def writing(
     """
     try:
         async with db.writing() as session:
-            table = Organization.__table__  # type: ignore[attr-defined]
+            table = Organization.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
             await session.execute(
                 sa.update(table).where(table.c.id == org_id).values(data_version=table.c.data_version + 1)
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.schema import ColumnCollectionConstraint, Index
 
 from .tables import metadata
 
@@ -10,7 +11,9 @@ from .tables import metadata
 _BY_SQLITE_COLUMNS: dict[str, str] = {}
 for _table in metadata.sorted_tables:
     for _constraint in [*_table.constraints, *_table.indexes]:
-        if getattr(_constraint, "unique", True) and _constraint.name:
+        # Keys (primary, foreign, unique) and indexes: every one of them is on columns.
+        assert isinstance(_constraint, ColumnCollectionConstraint | Index)
+        if getattr(_constraint, "unique", True) and isinstance(_constraint.name, str) and _constraint.name:
             columns = ", ".join(f"{_table.name}.{column.name}" for column in _constraint.columns)
             _BY_SQLITE_COLUMNS.setdefault(columns, _constraint.name)
 

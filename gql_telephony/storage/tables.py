@@ -94,7 +94,7 @@ class TelephonyConfigRow(SQLModel, table=True):
     # Case-folded name: the unique constraint compares names without regard to case.
     name_key: str = Field(sa_type=sa.String(256))
     provider: str = Field(sa_type=sa.String(32))
-    settings: dict = Field(default_factory=dict, sa_type=sa.JSON)  # type: ignore[type-arg]
+    settings: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     # One Fernet token holding the JSON of every secret field.
     secrets: str = Field(default="", sa_type=sa.Text)
     is_default_outbound: bool = False

@@ -5,13 +5,25 @@ from __future__ import annotations
 import pytest
 
 from gql_telephony.domain.errors import ErrorCode, UserError, UserErrors
-from gql_telephony.domain.text import MAX_KEY_LENGTH, clean_text, name_key, name_key_problem, text_problem
+from gql_telephony.domain.text import MAX_KEY_LENGTH, check_name_key, clean_text, name_key, text_problem
 
 PATH = ("input", "name")
 
 
 def name(value: str | None) -> tuple[str | None, list[UserError]]:
-    return clean_text(value, PATH, what="Name", max_length=64, required=True)
+    """The clean name and no errors, or no name and the errors clean_text raised."""
+    try:
+        return clean_text(value, PATH, what="Name", max_length=64, required=True), []
+    except UserErrors as refused:
+        return None, refused.errors
+
+
+def name_key_errors(value: str) -> list[UserError]:
+    try:
+        check_name_key(value, PATH, "Name")
+    except UserErrors as refused:
+        return refused.errors
+    return []
 
 
 @pytest.mark.parametrize(("given", "kept"), [("Main", "Main"), ("  Main  ", "Main"), ("a", "a"), ("n" * 64, "n" * 64)])
@@ -35,7 +47,7 @@ def test_name_too_long_counts_after_trimming() -> None:
 
 
 def test_optional_text_blank_is_none_without_error() -> None:
-    assert clean_text("  ", ("input", "label"), what="Label", max_length=64, required=False) == (None, [])
+    assert clean_text("  ", ("input", "label"), what="Label", max_length=64, required=False) is None
 
 
 def test_user_errors_one() -> None:
@@ -111,5 +123,5 @@ def test_a_key_that_outgrows_its_column_is_too_long() -> None:
     expanding = "\ufdfa" * 15  # 15 characters, 270 once NFKC spells them out
     assert name(expanding) == (expanding, [])
     assert len(name_key(expanding)) > MAX_KEY_LENGTH
-    assert [e.code for e in name_key_problem(expanding, PATH, "Name")] == [ErrorCode.TOO_LONG]
-    assert name_key_problem("Main", PATH, "Name") == []
+    assert [e.code for e in name_key_errors(expanding)] == [ErrorCode.TOO_LONG]
+    assert name_key_errors("Main") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from graphql import GraphQLError
@@ -41,13 +42,13 @@ def page_arguments(first: int | None, after: str | None) -> tuple[int, int | Non
 class Page(NamedTuple):
     """A connection's page: its rows, and what PageInfo and totalCount need."""
 
-    rows: list[Any]
+    rows: Sequence[Any]
     has_next: bool
     after_given: bool
     config_id: int = 0  # the configuration of a page of phone numbers
     active_only: bool = False
 
     @classmethod
-    def of(cls, fetched: list[Any], limit: int, after_id: int | None, **extra: Any) -> Page:
+    def of(cls, fetched: Sequence[Any], limit: int, after_id: int | None, **extra: Any) -> Page:
         """The page of `fetched`, read with one row more than `limit` to learn if another follows."""
         return cls(fetched[:limit], len(fetched) > limit, after_id is not None, **extra)

@@ -8,10 +8,9 @@ from typing import Any
 
 from ...services.reader import Reader
 from ...services.tenancy import Principal
-from .fields import Batches
 from ..middleware.request_log import note_organization
 from ..runtime import Runtime
-
+from .fields import Batches
 
 # Reads belong to one operation, not to a Context: a WebSocket's Context lives as long as the
 # socket and serves many operations, each in its own task (and so its own context variables).

@@ -24,7 +24,7 @@ MAX_NAME_SHOWN = 64
 _NAME = re.compile(r"[_A-Za-z]\w{0,63}")
 # A document's names (fields, arguments, fragments, variables) are the client's and may be
 # as long as the body: validation messages repeat them, cut to MAX_NAME_SHOWN and marked.
-_LONG_NAME = re.compile(r"[_0-9A-Za-z]{%d,}" % (MAX_NAME_SHOWN + 1))
+_LONG_NAME = re.compile(rf"[_0-9A-Za-z]{{{MAX_NAME_SHOWN + 1},}}")
 # " Did you mean 'a', 'b', or 'c'?" as did_you_mean() builds it from schema names only.
 _SUGGESTION = r" Did you mean (?:the enum value )?'[\w.]+'(?:(?:, |,? or )'[\w.]+')*\?"
 _SUGGESTION_TAIL = re.compile(f"({_SUGGESTION})$")
@@ -50,7 +50,8 @@ _VALUE_SHAPES: list[tuple[re.Pattern[str], str]] = [
     # Int cannot represent non-integer value: <value>  /  Enum 'E' cannot represent non-enum value: <value>.
     (re.compile(r"((?:Enum '\w+'|\w+) cannot represent [\w -]*?value)(?::.*|\.)?", re.S), r"\1."),
     # Unknown operation named '<name>'.
-    (re.compile(r"Unknown operation named .*", re.S), "No operation in the document has the name given in operationName."),
+    (re.compile(r"Unknown operation named .*", re.S),
+     "No operation in the document has the name given in operationName."),
 ]
 # Expected value of type 'T' not to include unknown field '<key>'. Did you mean 'x'? Found: <value>.
 _UNKNOWN_FIELD = re.compile(
@@ -133,7 +134,8 @@ def sanitize_message(message: str, *, suggestions: bool = True) -> str:
         # Validation messages name only schema and document names, except the value ones.
         message = _value_message(message, suggestions=suggestions) or message
     if not suggestions:
-        # "Unexpected '..', did you mean '...'?" -> "Unexpected '..'."; "... 'Query'. Did you mean 'x'?" -> "... 'Query'."
+        # "Unexpected '..', did you mean '...'?" -> "Unexpected '..'.";
+        # "... 'Query'. Did you mean 'x'?" -> "... 'Query'."
         message = _ANY_SUGGESTION.sub(lambda match: "." if match.group(1) else "", message)
     return message.strip()
 

@@ -25,7 +25,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, TypeVar, dataclass_transform
 
 import strawberry
 from graphql import (
@@ -98,6 +98,7 @@ VIEWS: dict[str, type] = {}
 _COLUMNS: dict[str, dict[str, int]] = {}
 
 
+@dataclass_transform(kw_only_default=True)  # type checkers see the constructor: View(source=...)
 def view(name: str, *, description: str | None = None, columns: dict[str, int] | None = None,
          ) -> Callable[[type[T]], type[T]]:
     """Makes a class of declared fields a Strawberry type over a source. `columns`: the sources
@@ -194,7 +195,7 @@ def _wrapping(return_type: GraphQLOutputType) -> Callable[[Any], Any] | None:
             return made(source=source)
     else:
         return None
-    if isinstance(get_nullable_type(return_type), GraphQLList):  # type: ignore[arg-type]  # output types are nullable-able
+    if isinstance(get_nullable_type(return_type), GraphQLList):
         return lambda values: None if values is None else [None if item is None else one(item) for item in values]
     return lambda value: None if value is None else one(value)
 

@@ -29,7 +29,6 @@ from graphql import (
     is_list_type,
     value_from_ast_untyped,
 )
-
 from graphql.execution.values import get_variable_values
 from graphql.pyutils import Undefined
 
@@ -244,7 +243,8 @@ def check_operation(
     walk = _priced(schema, operation, fragments, variables)
     if walk.cost > MAX_COST:
         walk.errors.append(GraphQLError(
-            f"The query's cost is {walk.cost}, above the limit of {MAX_COST}: ask for fewer items per connection or fewer ids.",
+            f"The query's cost is {walk.cost}, above the limit of {MAX_COST}: "
+            "ask for fewer items per connection or fewer ids.",
             extensions={"code": "QUERY_TOO_COMPLEX", "cost": walk.cost, "limit": MAX_COST},
         ))
     elif walk.size > MAX_RESPONSE_SIZE:  # one refusal at a time: the cost's is the better known

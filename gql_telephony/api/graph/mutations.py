@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
 
 from ...domain.errors import UserErrors
 from ...domain.providers import ProviderKey
+from ...storage.queries import ConfigRow, NumberRow
+from ...storage.tables import PhoneNumberRow, TelephonyConfigRow
 from .ids import decode_id_of, encode_id
 from .types import Info, PhoneNumberType, TelephonyConfigType, UserErrorType
 
@@ -38,8 +40,15 @@ def number_key(global_id: str) -> int | None:
     return decode_id_of("PhoneNumber", global_id)
 
 
-def of_config(row: object | None) -> TelephonyConfigType | None:
-    return TelephonyConfigType(source=row) if row is not None else None
+# A payload shows the ORM row its write left (committed: its id is set). The views read a source
+# by attribute, as they read a query's row; only plans read by position, and a plan never sees a
+# payload. Hence the casts to the row types the views declare.
+def of_config(row: TelephonyConfigRow | None) -> TelephonyConfigType | None:
+    return TelephonyConfigType(source=cast(ConfigRow, row)) if row is not None else None
+
+
+def of_number(row: PhoneNumberRow | None) -> PhoneNumberType | None:
+    return PhoneNumberType(source=cast(NumberRow, row)) if row is not None else None
 
 
 @strawberry.input
@@ -63,7 +72,9 @@ class CreateTelephonyConfigPayload:
 class UpdateTelephonyConfigInput:
     id: strawberry.ID
     name: str | None = None
-    config: JSON | None = strawberry.field(default=None, description="Merged into the stored config: see the contract README.")
+    config: JSON | None = strawberry.field(
+        default=None, description="Merged into the stored config: see the contract README."
+    )
     expected_version: int | None = None
 
 
@@ -101,7 +112,9 @@ class SetDefaultOutboundTelephonyConfigPayload:
 class AddPhoneNumberInput:
     telephony_config_id: strawberry.ID
     phone_number: str
-    region: str | None = strawberry.field(default=None, description="ISO 3166 region (e.g. GB) for a number written without +country code.")
+    region: str | None = strawberry.field(
+        default=None, description="ISO 3166 region (e.g. GB) for a number written without +country code."
+    )
     label: str | None = None
     is_active: bool | None = None
 
@@ -115,7 +128,9 @@ class AddPhoneNumberPayload:
 @strawberry.input
 class UpdatePhoneNumberInput:
     id: strawberry.ID
-    label: str | None = strawberry.field(default=strawberry.UNSET, description="null or blank removes the label; leave it out to keep it.")
+    label: str | None = strawberry.field(
+        default=strawberry.UNSET, description="null or blank removes the label; leave it out to keep it."
+    )
     is_active: bool | None = None
 
 
@@ -139,7 +154,9 @@ class RemovePhoneNumberPayload:
 @strawberry.type
 class Mutation:
     @strawberry.mutation
-    async def create_telephony_config(self, info: Info, input: CreateTelephonyConfigInput) -> CreateTelephonyConfigPayload:
+    async def create_telephony_config(
+        self, info: Info, input: CreateTelephonyConfigInput
+    ) -> CreateTelephonyConfigPayload:
         ctx = info.context
         result, errors = await attempt(info, ctx.runtime.configs.create(
             ctx.org_id, name=input.name, provider=input.provider, config=input.config,
@@ -151,7 +168,9 @@ class Mutation:
         )
 
     @strawberry.mutation
-    async def update_telephony_config(self, info: Info, input: UpdateTelephonyConfigInput) -> UpdateTelephonyConfigPayload:
+    async def update_telephony_config(
+        self, info: Info, input: UpdateTelephonyConfigInput
+    ) -> UpdateTelephonyConfigPayload:
         ctx = info.context
         row, errors = await attempt(info, ctx.runtime.configs.update(
             ctx.org_id, config_key(input.id), name=input.name, config=input.config,
@@ -160,7 +179,9 @@ class Mutation:
         return UpdateTelephonyConfigPayload(telephony_config=of_config(row), user_errors=errors)
 
     @strawberry.mutation
-    async def delete_telephony_config(self, info: Info, input: DeleteTelephonyConfigInput) -> DeleteTelephonyConfigPayload:
+    async def delete_telephony_config(
+        self, info: Info, input: DeleteTelephonyConfigInput
+    ) -> DeleteTelephonyConfigPayload:
         ctx = info.context
         deleted, errors = await attempt(info, ctx.runtime.configs.delete(
             ctx.org_id, config_key(input.id), expected_version=input.expected_version
@@ -193,7 +214,7 @@ class Mutation:
             return AddPhoneNumberPayload(phone_number=None, user_errors=errors)
         # The payload shows the configuration the service found still there after the add.
         ctx.reader.prime_configs([added.config])
-        return AddPhoneNumberPayload(phone_number=PhoneNumberType(source=added.number), user_errors=errors)
+        return AddPhoneNumberPayload(phone_number=of_number(added.number), user_errors=errors)
 
     @strawberry.mutation
     async def update_phone_number(self, info: Info, input: UpdatePhoneNumberInput) -> UpdatePhoneNumberPayload:
@@ -202,7 +223,7 @@ class Mutation:
             ctx.org_id, number_key(input.id), label=input.label or None,
             set_label=input.label is not strawberry.UNSET, is_active=input.is_active,
         ))
-        return UpdatePhoneNumberPayload(phone_number=PhoneNumberType(source=row) if row else None, user_errors=errors)
+        return UpdatePhoneNumberPayload(phone_number=of_number(row), user_errors=errors)
 
     @strawberry.mutation
     async def remove_phone_number(self, info: Info, input: RemovePhoneNumberInput) -> RemovePhoneNumberPayload:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import strawberry
@@ -52,8 +53,10 @@ async def _warning_summary(reader: Reader, roots: list[None]) -> list[WarningSum
 async def nodes_of(reader: Reader, global_ids: list[str]) -> list[NodeSource | None]:
     """Each id's (type name, row), or None for an id that names nothing of this organization."""
     decoded = [decode_id(global_id) for global_id in global_ids]
-    lookups = {"TelephonyConfig": reader.configs, "PhoneNumber": reader.numbers}
-    found: dict[str, dict[int, Any]] = {}
+    lookups: dict[str, Callable[[list[int]], Awaitable[Mapping[int, Any]]]] = {
+        "TelephonyConfig": reader.configs, "PhoneNumber": reader.numbers,
+    }
+    found: dict[str, Mapping[int, Any]] = {}
     for type_name, lookup in lookups.items():
         keys = [key for name, key in filter(None, decoded) if name == type_name]
         found[type_name] = await lookup(keys) if keys else {}

@@ -16,11 +16,11 @@ from graphql import (
     GraphQLEnumType,
     GraphQLField,
     GraphQLInputObjectType,
+    GraphQLInterfaceType,
     GraphQLNamedType,
     GraphQLObjectType,
-    GraphQLInterfaceType,
+    GraphQLOutputType,
     GraphQLSchema,
-    GraphQLType,
     get_named_type,
     get_nullable_type,
     is_composite_type,
@@ -33,8 +33,8 @@ from ...domain.phone_numbers import MAX_LABEL_LENGTH
 from ...domain.providers import PROVIDERS, FieldType, Provider
 from ...domain.warnings import WarningCode, config_warnings
 from ...services.telephony_configs import MAX_NAME_LENGTH
-from .ids import MAX_ID_LENGTH, MAX_KEY, encode_cursor
 from ..http.json_encoding import encode_json
+from .ids import MAX_ID_LENGTH, MAX_KEY, encode_cursor
 
 MIN_FIELD_SIZE = 128
 TEXT_BYTES = 6
@@ -134,7 +134,8 @@ def field_definition(schema: GraphQLSchema, parent: GraphQLNamedType, name: str)
         return SchemaMetaFieldDef if name == "__schema" else TypeMetaFieldDef
     if not isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
         return None
-    return parent.fields.get(name)
+    field: GraphQLField | None = parent.fields.get(name)
+    return field
 
 
 def list_length(schema: GraphQLSchema, parent: GraphQLNamedType, name: str) -> int:
@@ -145,7 +146,9 @@ def list_length(schema: GraphQLSchema, parent: GraphQLNamedType, name: str) -> i
     return known[0] if known else MAX_VALUE_LENGTH  # a list not declared above: tests fail on it
 
 
-def value_size(schema: GraphQLSchema, parent: GraphQLNamedType, name: str, field_type: GraphQLType) -> tuple[int, int]:
+def value_size(
+    schema: GraphQLSchema, parent: GraphQLNamedType, name: str, field_type: GraphQLOutputType
+) -> tuple[int, int]:
     """The field's value at its largest (`null` included), and each item's when it is a list
     (with its comma): the items are counted as many times as the list can be long."""
     nullable = get_nullable_type(field_type)
@@ -180,7 +183,10 @@ def _introspection(schema: GraphQLSchema) -> tuple[dict[tuple[str, str], int], d
     arguments = [a for t in outputs for f in t.fields.values() for a in f.args.values()]
     arguments += [a for d in schema.directives for a in d.args.values()]
     enums = [t for t in types if isinstance(t, GraphQLEnumType)]
-    most = lambda lengths: max(lengths, default=0)  # noqa: E731
+
+    def most(lengths: Iterable[int]) -> int:
+        return max(lengths, default=0)
+
     lengths = {
         ("__Schema", "types"): len(types),
         ("__Schema", "directives"): len(schema.directives),
@@ -204,7 +210,9 @@ def _introspection(schema: GraphQLSchema) -> tuple[dict[tuple[str, str], int], d
         "name": _longest(names),
         "description": _longest(getattr(d, "description", None) for d in described),
         "deprecationReason": _longest(f.deprecation_reason for f in deprecated),
-        "defaultValue": _longest(str(a.default_value) for a in arguments + [f for f in fields if hasattr(f, "default_value")]),
+        "defaultValue": _longest(
+            str(a.default_value) for a in arguments + [f for f in fields if hasattr(f, "default_value")]
+        ),
         "specifiedByURL": _longest(getattr(t, "specified_by_url", None) for t in types),
     }
     return lengths, texts

@@ -67,7 +67,7 @@ class TelephonySchema(strawberry.Schema):
 
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:
-    extensions: list = [  # type: ignore[type-arg]
+    extensions: list[Any] = [  # extension classes, and factories of extensions
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         # Strawberry's QueryDepthLimiter and MaxAliasesLimiter walk every fragment spread again
         # (exponential time on spreads of spreads) and the former fails on an unknown fragment.
@@ -76,7 +76,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         NoteOperation,
     ]
     if production:
-        from strawberry.extensions import DisableIntrospection  # noqa: PLC0415
+        from strawberry.extensions import DisableIntrospection  # noqa: PLC0415 - production alone needs it
 
         extensions.append(DisableIntrospection)
     return TelephonySchema(

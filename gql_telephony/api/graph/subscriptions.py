@@ -11,7 +11,9 @@ from .types import Info, TelephonyConfigWarningSummaryType
 
 @strawberry.type
 class Subscription:
-    @strawberry.subscription(description="The organization's summary now, then each time it changes.")
+    @strawberry.subscription(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
+        description="The organization's summary now, then each time it changes."
+    )
     async def telephony_config_warnings_changed(
         self, info: Info
     ) -> AsyncGenerator[TelephonyConfigWarningSummaryType, None]:
@@ -20,4 +22,4 @@ class Subscription:
             async for summary in feed:
                 yield TelephonyConfigWarningSummaryType(source=summary)
         finally:
-            await feed.aclose()  # type: ignore[attr-defined]
+            await feed.aclose()

@@ -29,12 +29,14 @@ from .ids import encode_cursor, encode_id
 
 Info = strawberry.Info[Context, None]
 
-TelephonyProviderKey = strawberry.enum(ProviderKey, name="TelephonyProviderKey")
-ProviderConnectivity = strawberry.enum(Connectivity, name="ProviderConnectivity")
-ProviderFieldType = strawberry.enum(FieldType, name="ProviderFieldType")
-TelephonyWarningCode = strawberry.enum(WarningCode, name="TelephonyWarningCode")
-WarningSeverity = strawberry.enum(Severity, name="WarningSeverity")
-UserErrorCode = strawberry.enum(ErrorCode, name="UserErrorCode")
+# The domain's enums under their GraphQL names (strawberry.enum marks the class itself, so
+# fields below are annotated with the domain's own enum).
+strawberry.enum(ProviderKey, name="TelephonyProviderKey")
+strawberry.enum(Connectivity, name="ProviderConnectivity")
+strawberry.enum(FieldType, name="ProviderFieldType")
+strawberry.enum(WarningCode, name="TelephonyWarningCode")
+strawberry.enum(Severity, name="WarningSeverity")
+strawberry.enum(ErrorCode, name="UserErrorCode")
 
 
 @strawberry.interface
@@ -62,7 +64,7 @@ class ProviderFieldType_:
     source: strawberry.Private[ProviderField]
     key: str = read(description="The key of this field in TelephonyConfig.config, e.g. api_key.")
     label: str = read()
-    type: ProviderFieldType = read()
+    type: FieldType = read()
     required: bool = read(description="The API rejects a create without it (form and API agree).")
     secret: bool = read(description="Stored encrypted, returned masked, never returned in clear.")
     description: str | None = read()
@@ -73,10 +75,10 @@ class ProviderFieldType_:
 @view("ProviderMetadata")
 class ProviderMetadataType:
     source: strawberry.Private[Provider]
-    key: TelephonyProviderKey = read()
+    key: ProviderKey = read()
     name: str = read()
     notes: str = read()
-    connectivity: ProviderConnectivity = read()
+    connectivity: Connectivity = read()
     docs_url: str | None = read()
     fields: list[ProviderFieldType_] = read()
 
@@ -88,8 +90,8 @@ def provider_of(stored: str) -> Provider:
 @view("TelephonyConfigWarning")
 class TelephonyConfigWarningType:
     source: strawberry.Private[ConfigWarning]
-    code: TelephonyWarningCode = read()
-    severity: WarningSeverity = read()
+    code: WarningCode = read()
+    severity: Severity = read()
     message: str = read()
     field: str | None = read(description="The config key to fill in to clear it, where one does.")
 
@@ -97,7 +99,7 @@ class TelephonyConfigWarningType:
 @view("WarningCodeCount")
 class WarningCodeCount:
     source: strawberry.Private[tuple[WarningCode, int]]
-    code: TelephonyWarningCode = computed(itemgetter(0))
+    code: WarningCode = computed(itemgetter(0))
     count: int = computed(itemgetter(1))
 
 
@@ -242,7 +244,7 @@ class TelephonyConfigType(Node):
     source: strawberry.Private[ConfigRow]
     id: strawberry.ID = read("id", then=_config_id)
     name: str = read()
-    provider: TelephonyProviderKey = read()
+    provider: ProviderKey = read()
     is_default_outbound: bool = read()
     version: int = read(description="Increases on every change; pass it back as expectedVersion.")
     created_at: datetime = read()
@@ -262,9 +264,11 @@ class TelephonyConfigType(Node):
 
 @strawberry.type(name="UserError")
 class UserErrorType:
-    field: list[str] | None = strawberry.field(description='Path to the input field at fault, e.g. ["input", "config", "api_key"].')
+    field: list[str] | None = strawberry.field(
+        description='Path to the input field at fault, e.g. ["input", "config", "api_key"].'
+    )
     message: str
-    code: UserErrorCode
+    code: ErrorCode
 
     @classmethod
     def of(cls, error: UserError) -> UserErrorType:

@@ -47,7 +47,9 @@ def parse_media_type(text: str) -> MediaType | None:
 
 def split_list(header: str) -> list[str]:
     """The members of a comma-separated header, commas inside quoted strings kept."""
-    members, current, quoted, escaped = [], [], False, False
+    members: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
     for char in header:
         if escaped:
             escaped = False

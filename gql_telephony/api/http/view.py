@@ -27,7 +27,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from ...services.tenancy import Principal, authenticate
-from ..graph.context import Context, Runtime
+from ..graph.context import Context
 from ..graph.documents import (
     bearer_key,
     choose_operation,
@@ -41,6 +41,7 @@ from ..graph.errors import INTERNAL_MESSAGE, format_error, is_fault
 from ..graph.operation_facts import describe, note_operation
 from ..middleware.rate_limit import authenticated_here
 from ..plans.runner import PlanRunner
+from ..runtime import Runtime
 from .graphiql import with_subscription_auth
 from .json_encoding import encode_json
 from .negotiation import GRAPHQL_RESPONSE_JSON, check_body_media_type, response_media_type
@@ -188,7 +189,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     # -- One request over HTTP, step by step ------------------------------------------------------
 
-    async def execute_single(  # noqa: PLR0917
+    async def execute_single(
         self, request: Any, request_adapter: Any, sub_response: Response, context: Context, root_value: Any,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:

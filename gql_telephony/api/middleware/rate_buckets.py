@@ -107,21 +107,22 @@ class SharedBuckets:
     def __init__(self, redis_url: str, per_minute: int, burst: int, *, local: LocalBuckets,
                  key_prefix: str = REDIS_KEY_PREFIX) -> None:
         import redis.asyncio  # noqa: PLC0415 - only a Redis deployment needs these
-        from limits import RateLimitItemPerSecond  # noqa: PLC0415
-        from limits.aio.storage import RedisStorage  # noqa: PLC0415
-        from limits.aio.strategies import SlidingWindowCounterRateLimiter  # noqa: PLC0415
+        from limits import RateLimitItemPerSecond  # noqa: PLC0415 - as above
+        from limits.aio.storage import RedisStorage  # noqa: PLC0415 - as above
+        from limits.aio.strategies import SlidingWindowCounterRateLimiter  # noqa: PLC0415 - as above
 
         self._pool = redis.asyncio.ConnectionPool.from_url(
             redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_TIMEOUT_SECONDS)
         storage = RedisStorage("async+" + redis_url, implementation="redispy", wrap_exceptions=True,
-                               key_prefix=key_prefix, connection_pool=self._pool)
+                               key_prefix=key_prefix,
+                               connection_pool=self._pool)  # type: ignore[arg-type]  # typed as scalar options
         self._limiter = SlidingWindowCounterRateLimiter(storage)
         self._item = RateLimitItemPerSecond(*sliding_window(per_minute, burst))
         self.local = local
         self._local_until = 0.0  # monotonic time until which Redis is not asked
 
     async def take(self, name: str) -> float:
-        from limits.errors import StorageError  # noqa: PLC0415
+        from limits.errors import StorageError  # noqa: PLC0415 - only a Redis deployment needs it
 
         if time.monotonic() < self._local_until:
             return self.local.take_now(name)

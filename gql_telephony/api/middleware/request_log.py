@@ -61,7 +61,7 @@ def note_organization(request: Any, org_id: int) -> None:
 def request_id_from(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            candidate = value.decode("latin-1").strip()
+            candidate: str = value.decode("latin-1").strip()
             if _SANE_REQUEST_ID.fullmatch(candidate):
                 return candidate
             break

@@ -14,22 +14,21 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from graphql import (
+    ArgumentNode,
+    DocumentNode,
     GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLField,
     GraphQLFloat,
     GraphQLID,
     GraphQLInt,
-    GraphQLOutputType,
-    GraphQLScalarType,
-    GraphQLString,
-    ArgumentNode,
-    DocumentNode,
-    GraphQLField,
     GraphQLInterfaceType,
     GraphQLList,
-    GraphQLNamedType,
     GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
     OperationDefinitionNode,
     OperationType,
     VariableNode,
@@ -173,7 +172,7 @@ class _Compiler:
             if field is None or found is None:
                 raise NoPlan(f"field {parent.name}.{name}")
             definition, python_names = found
-            is_list = isinstance(get_nullable_type(field.type), GraphQLList)  # type: ignore[arg-type]  # an output type
+            is_list = isinstance(get_nullable_type(field.type), GraphQLList)
             named = get_named_type(field.type)
             children, serialize = None, None
             if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
@@ -192,10 +191,10 @@ class _Compiler:
             raise NoPlan("@defer")
         return self.type_plan(concrete, collected.grouped_field_set)
 
-    def concrete_types(self, named: GraphQLNamedType) -> list[GraphQLObjectType]:
+    def concrete_types(self, named: GraphQLObjectType | GraphQLInterfaceType) -> list[GraphQLObjectType]:
         if isinstance(named, GraphQLObjectType):
             return [named]
-        return list(self.schema.get_possible_types(named))  # type: ignore[arg-type]
+        return list(self.schema.get_possible_types(named))
 
     def static_arguments(self, definition: GraphQLField, node: Any) -> dict[str, Any] | None:
         arguments: tuple[ArgumentNode, ...] = node.arguments or ()
@@ -233,7 +232,7 @@ def builder(type_name: str, fields: tuple[FieldPlan, ...]) -> Callable[[Any], di
                 value = f"z{index}({value})"
         entries.append(f"{field.key!r}: {value}")
     source = "def build(s):\n    return {" + ", ".join(entries) + "}\n"
-    exec(compile(source, f"<plan of {type_name}>", "exec"), namespace)  # noqa: S102 - expressions made above
+    exec(compile(source, f"<plan of {type_name}>", "exec"), namespace)
     build: Callable[[Any], dict[str, Any]] = namespace["build"]
     return build
 
@@ -267,7 +266,7 @@ def leaf_serializer(type_: GraphQLOutputType) -> Callable[[Any], Any] | None:
         one = named.serialize
     else:
         return None
-    nullable = get_nullable_type(type_)  # type: ignore[arg-type]  # an output type
+    nullable = get_nullable_type(type_)
     if isinstance(nullable, GraphQLList):
         return lambda values: None if values is None else [None if v is None else one(v) for v in values]
     if nullable is not type_:  # non-null: never None

@@ -24,31 +24,25 @@ NOT_PLANNED = {
 }
 
 
-def object_fields(schema: GraphQLSchema) -> dict[str, list[str]]:
-    """The fields of every object type of the schema but introspection's, by type name."""
-    return {
-        name: list(named.fields)
-        for name, named in schema.type_map.items()
-        if isinstance(named, GraphQLObjectType) and not name.startswith("__")
-    }
+def object_types(schema: GraphQLSchema) -> list[GraphQLObjectType]:
+    """Every object type of the schema but introspection's."""
+    return [named for name, named in schema.type_map.items()
+            if isinstance(named, GraphQLObjectType) and not name.startswith("__")]
 
 
 def uncovered(schema: GraphQLSchema) -> list[str]:
     """`Type.field` for each field that has no definition and is not listed in NOT_PLANNED."""
     return [
-        f"{type_name}.{field_name}"
-        for type_name, field_names in object_fields(schema).items()
-        if type_name not in NOT_PLANNED
-        for field_name in field_names
-        if definition_of(schema.type_map[type_name].fields[field_name]) is None  # type: ignore[union-attr]  # object types have fields
+        f"{object_type.name}.{name}"
+        for object_type in object_types(schema) if object_type.name not in NOT_PLANNED
+        for name, field in object_type.fields.items() if definition_of(field) is None
     ]
 
 
 def wrongly_listed(schema: GraphQLSchema) -> list[str]:
     """Listed types that are not in the schema, or that have a field with a definition."""
-    types = object_fields(schema)
+    types = {object_type.name: object_type for object_type in object_types(schema)}
     return [
-        type_name for type_name in NOT_PLANNED
-        if type_name not in types
-        or any(definition_of(schema.type_map[type_name].fields[name]) is not None for name in types[type_name])  # type: ignore[union-attr]  # object types have fields
+        name for name in NOT_PLANNED
+        if name not in types or any(definition_of(field) is not None for field in types[name].fields.values())
     ]

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-# The id of the HTTP request being served, set by api/request_log.py for the request's duration.
+# The id of the HTTP request being served, set by api/middleware/request_log.py for the request's duration.
 current_request_id: ContextVar[str | None] = ContextVar("gql_telephony_request_id", default=None)
 
 _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}

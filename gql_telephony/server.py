@@ -145,7 +145,7 @@ def uvicorn_config(app: Any, settings: Settings, host: str, port: int, **overrid
 
     # WebSocket pings every 20 s keep idle subscriptions open through proxies and drop clients
     # that stopped answering (or reading). uvicorn's access log prints query strings, where GET
-    # variables travel; the app's own log (api/request_log.py) does not. log_config=None:
+    # variables travel; the app's own log (api/middleware/request_log.py) does not. log_config=None:
     # uvicorn's loggers keep the JSON handler the command line gave the root logger.
     options: dict[str, Any] = {
         "host": host, "port": port, "log_level": "info", "ws": "websockets-sansio", "access_log": False,

@@ -25,7 +25,7 @@ class Settings:
     db_pool_timeout: float = 30.0
     ws_init_timeout: float = 10.0
     # Requests per minute per API key (per client address without a valid key), and how many
-    # may come at once (api/rate_buckets.py; one limit for every process with a Redis broker).
+    # may come at once (api/middleware/rate_buckets.py; one limit for every process with a Redis broker).
     # 0: off.
     rate_limit_per_minute: int = 3000
     rate_limit_burst: int = 300

@@ -24,7 +24,6 @@ from typing import Any
 
 from graphql import (
     FieldNode,
-    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLInterfaceType,
@@ -41,14 +40,15 @@ from graphql import (
     value_from_ast_untyped,
 )
 
+from gql_telephony.api.graph.documents import MAX_TOKENS, fragment_map
+
 from .support import opaque_id
 
 # The contract's limits: documents over them are kept only now and then (they must fail alike).
-# The response size limit (gql_telephony/api/limits.py) is not aimed at: about 1 document in
+# The response size limit (gql_telephony/api/graph/limits.py) is not aimed at: about 1 document in
 # 1,000 goes over it (a configuration's `config` under two pages), and both paths refuse it alike.
 MAX_DEPTH = 10
 MAX_ALIASES = 15
-MAX_TOKENS = 2000
 OVER_LIMIT_KEPT = 0.1
 
 
@@ -604,7 +604,7 @@ class DocumentGenerator:
             document = parse(query, max_tokens=MAX_TOKENS)
         except GraphQLError as error:
             return "tokens" not in error.message
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        fragments = fragment_map(document)
         aliases = 0
 
         def measure(selection_set: SelectionSetNode | None, seen: frozenset[str]) -> int:

@@ -113,7 +113,7 @@ async def list_api_keys(db: Database, org_id: int, *, include_revoked: bool = Fa
 
 async def revoke_api_key(db: Database, key_id: int) -> Revocation:
     """Marks the key revoked (the row stays, so what it did keeps its id and label). Requests
-    with it are refused from the commit on; open WebSockets are closed by api/key_watch.py."""
+    with it are refused from the commit on; open WebSockets are closed by api/http/key_watch.py."""
     async with db.writing() as session:
         row = (await session.execute(
             sa.select(ApiKey).where(col(ApiKey.id) == key_id).with_for_update()

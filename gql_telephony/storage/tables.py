@@ -55,7 +55,7 @@ class Organization(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_type=sa.String(200))
     # Bumped in the transaction of every write to the organization's data: a response cached
-    # under an older version is never served again (see api/response_cache.py).
+    # under an older version is never served again (see api/http/response_cache.py).
     data_version: int = Field(default=1, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -16,6 +16,7 @@ import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, get_named_type, is_list_type, parse
 from graphql.type import GraphQLNonNull
 
+from gql_telephony.api.graph.documents import fragment_map
 from gql_telephony.api.graph.limits import MAX_COST, check_operation, operation_cost, response_size
 from gql_telephony.api.graph.response_size import SHORT_LISTS
 from gql_telephony.api.graph.schema import build_schema
@@ -36,8 +37,7 @@ SOME_ID = "VGVsZXBob255Q29uZmlnOjE="
 def parts(text: str) -> tuple[OperationDefinitionNode, dict[str, FragmentDefinitionNode]]:
     document = parse(text)
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    return operations[0], fragments
+    return operations[0], fragment_map(document)
 
 
 def cost(text: str, variables: dict[str, Any] | None = None) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from enum import Enum
 from typing import Any
 
 from graphql import (
@@ -279,8 +280,9 @@ def leaf_serializer(type_: GraphQLOutputType) -> Callable[[Any], Any] | None:
 def _enum_names(enum_type: GraphQLEnumType) -> Callable[[Any], Any]:
     """An enum's GraphQL name from a stored value or a member of the Python enum."""
     names = {value.value: name for name, value in enum_type.values.items()}
-    python_enum = getattr(getattr(enum_type, "wrapped_cls", None), "wrapped_cls", None)  # Strawberry's enum
-    if python_enum is not None:
+    wrapped = getattr(enum_type, "wrapped_cls", None)  # Strawberry's: the Python enum (or, before, its definition)
+    python_enum = getattr(wrapped, "wrapped_cls", wrapped)
+    if isinstance(python_enum, type) and issubclass(python_enum, Enum):
         names.update((member, names[member.value]) for member in python_enum if member.value in names)
 
     def name_of(value: Any) -> Any:

@@ -25,6 +25,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
+from operator import attrgetter
 from typing import Any, TypeVar, dataclass_transform
 
 import strawberry
@@ -55,9 +56,20 @@ class Read:
     attribute: str | None  # the source's attribute to read; None: the source itself
     then: Callable[[Any], Any] | None = None
 
-    def get(self, source: Any) -> Any:
-        value = source if self.attribute is None else getattr(source, self.attribute)
-        return value if self.then is None else self.then(value)
+    @property
+    def get(self) -> Callable[[Any], Any]:
+        """The function of the source: `then` itself, or an attrgetter, when one call does."""
+        attribute, then = self.attribute, self.then
+        if attribute is None:
+            return then if then is not None else _itself
+        read = attrgetter(attribute)
+        if then is None:
+            return read
+        return lambda source: then(read(source))
+
+
+def _itself(source: Any) -> Any:
+    return source
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,11 @@ async def _complete(
         definition = field.definition
         if isinstance(definition, Batched):
             values = await definition.load(reader, sources, **field.arguments(variables))
-            if any(isinstance(value, Exception) for value in values):
-                raise next(value for value in values if isinstance(value, Exception))  # the generic executor reports it
+            # An object's source may be an error (a row gone): the generic executor reports it.
+            if field.children is not None:
+                for value in values:
+                    if isinstance(value, Exception):
+                        raise value
         else:
             values = list(map(definition.get, sources))  # type: ignore[union-attr]  # only __typename has none, built at once
         key = field.key

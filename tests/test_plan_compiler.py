@@ -4,20 +4,30 @@ generic executor; these name the piece that broke."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import strawberry
-from graphql import GraphQLSchema, OperationDefinitionNode, parse
+from graphql import GraphQLEnumType, GraphQLField, GraphQLObjectType, GraphQLSchema, OperationDefinitionNode, parse
 from graphql.execution.values import VariableValues, get_variable_values
 
 from gql_telephony.api.graph.fields import Batched, Read, read, view
 from gql_telephony.api.graph.ids import encode_cursor, encode_id
 from gql_telephony.api.graph.schema import build_schema
-from gql_telephony.api.plans.compiler import NoPlan, Plan, compile_plan, directive_variables, leaf_serializer
+from gql_telephony.api.plans.compiler import (
+    FieldPlan,
+    NoPlan,
+    Plan,
+    TypePlan,
+    compile_plan,
+    directive_variables,
+    leaf_serializer,
+)
 from gql_telephony.api.plans.coverage import NOT_PLANNED, uncovered, wrongly_listed
+from gql_telephony.domain.warnings import Severity
 from gql_telephony.storage.queries import POSITIONS
 
 SCHEMA: GraphQLSchema = build_schema()._schema
@@ -29,6 +39,26 @@ def compiled(query: str, variables: dict[str, Any] | None = None) -> Plan:
     coerced = get_variable_values(SCHEMA, operation.variable_definitions or (), variables or {})
     assert isinstance(coerced, VariableValues), coerced
     return compile_plan(SCHEMA, document, operation, coerced)
+
+
+def only_child(field: FieldPlan) -> TypePlan:
+    """The plan of the value of a field of one object type."""
+    assert field.children is not None
+    (plan,) = field.children.values()
+    return plan
+
+
+def schema_fields(type_name: str) -> dict[str, GraphQLField]:
+    named = SCHEMA.type_map[type_name]
+    assert isinstance(named, GraphQLObjectType)
+    fields: dict[str, GraphQLField] = named.fields
+    return fields
+
+
+def serializer(field: GraphQLField) -> Callable[[Any], Any]:
+    found = leaf_serializer(field.type)
+    assert found is not None
+    return found
 
 
 def config_row(**values: Any) -> tuple[Any, ...]:
@@ -73,7 +103,7 @@ def test_aliases_fragments_and_typename_keep_the_documents_order() -> None:
     plan = compiled("""{ a: telephonyConfigs(first: 2) { ...C } __typename }
         fragment C on TelephonyConfigConnection { totalCount nodes { name id } }""")
     assert [f.key for f in plan.root.fields] == ["a", "__typename"]
-    (connection,) = plan.root.fields[0].children.values()  # type: ignore[union-attr]
+    connection = only_child(plan.root.fields[0])
     assert [f.key for f in connection.fields] == ["totalCount", "nodes"]
     assert plan.asks("TelephonyConfig", "name") and not plan.asks("TelephonyConfig", "createdAt")
 
@@ -84,18 +114,21 @@ def test_arguments_reach_the_definition_under_their_python_names() -> None:
     configs = plan.root.fields[0]
     assert isinstance(configs.definition, Batched)
     assert configs.static_arguments == {"first": 3, "after": None}  # defaults included, as Strawberry passes them
-    (connection,) = configs.children.values()  # type: ignore[union-attr]
-    (config,) = connection.fields[0].children.values()  # type: ignore[union-attr]
+    connection = only_child(configs)
+    config = only_child(connection.fields[0])
     numbers = config.fields[0]
     assert numbers.static_arguments is None  # a variable: read per request
-    variables = get_variable_values(SCHEMA, parse("query($only: Boolean) { __typename }").definitions[0].variable_definitions, {"only": True})  # type: ignore[attr-defined]
-    assert numbers.arguments(variables) == {"first": 5, "after": None, "active_only": True}  # type: ignore[arg-type]
+    (operation,) = parse("query($only: Boolean) { __typename }").definitions
+    assert isinstance(operation, OperationDefinitionNode)
+    variables = get_variable_values(SCHEMA, operation.variable_definitions or (), {"only": True})
+    assert isinstance(variables, VariableValues)
+    assert numbers.arguments(variables) == {"first": 5, "after": None, "active_only": True}
 
 
 def test_a_row_is_built_by_position_through_each_fields_definition() -> None:
     plan = compiled("{ telephonyConfigs { nodes { __typename id name provider isDefaultOutbound phoneNumberCount } } }")
-    (connection,) = plan.root.fields[0].children.values()  # type: ignore[union-attr]
-    (config,) = connection.fields[0].children.values()  # type: ignore[union-attr]
+    connection = only_child(plan.root.fields[0])
+    config = only_child(connection.fields[0])
     built = config.build(config_row(id=7, name="Main", provider="TWILIO", is_default_outbound=1))
     assert built == {"__typename": "TelephonyConfig", "id": encode_id("TelephonyConfig", 7), "name": "Main",
                      "provider": "TWILIO", "isDefaultOutbound": True, "phoneNumberCount": None}
@@ -104,10 +137,10 @@ def test_a_row_is_built_by_position_through_each_fields_definition() -> None:
 
 def test_fields_of_plain_objects_read_attributes() -> None:
     plan = compiled("{ telephonyConfigs { pageInfo { hasNextPage endCursor } } }")
-    (connection,) = plan.root.fields[0].children.values()  # type: ignore[union-attr]
+    connection = only_child(plan.root.fields[0])
     page_info = connection.fields[0]
     assert isinstance(page_info.definition, Read)
-    (info,) = page_info.children.values()  # type: ignore[union-attr]
+    info = only_child(page_info)
     page = SimpleNamespace(rows=[(4, "a row: its id first")], has_next=0, after_given=False)
     assert info.build(page) == {"hasNextPage": False, "endCursor": encode_cursor(4)}
 
@@ -115,9 +148,10 @@ def test_fields_of_plain_objects_read_attributes() -> None:
 def test_node_plans_each_type_it_may_be() -> None:
     plan = compiled("{ node(id: \"x\") { id ... on PhoneNumber { phoneNumber } } }")
     node = plan.root.fields[0]
-    assert node.abstract and set(node.children) == {"TelephonyConfig", "PhoneNumber"}  # type: ignore[arg-type]
-    assert [f.key for f in node.children["PhoneNumber"].fields] == ["id", "phoneNumber"]  # type: ignore[index]
-    assert [f.key for f in node.children["TelephonyConfig"].fields] == ["id"]  # type: ignore[index]
+    assert node.abstract and node.children is not None
+    assert set(node.children) == {"TelephonyConfig", "PhoneNumber"}
+    assert [f.key for f in node.children["PhoneNumber"].fields] == ["id", "phoneNumber"]
+    assert [f.key for f in node.children["TelephonyConfig"].fields] == ["id"]
 
 
 @pytest.mark.parametrize("query", [
@@ -138,21 +172,17 @@ def test_skip_and_include_variables_are_found() -> None:
 
 
 def test_leaves_are_serialized_as_the_generic_executor_does() -> None:
-    config = SCHEMA.type_map["TelephonyConfig"].fields  # type: ignore[union-attr]
-    warning = SCHEMA.type_map["TelephonyConfigWarning"].fields  # type: ignore[union-attr]
-    from gql_telephony.domain.warnings import Severity
-
+    config, warning = schema_fields("TelephonyConfig"), schema_fields("TelephonyConfigWarning")
     assert leaf_serializer(config["name"].type) is None  # a string is its JSON value
-    assert leaf_serializer(config["isDefaultOutbound"].type)(0) is False  # type: ignore[misc]
-    assert leaf_serializer(config["provider"].type)("TWILIO") == "TWILIO"  # type: ignore[misc]
-    assert leaf_serializer(warning["severity"].type)(Severity.CRITICAL) == "CRITICAL"  # type: ignore[misc]
+    assert serializer(config["isDefaultOutbound"])(0) is False
+    assert serializer(config["provider"])("TWILIO") == "TWILIO"
+    assert serializer(warning["severity"])(Severity.CRITICAL) == "CRITICAL"
     # A member of the domain's enum is named from a table, not by the enum type's slower serialize.
     severity = SCHEMA.type_map["WarningSeverity"]
-    serialize, severity.serialize = severity.serialize, None  # type: ignore[method-assign,assignment]
-    try:
-        assert leaf_serializer(warning["severity"].type)(Severity.CRITICAL) == "CRITICAL"  # type: ignore[misc]
-    finally:
-        severity.serialize = serialize  # type: ignore[method-assign]
+    assert isinstance(severity, GraphQLEnumType)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(severity, "serialize", None)
+        assert serializer(warning["severity"])(Severity.CRITICAL) == "CRITICAL"
     moment = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)
-    assert leaf_serializer(config["createdAt"].type)(moment) == moment.isoformat()  # type: ignore[misc]
+    assert serializer(config["createdAt"])(moment) == moment.isoformat()
     assert leaf_serializer(warning["field"].type) is None

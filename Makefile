@@ -23,9 +23,10 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) and mypy --strict: pyproject.toml.
+# ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) on the code, benchmark and tests, and
+# mypy --strict on the code: pyproject.toml.
 lint: install
-	$(BIN)/ruff check gql_telephony bench
+	$(BIN)/ruff check gql_telephony bench tests
 	$(BIN)/mypy
 
 schema: install

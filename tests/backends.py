@@ -22,6 +22,8 @@ import asyncpg
 import pytest
 
 from gql_telephony.settings import Settings
+from gql_telephony.storage.db import Database
+from gql_telephony.storage.migrate import upgrade_to_head
 
 REQUIRE_SERVICES = os.environ.get("GQL_TELEPHONY_REQUIRE_SERVICES") == "1"
 POSTGRES_URL = os.environ.get("GQL_TELEPHONY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
@@ -99,12 +101,9 @@ async def _ensure_template(secret_keys: tuple[str, ...]) -> str:
     name = f"gqlt_test_{os.getpid()}_template"
     try:
         await _admin(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as error:
+    except (TimeoutError, OSError, asyncpg.PostgresError) as error:
         _unavailable = f"PostgreSQL is not reachable at {_admin_dsn()}: {type(error).__name__}"
         skip_or_fail(_unavailable)
-    from gql_telephony.storage.db import Database  # noqa: PLC0415
-    from gql_telephony.storage.migrate import upgrade_to_head  # noqa: PLC0415
-
     db = Database(Settings(database_url=_url_for(name), secret_keys=secret_keys))
     await upgrade_to_head(db)
     await db.dispose()
@@ -116,7 +115,7 @@ async def _emptied(database: str) -> bool:
     """Whether the database, its tables truncated, is as a fresh copy of the template again."""
     try:
         connection = await _connect(database)
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     try:
         # As DROP DATABASE ... WITH (FORCE) would: no connection the test left open survives.
@@ -131,7 +130,7 @@ async def _emptied(database: str) -> bool:
         # Every sequence restarted, as in a fresh copy (RESTART IDENTITY restarts the tables' own).
         return not await connection.fetchval("SELECT count(*) FROM pg_sequences"
                                               " WHERE schemaname = 'public' AND last_value IS NOT NULL")
-    except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+    except (TimeoutError, OSError, asyncpg.PostgresError):
         return False
     finally:
         await connection.close()
@@ -181,9 +180,6 @@ async def copy_migrated_sqlite(path: Path, scratch: Path) -> None:
     once per run (in `scratch`)."""
     global _sqlite_template
     if _sqlite_template is None:
-        from gql_telephony.storage.db import Database  # noqa: PLC0415
-        from gql_telephony.storage.migrate import upgrade_to_head  # noqa: PLC0415
-
         template = scratch / "template.sqlite3"
         db = Database(Settings(database_url=f"sqlite+aiosqlite:///{template}", secret_keys=()))
         await upgrade_to_head(db)

@@ -435,7 +435,7 @@ class DocumentGenerator:
             text = f"${variable.name}"
             first = self.values.get(variable.name, first)
             if variable.name not in self.values and variable.default not in (None, "null"):
-                first = int(variable.default)  # type: ignore[arg-type]
+                first = int(variable.default)
         else:
             text = "null" if first is None else str(first)
         effective = first if isinstance(first, int) and not isinstance(first, bool) and 1 <= first <= 100 else 50

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from gql_telephony.settings import Settings, SettingsError
+from gql_telephony.storage.db import Database
 from gql_telephony.storage.migrate import head_revision
 from gql_telephony.storage.tables import metadata
 
+from .documents import add_number, create_config
 from .support import bearer
 
 
@@ -69,10 +74,6 @@ async def test_request_log_has_no_query_string(api, caplog):
 
 async def test_debug_logs_hold_no_stored_value(api, caplog):
     """Even with every logger at DEBUG, a write's values (a number, a secret) are not logged."""
-    import logging
-
-    from .documents import add_number, create_config
-
     caplog.set_level(logging.DEBUG)
     secret = "KEY-canary-0123456789-secret"
     config = await create_config(api, "TELNYX", "Canary", config={"api_key": secret})
@@ -81,9 +82,6 @@ async def test_debug_logs_hold_no_stored_value(api, caplog):
 
 
 def test_pool_settings_come_from_the_environment():
-    from gql_telephony.settings import Settings, SettingsError
-    from gql_telephony.storage.db import Database
-
     settings = Settings.from_env({
         "GQL_TELEPHONY_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
         "GQL_TELEPHONY_DB_POOL_SIZE": "7",
@@ -91,14 +89,12 @@ def test_pool_settings_come_from_the_environment():
     })
     db = Database(settings)
     assert db.write_engine.pool.size() == 7
-    assert db.write_engine.pool._timeout == 3  # noqa: SLF001 - no public accessor
+    assert db.write_engine.pool._timeout == 3  # the pool has no public accessor for it
     for bad in ("0", "-1", "many"):
         with pytest.raises(SettingsError):
             Settings.from_env({"GQL_TELEPHONY_DB_POOL_SIZE": bad})
 
 
 def test_an_in_memory_sqlite_database_is_refused():
-    from gql_telephony.settings import Settings, SettingsError
-
     with pytest.raises(SettingsError):
         Settings.from_env({"GQL_TELEPHONY_DATABASE_URL": "sqlite+aiosqlite:///:memory:"})

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from gql_telephony.domain.providers import PROVIDERS, ProviderKey
+
 from .documents import ADD_NUMBER, CREATE, DELETE, UPDATE, UPDATE_NUMBER, VALID
 
 
@@ -72,6 +74,4 @@ async def test_a_canary_secret_leaks_nowhere(api, caplog):
 
 
 def _provider(key: str):
-    from gql_telephony.domain.providers import PROVIDERS, ProviderKey
-
     return PROVIDERS[ProviderKey(key)]

@@ -38,8 +38,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from gql_telephony.api.runtime import Runtime
 from gql_telephony.api.graph.schema import build_schema
+from gql_telephony.api.runtime import Runtime
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.settings import Settings
 

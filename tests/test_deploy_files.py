@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import yaml
+
 from .backends import skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,8 +54,6 @@ def test_no_secret_is_written_in_the_deploy_files():
 
 
 def test_the_servers_sit_behind_the_proxy_and_trust_only_it():
-    import yaml
-
     result = compose_config({"POSTGRES_PASSWORD": "pw", "GQL_TELEPHONY_SECRET_KEYS": "keys"})
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]

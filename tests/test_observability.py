@@ -110,7 +110,7 @@ async def test_the_request_id_of_the_client_is_kept_when_it_is_a_short_token(api
 async def test_lines_logged_while_serving_a_request_carry_its_id(api, logs, monkeypatch):
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.DEBUG)
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler.emit = records.append  # type: ignore[method-assign,assignment]  # keep each record instead of writing it
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.addHandler(handler)

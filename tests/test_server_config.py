@@ -11,14 +11,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
 from gql_telephony.app import build_runtime, create_app
 from gql_telephony.server import RESERVED_DESCRIPTORS, connection_cap, descriptor_limit, uvicorn_config
 from gql_telephony.settings import Settings, SettingsError
 from gql_telephony.storage.migrate import upgrade_to_head
 
-from .support import sqlite_settings
 from .live.server import free_port
+from .support import sqlite_settings
 
 QUERY = {"query": "{ telephonyProviders { key } }"}
 
@@ -26,8 +27,6 @@ QUERY = {"query": "{ telephonyProviders { key } }"}
 @asynccontextmanager
 async def served(tmp_path: Path, **settings: object) -> AsyncIterator[httpx.AsyncClient]:
     """The app on uvicorn configured as `gql-telephony serve` configures it, in this process."""
-    import uvicorn
-
     runtime = build_runtime(sqlite_settings(tmp_path / "proxies.sqlite3", rate_limit_per_minute=1,
                                             rate_limit_burst=2, **settings))
     await upgrade_to_head(runtime.db)

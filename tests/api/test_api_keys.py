@@ -111,7 +111,7 @@ async def test_last_used_is_written_by_the_loop_at_most_once_a_minute_per_key(ap
 
 def test_what_key_usage_remembers_stays_bounded():
     now = [0.0]
-    usage = KeyUsage(None, max_keys=100, clock=lambda: now[0])  # type: ignore[arg-type]
+    usage = KeyUsage(None, max_keys=100, clock=lambda: now[0])  # type: ignore[arg-type]  # no database: only the in-memory map is used
     for key_id in range(1000):
         usage.note(key_id)
     assert len(usage._queued_at) <= 100

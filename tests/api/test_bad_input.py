@@ -16,6 +16,7 @@ import pytest
 from graphql import Source, TokenKind
 from graphql.language import Lexer
 
+from gql_telephony.api.graph.errors import sanitize_message
 from gql_telephony.api.graph.limits import MAX_RESPONSE_SIZE
 
 from ..deadline import deadline
@@ -474,7 +475,7 @@ def aliased(count: int) -> str:
 
 
 async def test_more_than_15_aliases_is_refused(api):
-    assert len((await api.gql(aliased(15)))) == 15
+    assert len(await api.gql(aliased(15))) == 15
     errors = await refused(api, aliased(16))
     assert "aliases" in errors[0]["message"] and "15" in errors[0]["message"]
 
@@ -688,8 +689,6 @@ REAL_MESSAGES = [
 
 @pytest.mark.parametrize(("raw", "development", "production"), REAL_MESSAGES)
 def test_sanitizer_on_real_messages(raw, development, production):
-    from gql_telephony.api.graph.errors import sanitize_message
-
     assert sanitize_message(raw) == development
     assert sanitize_message(raw, suggestions=False) == (production or development)
     # Rewriting twice changes nothing: errors are rewritten once for every transport, then formatted.

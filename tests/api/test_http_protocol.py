@@ -12,8 +12,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from gql_telephony import app
+from gql_telephony.api.graph import schema
 from gql_telephony.api.graph.errors import INTERNAL_MESSAGE
+from gql_telephony.api.http import view
+from gql_telephony.api.plans import runner
 from gql_telephony.app import create_app
+from gql_telephony.storage import queries
 
 from ..documents import CREATE, DASHBOARD, VALID, add_number, create_config
 from ..support import Api, app_client, bearer
@@ -316,8 +321,6 @@ def assert_generic_fault(response: httpx.Response, *hidden: str) -> dict[str, An
 
 
 async def test_a_failing_query_gives_a_generic_error_and_logs_the_detail(api, logs, monkeypatch):
-    from gql_telephony.storage import queries
-
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom with detail")
 
@@ -362,9 +365,6 @@ async def test_a_database_error_shows_no_sql(api, logs):
 
 
 async def test_a_fault_before_execution_is_500_for_the_new_media_type(api, logs, monkeypatch):
-    from gql_telephony.api.graph import schema
-    from gql_telephony.api.plans import runner
-
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom with detail")
 
@@ -381,9 +381,6 @@ async def test_a_fault_before_execution_is_500_for_the_new_media_type(api, logs,
 
 
 async def test_a_fault_outside_graphql_is_a_json_500(api, logs, monkeypatch):
-    from gql_telephony import app
-    from gql_telephony.api.http import view
-
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom with detail")
 
@@ -447,8 +444,6 @@ class InProcessSocket:
 
 
 async def test_websocket_errors_are_rewritten_like_http_ones(api, logs, monkeypatch):
-    from gql_telephony.storage import queries
-
     async def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom with detail")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gql_telephony.api.http.negotiation import response_media_type
 from gql_telephony.api.http.media_types import MediaType, parse_media_type, split_list
+from gql_telephony.api.http.negotiation import response_media_type
 
 
 @pytest.mark.parametrize(("text", "parsed"), [

@@ -5,9 +5,9 @@ from __future__ import annotations
 from graphql import GraphQLInputObjectType, get_introspection_query, get_named_type
 
 from bench.worst_response import IDS, worst_document
-from gql_telephony.api.http.json_encoding import encode_json
 from gql_telephony.api.graph.limits import MAX_RESPONSE_SIZE, check_operation
 from gql_telephony.api.graph.response_size import MIN_FIELD_SIZE, TEXT_SIZES, kind_of
+from gql_telephony.api.http.json_encoding import encode_json
 from gql_telephony.domain.config_rules import MAX_VALUE_LENGTH, StoredConfig, present_config
 from gql_telephony.domain.providers import PROVIDERS, ProviderKey
 

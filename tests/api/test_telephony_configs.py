@@ -276,7 +276,10 @@ async def test_a_freed_name_can_be_used_again(api):
 async def test_update_name_rules(api):
     config = (await create_config(api, "TWILIO", "Main"))["telephonyConfig"]
     await create_config(api, "TELNYX", "Backup")
-    variables = lambda name: {"input": {"id": config["id"], "name": name}}  # noqa: E731
+
+    def variables(name: str) -> dict[str, Any]:
+        return {"input": {"id": config["id"], "name": name}}
+
     assert codes(await refused(api, UPDATE, variables("  "))) == [(["input", "name"], "REQUIRED")]
     assert codes(await refused(api, UPDATE, variables(""))) == [(["input", "name"], "REQUIRED")]
     assert codes(await refused(api, UPDATE, variables("x" * 65))) == [(["input", "name"], "TOO_LONG")]

@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 
 from gql_telephony.domain.config_rules import (
-    CUT_MARK, MAX_KEY_SHOWN, MAX_UNKNOWN_KEYS_SHOWN, MAX_VALUE_LENGTH, StoredConfig, apply_config, mask, present_config,
+    CUT_MARK,
+    MAX_KEY_SHOWN,
+    MAX_UNKNOWN_KEYS_SHOWN,
+    MAX_VALUE_LENGTH,
+    StoredConfig,
+    apply_config,
+    mask,
+    present_config,
     shown_key,
 )
 from gql_telephony.domain.errors import ErrorCode, UserError, UserErrors
@@ -36,7 +43,7 @@ IDS = [k.value for k in ALL]
 
 
 def required_only(key: ProviderKey) -> dict[str, Any]:
-    return {k: v for k, v in FULL[key].items() if PROVIDERS[key].field(k).required}  # type: ignore[union-attr]
+    return {k: v for k, v in FULL[key].items() if PROVIDERS[key].field(k).required}  # type: ignore[union-attr]  # every key of FULL is a field of its provider
 
 
 def errors_of(key: ProviderKey, given: object, current: StoredConfig | None = None) -> list[UserError]:
@@ -431,10 +438,6 @@ def test_present_leaves_out_optional_fields_without_default_that_were_never_give
 
 
 def test_a_url_the_parser_refuses_is_not_quoted_in_the_error():
-    from gql_telephony.domain.config_rules import apply_config
-    from gql_telephony.domain.errors import UserErrors
-    from gql_telephony.domain.providers import PROVIDERS, ProviderKey
-
     given = {"ari_endpoint": "https://admin:hunter2\uff03x@pbx.example.com", "app_name": "a", "app_password": "p" * 12}
     with pytest.raises(UserErrors) as refused:
         apply_config(PROVIDERS[ProviderKey.ARI], given)
@@ -443,9 +446,6 @@ def test_a_url_the_parser_refuses_is_not_quoted_in_the_error():
 
 
 def test_a_secret_field_is_masked_even_if_its_value_sits_among_the_settings():
-    from gql_telephony.domain.config_rules import StoredConfig, present_config
-    from gql_telephony.domain.providers import PROVIDERS, ProviderKey
-
     stored = StoredConfig(settings={"api_key": "KEY0123456789abcd", "connection_id": "conn-1"}, secrets={})
     shown = present_config(PROVIDERS[ProviderKey.TELNYX], stored)
     assert shown == {"api_key": "*************abcd", "connection_id": "conn-1"}

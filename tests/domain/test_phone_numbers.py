@@ -189,10 +189,6 @@ def test_label_error_carries_the_given_path() -> None:
 
 
 def test_a_number_with_an_extension_is_refused_not_truncated():
-    from gql_telephony.domain.errors import UserErrors
-    from gql_telephony.domain.phone_numbers import normalize_number
-    from gql_telephony.domain.providers import Connectivity
-
     with pytest.raises(UserErrors) as refused:
         normalize_number("+1 415 555 0100 ext. 12", region=None, connectivity=Connectivity.API)
     [error] = refused.value.errors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -15,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
+
+from gql_telephony.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "gql_telephony.cli"]
@@ -115,12 +119,6 @@ def running_server(env: dict[str, str], log_path: Path, *, extra_args: tuple[str
 async def serving_in_process(runtime: Any, **uvicorn_options: Any) -> AsyncIterator[str]:
     """The app on a real uvicorn server in this process (so a test can inspect the runtime);
     yields its host:port."""
-    import asyncio  # noqa: PLC0415
-
-    import uvicorn  # noqa: PLC0415
-
-    from gql_telephony.app import create_app  # noqa: PLC0415
-
     port = free_port()
     options = {"log_level": "warning", "ws": "websockets-sansio", **uvicorn_options}
     server = uvicorn.Server(uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, **options))

@@ -271,7 +271,7 @@ class Run:
                 self.seconds["write"] += time.perf_counter() - started
                 async with self.read_done:
                     target = self.reads + READS_BETWEEN_WRITES
-                    await self.read_done.wait_for(lambda: self.reads >= target)  # noqa: B023
+                    await self.read_done.wait_for(lambda: self.reads >= target)  # noqa: B023 - waited on in this iteration
 
     def documents(self) -> list[tuple[str, str, dict[str, Any]]]:
         return [("DASHBOARD", DASHBOARD, {}), *(("ONE", ONE, {"id": config_id}) for config_id in self.record.configs)]

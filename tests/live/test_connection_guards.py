@@ -11,6 +11,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
+from websockets.asyncio.client import connect
 
 from .server import running_server, server_env
 
@@ -90,13 +91,11 @@ async def test_over_the_cap_a_new_connection_takes_the_place_of_the_slowest(tmp_
 
 
 async def test_over_a_cap_of_busy_connections_a_new_one_gets_503_at_once(tmp_path: Path):
-    from websockets.asyncio.client import connect
-
     env = server_env(GQL_TELEPHONY_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}",
                      GQL_TELEPHONY_MAX_CONNECTIONS="10", GQL_TELEPHONY_WS_INIT_TIMEOUT="60")
     log = tmp_path / "server.log"
     with running_server(env, log) as server:
-        sockets = [await connect(server.ws, subprotocols=["graphql-transport-ws"]) for _ in range(10)]  # type: ignore[list-item]
+        sockets = [await connect(server.ws, subprotocols=["graphql-transport-ws"]) for _ in range(10)]  # type: ignore[list-item]  # a plain str for websockets' Subprotocol
         try:
             answers = []
             for _ in range(3):

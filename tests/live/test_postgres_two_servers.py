@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections import Counter
 
@@ -14,7 +15,7 @@ from cryptography.fernet import Fernet
 from .. import backends
 from ..documents import ADD_NUMBER, CREATE, SET_DEFAULT, VALID
 from ..support import bearer
-from .server import cli, running_server, server_env
+from .server import CLI, ROOT, cli, running_server, server_env
 
 WRITERS = 100
 
@@ -80,10 +81,6 @@ async def test_hundred_default_switches_and_number_adds_across_two_servers(two_s
 
 
 async def test_servers_migrating_a_new_database_at_once_all_succeed(tmp_path):
-    import subprocess
-
-    from .server import CLI, ROOT
-
     keys = (Fernet.generate_key().decode(),)
     async with backends.postgres_database(keys) as url:
         connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))

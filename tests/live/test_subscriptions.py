@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import httpx
 import pytest
 import websockets
@@ -29,7 +28,7 @@ def server(tmp_path_factory):
         "other": cli(["create-api-key", other_org], env),
     }
     with running_server(env, tmp / "server.log") as running:
-        running.keys = keys  # type: ignore[attr-defined]
+        running.keys = keys  # type: ignore[attr-defined]  # the fixture's API keys travel with its server
         yield running
 
 

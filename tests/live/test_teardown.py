@@ -61,7 +61,7 @@ async def test_disconnects_leave_no_queue_task_or_subscription(served):
         assert await client.execute_command("PUBSUB", "NUMPAT") == 1  # one per process, not per subscriber
 
     # Half complete their subscription politely, half just drop the connection.
-    for index, subscriber in enumerate(subscribers[:10]):
+    for subscriber in subscribers[:10]:
         await subscriber.send({"id": "a", "type": "complete"})
     await asyncio.gather(*(s.close() for s in subscribers))
     await wait_for(lambda: runtime.summaries.listener_count == 0)

@@ -17,7 +17,7 @@ async def test_publishing_to_a_silent_redis_gives_up_and_notifies_local_subscrib
     silent = await asyncio.start_server(never_answer, "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
     broker = RedisBroker(f"redis://127.0.0.1:{port}/0")
-    queue = broker._local.subscribe(7)  # noqa: SLF001 - a local subscriber without the listener
+    queue = broker._local.subscribe(7)  # a local subscriber without the listener
     assert PUBLISH_TIMEOUT_SECONDS <= 5  # how long a mutation may wait on Redis, timed by the broker
     # The silent server never answers: only the broker's own timeout lets the publish return.
     await asyncio.wait_for(broker.publish(7), HANG_SECONDS)

@@ -11,15 +11,21 @@ from pathlib import Path
 import httpx
 import pytest
 from starlette.applications import Starlette
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
-from gql_telephony.api.runtime import Runtime
-from gql_telephony.api.middleware.rate_buckets import LocalBuckets
+from gql_telephony.api.middleware import rate_buckets
+from gql_telephony.api.middleware.rate_buckets import LocalBuckets, SharedBuckets, sliding_window
 from gql_telephony.api.middleware.rate_limit import key_bucket
+from gql_telephony.api.runtime import Runtime
 from gql_telephony.app import build_runtime, create_app
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.settings import Settings, SettingsError
 from gql_telephony.storage.migrate import upgrade_to_head
 
+from ...live.redis_server import PrivateRedis, require_shared_redis
+from ...live.server import serving_in_process
+from ...live.ws_client import Subscriber
 from ...support import app_client, asgi_client, bearer, counting_statements, sqlite_settings
 
 QUERY = "{ telephonyProviders { key } }"
@@ -126,7 +132,7 @@ async def test_buckets_are_named_by_a_hash_of_the_key_never_the_key(limited):
     app = await limited()
     client = await app.client()
     await ask(client, app.key)
-    names = list(app.buckets._buckets)  # noqa: SLF001 - what the process keeps in memory
+    names = list(app.buckets._buckets)  # what the process keeps in memory
     assert key_bucket(app.key) in names
     assert all(app.key not in name and app.key.removeprefix("gqlt_") not in name for name in names)
 
@@ -213,8 +219,6 @@ def test_the_bucket_map_drops_idle_buckets_and_stays_bounded():
 
 
 async def test_websocket_handshakes_are_limited_per_address(tmp_path):
-    from ...live.server import serving_in_process
-
     runtime = build_runtime(sqlite_settings(tmp_path / "ws.sqlite3", rate_limit_per_minute=1, rate_limit_burst=2))
     await upgrade_to_head(runtime.db)
     try:
@@ -226,14 +230,11 @@ async def test_websocket_handshakes_are_limited_per_address(tmp_path):
 
 
 async def _handshakes_until_refused(url: str) -> None:
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import InvalidStatus
-
     for _ in range(2):
-        async with connect(url, subprotocols=["graphql-transport-ws"]):  # type: ignore[list-item]
+        async with connect(url, subprotocols=["graphql-transport-ws"]):  # type: ignore[list-item]  # a plain str for websockets' Subprotocol
             pass
     with pytest.raises(InvalidStatus) as refused:
-        async with connect(url, subprotocols=["graphql-transport-ws"]):  # type: ignore[list-item]
+        async with connect(url, subprotocols=["graphql-transport-ws"]):  # type: ignore[list-item]  # a plain str for websockets' Subprotocol
             pass
     assert refused.value.response.status_code == 429
     assert int(refused.value.response.headers["retry-after"]) >= 1
@@ -247,9 +248,6 @@ async def test_operations_over_an_open_websocket_are_charged_to_the_key(tmp_path
     """HTTP and WebSocket operations share the key's bucket; a refused subscribe gets the
     protocol's `error` for its id with RATE_LIMITED. Keyless HTTP requests that exhausted the
     address's bucket do not block the handshake."""
-    from ...live.server import serving_in_process
-    from ...live.ws_client import Subscriber
-
     runtime = build_runtime(sqlite_settings(tmp_path / "ws-ops.sqlite3", rate_limit_per_minute=1, rate_limit_burst=4))
     await upgrade_to_head(runtime.db)
     key = await create_api_key(runtime.db, await create_organization(runtime.db, "Acme"))
@@ -290,8 +288,6 @@ async def test_operations_over_an_open_websocket_are_charged_to_the_key(tmp_path
 async def test_with_redis_several_processes_share_one_limit(tmp_path):
     """Two app instances (as two server processes) on one Redis: the burst is allowed once in
     all, not once per instance; the refusal is the same 429."""
-    from ...live.redis_server import require_shared_redis
-
     settings = sqlite_settings(tmp_path / "shared.sqlite3", broker_url=require_shared_redis(),
                                rate_limit_per_minute=6, rate_limit_burst=3)
     async with AsyncExitStack() as stack:
@@ -308,8 +304,6 @@ async def test_with_redis_several_processes_share_one_limit(tmp_path):
 
 
 async def test_without_redis_each_process_falls_back_to_its_own_limit_and_says_so(caplog):
-    from gql_telephony.api.middleware.rate_buckets import SharedBuckets
-
     local = LocalBuckets(per_minute=6, burst=2)
     shared = SharedBuckets("redis://127.0.0.1:1/0", 6, 2, local=local)  # nothing listens there
     try:
@@ -323,18 +317,12 @@ async def test_without_redis_each_process_falls_back_to_its_own_limit_and_says_s
 
 
 def test_the_shared_window_keeps_the_burst_and_the_rate():
-    from gql_telephony.api.middleware.rate_buckets import sliding_window
-
     assert sliding_window(3000, 300) == (300, 6)  # the defaults: 300 in any 6 s is 3,000 a minute
     assert sliding_window(6, 3) == (3, 30)
     assert sliding_window(3000, 1) == (50, 1)  # windows are whole seconds: the rate is kept
 
 
 async def test_the_shared_limit_counts_locally_while_redis_is_down_and_in_redis_again_after(tmp_path, caplog, monkeypatch):
-    from gql_telephony.api.middleware import rate_buckets
-
-    from ...live.redis_server import PrivateRedis
-
     monkeypatch.setattr(rate_buckets, "REDIS_RETRY_SECONDS", 0.0)  # ask Redis again at once
     redis = PrivateRedis(tmp_path)
     redis.start()

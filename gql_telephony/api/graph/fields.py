@@ -61,14 +61,15 @@ class Read:
         """The function of the source: `then` itself, or an attrgetter, when one call does."""
         attribute, then = self.attribute, self.then
         if attribute is None:
-            return then if then is not None else _itself
+            return then if then is not None else itself
         read = attrgetter(attribute)
         if then is None:
             return read
         return lambda source: then(read(source))
 
 
-def _itself(source: Any) -> Any:
+def itself(source: Any) -> Any:
+    """The source as the value: an edge's node, a connection's page info."""
     return source
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 from operator import itemgetter
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -25,7 +24,7 @@ from ...services.reads import stored_config
 from ...storage.queries import POSITIONS, ConfigRow, NumberRow
 from .arguments import Page, page_arguments
 from .context import Context
-from .fields import batched, computed, read, view
+from .fields import batched, computed, itself, read, view
 from .ids import encode_cursor, encode_id
 
 Info = strawberry.Info[Context, None]
@@ -43,10 +42,6 @@ strawberry.enum(ErrorCode, name="UserErrorCode")
 @strawberry.interface
 class Node:
     id: strawberry.ID
-
-
-def _itself(source: Any) -> Any:
-    return source
 
 
 # Partials of a C-level cached function: no Python frame per row of a large page.
@@ -145,7 +140,7 @@ async def _number_totals(reader: Reader, pages: list[Page]) -> list[int]:
 class PhoneNumberEdge:
     source: strawberry.Private[NumberRow]
     cursor: str = read("id", then=encode_cursor)
-    node: PhoneNumberType = computed(_itself)
+    node: PhoneNumberType = computed(itself)
 
 
 @view("PhoneNumberConnection")
@@ -153,7 +148,7 @@ class PhoneNumberConnection:
     source: strawberry.Private[Page]
     edges: list[PhoneNumberEdge] = read("rows")
     nodes: list[PhoneNumberType] = read("rows")
-    page_info: PageInfo = computed(_itself)
+    page_info: PageInfo = computed(itself)
     total_count: int = batched(_number_totals)
 
 
@@ -161,7 +156,7 @@ class PhoneNumberConnection:
 class TelephonyConfigEdge:
     source: strawberry.Private[ConfigRow]
     cursor: str = read("id", then=encode_cursor)
-    node: TelephonyConfigType = computed(_itself)
+    node: TelephonyConfigType = computed(itself)
 
 
 @view("TelephonyConfigConnection")
@@ -169,7 +164,7 @@ class TelephonyConfigConnection:
     source: strawberry.Private[Page]
     edges: list[TelephonyConfigEdge] = read("rows")
     nodes: list[TelephonyConfigType] = read("rows")
-    page_info: PageInfo = computed(_itself)
+    page_info: PageInfo = computed(itself)
     total_count: int = batched(_config_totals)
 
 

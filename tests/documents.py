@@ -17,10 +17,12 @@ CLOUDONIX = {"bearer_token": "XI-0123456789abcdef", "domain_id": "Acme"}
 VOBIZ = {"auth_id": "vobiz-id-001", "auth_token": "vobiz-token-0123456789"}
 SIGNALWIRE = {"project_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "api_token": "PT0123456789abcdef", "space_url": "https://Example.signalwire.com/"}
 ARI = {"ari_endpoint": "https://pbx.example.com:8089", "app_name": "voice-ai", "app_password": "ari-password-123"}
+EXOTEL = {"api_key": "exotel-key-01", "api_token": "exotel-token-0123456789", "account_sid": "acme1"}
 
 VALID = {
     "TWILIO": TWILIO, "TELNYX": TELNYX, "VONAGE": VONAGE, "PLIVO": PLIVO,
     "CLOUDONIX": CLOUDONIX, "VOBIZ": VOBIZ, "SIGNALWIRE": SIGNALWIRE, "ARI": ARI,
+    "EXOTEL": EXOTEL,
 }
 
 CONFIG_FIELDS = """

@@ -15,7 +15,7 @@ def graphql_blocks() -> list[str]:
 async def test_readme_examples_run_in_order(api):
     first_query, create, add_number = graphql_blocks()
     data = await api.gql(first_query)
-    assert len(data["telephonyProviders"]) == 8
+    assert len(data["telephonyProviders"]) == 9
     assert data["telephonyConfigWarnings"] == {"totalCount": 0, "hasDefaultOutbound": False, "byCode": []}
 
     created = (await api.gql(create))["createTelephonyConfig"]

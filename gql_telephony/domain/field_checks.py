@@ -93,3 +93,13 @@ def signalwire_space(value: str) -> str:
 def cloudonix_domain(value: str) -> str:
     host = host_name(value)
     return host if "." in host else host_name(f"{host}.cloudonix.net")  # still at most 253
+
+
+EXOTEL_API_HOSTS = ("api.exotel.com", "api.in.exotel.com")
+
+
+def exotel_api_host(value: str) -> str:
+    host = re.sub(r"^https://", "", value.strip(), flags=re.IGNORECASE).rstrip("/").lower()
+    if host not in EXOTEL_API_HOSTS:
+        raise CheckFailed("must be api.exotel.com or api.in.exotel.com")
+    return host

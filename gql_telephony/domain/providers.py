@@ -1,4 +1,4 @@
-"""The eight telephony providers, each declared once.
+"""The nine telephony providers, each declared once.
 
 The metadata query, the config validation, the masking and the dashboard form all read
 these declarations: adding a provider is adding one entry to PROVIDERS.
@@ -22,6 +22,7 @@ class ProviderKey(enum.Enum):
     VOBIZ = "VOBIZ"
     SIGNALWIRE = "SIGNALWIRE"
     ARI = "ARI"
+    EXOTEL = "EXOTEL"
 
 
 class Connectivity(enum.Enum):
@@ -58,6 +59,10 @@ class Provider:
     connectivity: Connectivity
     docs_url: str | None
     fields: tuple[ProviderField, ...]
+    # What its API lets the server verify (outbound/<provider>.py does the asking).
+    checks_account: bool = True
+    checks_numbers: bool = True  # whether each registered number is looked up in the account
+    imports_numbers: bool = True  # whether the account's number inventory can be listed
 
     def field(self, key: str) -> ProviderField | None:
         return next((f for f in self.fields if f.key == key), None)
@@ -161,6 +166,22 @@ _DECLARATIONS = (
             ProviderField("app_name", "Stasis application name", required=True),
             _secret("app_password", "ARI password"),
             ProviderField("ws_client_name", "WebSocket client name"),
+        ),
+        # Asterisk dials through its own trunks: ARI has no inventory of caller-ID numbers.
+        checks_numbers=False, imports_numbers=False,
+    ),
+    Provider(
+        ProviderKey.EXOTEL, "Exotel", "Strong Indian coverage", Connectivity.API,
+        "https://developer.exotel.com/api/",
+        (
+            ProviderField("api_key", "API key", required=True),
+            _secret("api_token", "API token"),
+            ProviderField("account_sid", "Account SID", required=True,
+                          description="The account's SID (its subdomain name)."),
+            ProviderField("subdomain", "API host", default="api.exotel.com",
+                          description="api.exotel.com (Singapore) or api.in.exotel.com (Mumbai): where the account is.",
+                          placeholder="api.exotel.com", check=checks.exotel_api_host),
+            ProviderField("app_id", "App ID", description="The call flow (applet) outbound calls connect to."),
         ),
     ),
 )

@@ -37,6 +37,7 @@ SECRET_KEYS = {
     "VOBIZ": {"auth_id", "auth_token"},
     "SIGNALWIRE": {"api_token"},
     "ARI": {"app_password"},
+    "EXOTEL": {"api_token"},
 }
 REQUIRED_KEYS = {
     "TELNYX": ["api_key"],
@@ -47,12 +48,14 @@ REQUIRED_KEYS = {
     "VOBIZ": ["auth_id", "auth_token"],
     "SIGNALWIRE": ["project_id", "api_token", "space_url"],
     "ARI": ["ari_endpoint", "app_name", "app_password"],
+    "EXOTEL": ["api_key", "api_token", "account_sid"],
 }
 # What the fixtures' valid configs read as, besides masking: normalized values and defaults.
 NORMALIZED = {
     "TWILIO": {"amd_enabled": False},
     "CLOUDONIX": {"domain_id": "acme.cloudonix.net"},
     "SIGNALWIRE": {"space_url": "example.signalwire.com"},
+    "EXOTEL": {"subdomain": "api.exotel.com"},
 }
 
 READ = """

@@ -36,6 +36,8 @@ FULL: dict[ProviderKey, dict[str, Any]] = {
     ProviderKey.SIGNALWIRE: {"project_id": UUID, "api_token": "PT0123456789abcdef", "space_url": "example.signalwire.com"},
     ProviderKey.ARI: {"ari_endpoint": "https://pbx.example.com:8089", "app_name": "voice-ai",
                       "app_password": "ari-password-123", "ws_client_name": "client-1"},
+    ProviderKey.EXOTEL: {"api_key": "exotel-key-01", "api_token": "exotel-token-0123456789", "account_sid": "acme1",
+                         "subdomain": "api.in.exotel.com", "app_id": "31337"},
 }
 
 ALL = list(ProviderKey)

@@ -1,4 +1,4 @@
-"""The eight provider declarations against the contract's Providers table."""
+"""The nine provider declarations against the contract's Providers table (Exotel as its issue declares it)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ TABLE: dict[ProviderKey, tuple[list[str], list[str]]] = {
     ProviderKey.VOBIZ: (["auth_id", "auth_token"], ["application_id"]),
     ProviderKey.SIGNALWIRE: (["project_id", "api_token", "space_url"], []),
     ProviderKey.ARI: (["ari_endpoint", "app_name", "app_password"], ["ws_client_name"]),
+    ProviderKey.EXOTEL: (["api_key", "api_token", "account_sid"], ["subdomain", "app_id"]),
 }
 
 SECRETS: dict[ProviderKey, set[str]] = {
@@ -31,6 +32,7 @@ SECRETS: dict[ProviderKey, set[str]] = {
     ProviderKey.VOBIZ: {"auth_id", "auth_token"},
     ProviderKey.SIGNALWIRE: {"api_token"},
     ProviderKey.ARI: {"app_password"},
+    ProviderKey.EXOTEL: {"api_token"},
 }
 
 # Every field whose type is not TEXT (a one-line secret is PASSWORD, a multi-line one TEXTAREA).
@@ -51,6 +53,7 @@ TYPES: dict[tuple[ProviderKey, str], FieldType] = {
     (ProviderKey.SIGNALWIRE, "api_token"): PASSWORD,
     (ProviderKey.ARI, "ari_endpoint"): URL,
     (ProviderKey.ARI, "app_password"): PASSWORD,
+    (ProviderKey.EXOTEL, "api_token"): PASSWORD,
 }
 
 NOTES = {
@@ -62,10 +65,11 @@ NOTES = {
     ProviderKey.VOBIZ: "Regional provider",
     ProviderKey.SIGNALWIRE: "Twilio-compatible API",
     ProviderKey.ARI: "Self-hosted Asterisk",
+    ProviderKey.EXOTEL: "Strong Indian coverage",
 }
 
 
-def test_all_eight_providers_are_declared_in_schema_order() -> None:
+def test_all_nine_providers_are_declared_in_schema_order() -> None:
     assert list(PROVIDERS) == [
         ProviderKey.TELNYX, ProviderKey.TWILIO, ProviderKey.VONAGE, ProviderKey.PLIVO,
         ProviderKey.CLOUDONIX, ProviderKey.VOBIZ, ProviderKey.SIGNALWIRE, ProviderKey.ARI,
@@ -99,12 +103,12 @@ def test_every_secret_is_a_password_or_textarea_and_no_plain_field_is() -> None:
             assert spec.secret == (spec.type in (PASSWORD, TEXTAREA)), (provider.key, spec.key)
 
 
-def test_only_twilio_amd_enabled_has_a_default_and_it_is_false() -> None:
+def test_only_twilio_amd_enabled_and_the_exotel_host_have_defaults() -> None:
     defaults = {
         (provider.key, spec.key): spec.default
         for provider in PROVIDERS.values() for spec in provider.fields if spec.default is not None
     }
-    assert defaults == {(ProviderKey.TWILIO, "amd_enabled"): False}
+    assert defaults == {(ProviderKey.TWILIO, "amd_enabled"): False, (ProviderKey.EXOTEL, "subdomain"): "api.exotel.com"}
     assert defaults[(ProviderKey.TWILIO, "amd_enabled")] is False  # a boolean, not 0
 
 

@@ -72,7 +72,7 @@ NOTES = {
 def test_all_nine_providers_are_declared_in_schema_order() -> None:
     assert list(PROVIDERS) == [
         ProviderKey.TELNYX, ProviderKey.TWILIO, ProviderKey.VONAGE, ProviderKey.PLIVO,
-        ProviderKey.CLOUDONIX, ProviderKey.VOBIZ, ProviderKey.SIGNALWIRE, ProviderKey.ARI,
+        ProviderKey.CLOUDONIX, ProviderKey.VOBIZ, ProviderKey.SIGNALWIRE, ProviderKey.ARI, ProviderKey.EXOTEL,
     ]
     assert all(PROVIDERS[key].key is key for key in PROVIDERS)
 

@@ -1,0 +1,1 @@
+"""Local fakes of the providers' APIs: small ASGI apps that answer as the providers document."""

@@ -26,14 +26,19 @@ from .api.middleware.rate_limit import RateLimit
 from .api.middleware.request_log import RequestLog
 from .api.runtime import ReadPaths, Runtime
 from .crypto import Vault, vault_from_settings
+from .domain.providers import ProviderKey
+from .outbound.clients import CLIENTS
+from .outbound.http import CallPolicy, ProviderHttp
 from .services.events import Broker, MemoryBroker
 from .services.key_usage import KeyUsage
 from .services.phone_numbers import PhoneNumbers
+from .services.provider_checks import ProviderChecks
 from .services.summary_feed import SummaryFeed
 from .services.telephony_configs import TelephonyConfigs
 from .services.tenancy import Principal, authenticate
 from .settings import Settings
 from .storage.db import Database
+from .workers.provider_checks import CheckWorker
 
 READY_TIMEOUT_SECONDS = 1.0
 
@@ -53,22 +58,39 @@ def build_runtime(settings: Settings, *, db: Database | None = None, vault: Vaul
     db = Database(settings) if db is None else db
     vault = vault_from_settings(settings) if vault is None else vault
     broker = make_broker(settings) if broker is None else broker
+    provider_http = ProviderHttp(
+        origins={ProviderKey(key): origin for key, origin in settings.provider_api_origins.items()},
+        allow_private_hosts=settings.allow_private_provider_hosts,
+        policy=CallPolicy(total_timeout=settings.provider_timeout, connect_timeout=min(3.0, settings.provider_timeout)),
+    )
+    checks = ProviderChecks(db, vault, provider_http, broker, CLIENTS)
+    worker = CheckWorker(db, checks, interval=settings.provider_check_interval)
+    # Changes wake this process's worker; with checks off nothing runs by itself.
+    wake = worker.wake if settings.provider_checks else _nothing
     return Runtime(
         settings=settings, db=db, vault=vault, broker=broker,
-        configs=TelephonyConfigs(db, vault, broker),
-        numbers=PhoneNumbers(db, broker),
+        configs=TelephonyConfigs(db, vault, broker, checks_due=wake),
+        numbers=PhoneNumbers(db, broker, checks_due=wake),
         summaries=SummaryFeed(db, vault, broker),
         read_paths=ReadPaths(),
         key_usage=KeyUsage(db),
         key_watch=KeyWatch(db),
+        provider_http=provider_http,
+        checks=checks,
+        check_worker=worker,
     )
+
+
+def _nothing() -> None:
+    pass
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Starlette:
     runtime = runtime or build_runtime(settings or Settings.from_env())
     view = GraphQLView(build_schema(production=runtime.settings.is_production), runtime)
 
-    metrics = Metrics(runtime.db, lambda: runtime.summaries.listener_count, runtime.read_paths)
+    metrics = Metrics(runtime.db, lambda: runtime.summaries.listener_count, runtime.read_paths,
+                      runtime.provider_http.outcomes)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

@@ -43,6 +43,13 @@ class Settings:
     # Memory for whole query responses, per process, reused until the organization's data
     # changes. 0: off.
     response_cache_mb: int = 64
+    # Provider checks (gql_telephony/outbound/, services/provider_checks.py).
+    provider_api_origins: dict[str, str] = field(default_factory=dict)
+    allow_private_provider_hosts: bool = False
+    provider_check_interval: int = 21600
+    provider_timeout: float = 10.0
+    # Off: no check runs by itself (after a change or on a schedule); checkTelephonyConfig still asks.
+    provider_checks: bool = True
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

@@ -47,6 +47,7 @@ async def _drop_postgres_databases() -> AsyncIterator[None]:
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     runtime = build_runtime(settings)  # its database arrives migrated (see `settings`)
     yield runtime
+    await runtime.provider_http.aclose()
     await runtime.broker.close()
     await runtime.db.dispose()
 

@@ -76,6 +76,7 @@ async def app_client(settings: Settings, *, beside: Runtime | None = None, addre
     finally:
         if app.state.rate_buckets is not None:  # as the app's lifespan would at shut-down
             await app.state.rate_buckets.close()
+        await runtime.provider_http.aclose()
         if beside is None:
             await runtime.broker.close()
             await runtime.db.dispose()

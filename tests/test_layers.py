@@ -10,7 +10,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "gql_telephony"
 FRAMEWORKS = {"strawberry", "starlette", "uvicorn", "sqlalchemy", "sqlmodel", "aiosqlite", "asyncpg",
               "redis", "cryptography", "alembic", "graphql", "httpx"}
-LAYERS = ["domain", "storage", "services", "api"]
+LAYERS = ["domain", "storage", "outbound", "services", "workers", "api"]
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -40,11 +40,13 @@ async def dashboard_statements(api) -> tuple[int, dict]:
 
 
 # A compiled plan: the key with its data version, then in one read session every configuration,
-# number counts and number pages. The generic executor: the key, then per batch and root field
-# a page of configs, its total, number counts (once: the operation's Reader keeps them for the
-# connections' totals a level below; before one Reader served both executors, that was a second
-# statement), number pages, the warning summary's two statements, and the default.
-EXPECTED = {True: 4, False: 8}
+# number counts, the provider checks of the accounts and the numbers the providers found wrong
+# (both for the warnings), and number pages. The generic executor: the key, then per batch and
+# root field a page of configs, its total, number counts (once: the operation's Reader keeps them
+# for the connections' totals a level below; before one Reader served both executors, that was a
+# second statement), the two check reads for the page's warnings, number pages, the warning
+# summary's four statements, and the default.
+EXPECTED = {True: 6, False: 12}
 
 
 @pytest.mark.parametrize("compiled_plans", [True, False], ids=["plan", "generic"])

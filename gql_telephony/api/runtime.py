@@ -8,13 +8,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from ..crypto import Vault
+from ..outbound.http import ProviderHttp
 from ..services.events import Broker
 from ..services.key_usage import KeyUsage
 from ..services.phone_numbers import PhoneNumbers
+from ..services.provider_checks import ProviderChecks
 from ..services.summary_feed import SummaryFeed
 from ..services.telephony_configs import TelephonyConfigs
 from ..settings import Settings
 from ..storage.db import Database
+from ..workers.provider_checks import CheckWorker
 from .http.key_watch import KeyWatch
 
 
@@ -41,11 +44,16 @@ class Runtime:
     read_paths: ReadPaths
     key_usage: KeyUsage
     key_watch: KeyWatch
+    provider_http: ProviderHttp
+    checks: ProviderChecks
+    check_worker: CheckWorker
 
     @asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
         """The loops that run beside the requests, from start-up to shut-down (the app's lifespan)."""
         loops = [asyncio.create_task(self.key_usage.run()), asyncio.create_task(self.key_watch.run())]
+        if self.settings.provider_checks:
+            loops.append(asyncio.create_task(self.check_worker.run()))
         try:
             yield
         finally:
@@ -53,3 +61,4 @@ class Runtime:
                 loop.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
             await self.key_usage.flush()  # the last uses noted before the stop
+            await self.provider_http.aclose()

@@ -22,6 +22,7 @@ class ErrorCode(enum.Enum):
     TAKEN = "TAKEN"
     NOT_FOUND = "NOT_FOUND"
     CONFLICT = "CONFLICT"
+    PROVIDER_ERROR = "PROVIDER_ERROR"  # the provider refused the credentials or did not answer
 
 
 @dataclass(frozen=True)

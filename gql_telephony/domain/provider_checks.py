@@ -26,6 +26,16 @@ class NumberStatus(enum.Enum):
     UNKNOWN = "UNKNOWN"
 
 
+# The longest message kept (the column's width); a longer one is cut.
+MAX_MESSAGE_LENGTH = 300
+
+
+def bounded(message: str | None) -> str | None:
+    if message is None or len(message) <= MAX_MESSAGE_LENGTH:
+        return message
+    return message[: MAX_MESSAGE_LENGTH - 3] + "..."
+
+
 # The statuses that are an answer from the provider about the account itself.
 ANSWERED = frozenset({AccountStatus.ACTIVE, AccountStatus.TRIAL, AccountStatus.SUSPENDED, AccountStatus.CLOSED})
 
@@ -63,6 +73,16 @@ class NumberCheck:
     voice_capable: bool | None
     checked_at: datetime
     message: str | None
+
+
+@dataclass(frozen=True)
+class NumberProblem:
+    """A registered number the provider said something wrong about (for the warnings)."""
+
+    number_id: int
+    phone_number: str
+    status: NumberStatus
+    voice_capable: bool | None
 
 
 class ProviderFailure(Exception):

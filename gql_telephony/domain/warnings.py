@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from .providers import ProviderKey
+from .provider_checks import AccountCheck, AccountStatus, NumberProblem, NumberStatus
+from .providers import PROVIDERS, ProviderKey
 
 
 class WarningCode(enum.Enum):
     TELNYX_MISSING_WEBHOOK_PUBLIC_KEY = "TELNYX_MISSING_WEBHOOK_PUBLIC_KEY"
     VONAGE_MISSING_SIGNATURE_SECRET = "VONAGE_MISSING_SIGNATURE_SECRET"
     NO_ACTIVE_PHONE_NUMBERS = "NO_ACTIVE_PHONE_NUMBERS"
+    PROVIDER_CREDENTIALS_REJECTED = "PROVIDER_CREDENTIALS_REJECTED"
+    PROVIDER_ACCOUNT_SUSPENDED = "PROVIDER_ACCOUNT_SUSPENDED"
+    PROVIDER_UNREACHABLE = "PROVIDER_UNREACHABLE"
+    PROVIDER_TRIAL_ACCOUNT = "PROVIDER_TRIAL_ACCOUNT"
+    PHONE_NUMBER_NOT_IN_ACCOUNT = "PHONE_NUMBER_NOT_IN_ACCOUNT"
+    PHONE_NUMBER_NOT_VOICE_CAPABLE = "PHONE_NUMBER_NOT_VOICE_CAPABLE"
 
 
 class Severity(enum.Enum):
@@ -28,6 +35,7 @@ class ConfigWarning:
     severity: Severity
     message: str
     field: str | None
+    number_id: int | None = None  # the number a number's warning is about
 
 
 @dataclass(frozen=True)
@@ -59,13 +67,80 @@ _NO_NUMBERS = ConfigWarning(
 _NEEDS_NO_NUMBERS = {ProviderKey.ARI}
 
 
-def config_warnings(provider: ProviderKey, present_keys: Iterable[str], active_numbers: int) -> list[ConfigWarning]:
+# A configuration lists at most this many number warnings (those of the lowest number ids):
+# a list that grew with the numbers would make every document's worst case unbounded. The
+# counts (warningCount, the summary) count them all; each number's providerCheck tells its own.
+LISTED_NUMBER_WARNINGS = 25
+
+
+def listed(warnings: list[ConfigWarning]) -> list[ConfigWarning]:
+    """The warnings a configuration lists: its own, then at most LISTED_NUMBER_WARNINGS of its numbers'."""
+    numbers = [warning for warning in warnings if warning.number_id is not None]
+    if len(numbers) <= LISTED_NUMBER_WARNINGS:
+        return warnings
+    return [warning for warning in warnings if warning.number_id is None] + numbers[:LISTED_NUMBER_WARNINGS]
+
+
+def config_warnings(
+    provider: ProviderKey, present_keys: Iterable[str], active_numbers: int,
+    account: AccountCheck | None = None, number_problems: Iterable[NumberProblem] = (),
+) -> list[ConfigWarning]:
+    """Configuration-level warnings first, then one per number the provider found wrong."""
     present = set(present_keys)
     found = [warning for (key_provider, key), warning in _MISSING_KEY_RULES.items()
              if key_provider is provider and key not in present]
+    if account is not None and (account_warning := _ACCOUNT_RULES.get(account.status)) is not None:
+        found.append(account_warning(PROVIDERS[provider].name, account.message))
     if active_numbers == 0 and provider not in _NEEDS_NO_NUMBERS:
         found.append(_NO_NUMBERS)
+    found.extend(_number_warning(PROVIDERS[provider].name, problem) for problem in number_problems)
     return found
+
+
+def _account_warning(code: WarningCode, severity: Severity, says: str) -> Callable[[str, str | None], ConfigWarning]:
+    def make(provider_name: str, detail: str | None) -> ConfigWarning:
+        message = says.format(provider=provider_name) + (f" {detail}" if detail else "")
+        return ConfigWarning(code, severity, message, None)
+
+    return make
+
+
+# What the provider last said about the account -> its warning. ACTIVE says nothing wrong.
+_ACCOUNT_RULES = {
+    AccountStatus.REJECTED: _account_warning(
+        WarningCode.PROVIDER_CREDENTIALS_REJECTED, Severity.CRITICAL,
+        "{provider} refused these credentials: calls will fail until they are corrected.",
+    ),
+    AccountStatus.SUSPENDED: _account_warning(
+        WarningCode.PROVIDER_ACCOUNT_SUSPENDED, Severity.CRITICAL,
+        "The {provider} account is suspended: calls will fail until it is reinstated.",
+    ),
+    AccountStatus.CLOSED: _account_warning(
+        WarningCode.PROVIDER_ACCOUNT_SUSPENDED, Severity.CRITICAL,
+        "The {provider} account is closed: calls will fail.",
+    ),
+    AccountStatus.UNREACHABLE: _account_warning(
+        WarningCode.PROVIDER_UNREACHABLE, Severity.WARNING,
+        "{provider} did not answer the last check; what it said before may be out of date.",
+    ),
+    AccountStatus.TRIAL: _account_warning(
+        WarningCode.PROVIDER_TRIAL_ACCOUNT, Severity.INFO,
+        "The {provider} account is a trial: providers limit whom trial accounts may call.",
+    ),
+}
+
+
+def _number_warning(provider_name: str, problem: NumberProblem) -> ConfigWarning:
+    if problem.status is NumberStatus.NOT_IN_ACCOUNT:
+        return ConfigWarning(
+            WarningCode.PHONE_NUMBER_NOT_IN_ACCOUNT, Severity.CRITICAL,
+            f"{problem.phone_number} is not in the {provider_name} account: calls from it will fail.",
+            None, problem.number_id,
+        )
+    return ConfigWarning(
+        WarningCode.PHONE_NUMBER_NOT_VOICE_CAPABLE, Severity.CRITICAL,
+        f"{problem.phone_number} cannot carry voice calls on {provider_name}.", None, problem.number_id,
+    )
 
 
 def summarize(per_config: Iterable[list[ConfigWarning]], *, has_default_outbound: bool) -> WarningSummary:

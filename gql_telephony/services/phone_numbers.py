@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,7 +12,7 @@ from sqlmodel import select
 from ..domain.errors import ErrorCode, UserError, UserErrors
 from ..domain.phone_numbers import NUMBER_PATH, clean_label, normalize_number
 from ..domain.providers import PROVIDERS, ProviderKey
-from ..storage import queries
+from ..storage import checks, queries
 from ..storage.constraints import broken_constraint
 from ..storage.db import Database
 from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
@@ -38,6 +39,7 @@ class AddedNumber:
 class PhoneNumbers:
     db: Database
     events: Broker
+    checks_due: Callable[[], None] = field(default=lambda: None)  # wakes this process's check worker
 
     async def add(
         self, org_id: int, config_id: int | None, *, phone_number: str, region: str | None,
@@ -68,9 +70,11 @@ class PhoneNumbers:
                 )
                 session.add(row)
                 await session.flush()
+                await checks.ask_again(session, config_id=config.id, now=now)
         except NumberTaken:
             raise await self._taken(org_id, normalized) from None
         await self.events.publish(org_id)
+        self.checks_due()
         # A delete of the configuration may commit right after the add (and take the number
         # with it): the answer is then NOT_FOUND, as if it had come first, never a payload
         # whose configuration cannot be read. The row read here is the one the payload shows.

@@ -22,8 +22,9 @@ from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
 
 from ..crypto import Vault
+from ..domain.provider_checks import AccountCheck, NumberCheck, NumberProblem
 from ..domain.warnings import ConfigWarning, WarningSummary
-from ..storage import queries
+from ..storage import checks, queries
 from ..storage.db import Database
 from ..storage.queries import ConfigRow, NumberCounts, NumberRow, PositionalRow
 from .reads import summary_of, warning_summary, warnings_of
@@ -79,6 +80,9 @@ class Reader:
         self._configs: KeyedRows[int, ConfigRow | None] = KeyedRows(self._configs_by_ids, None)
         self._numbers: KeyedRows[int, NumberRow | None] = KeyedRows(self._numbers_by_ids, None)
         self._counts: KeyedRows[int, NumberCounts] = KeyedRows(self._number_counts, NO_NUMBERS)
+        self._accounts: KeyedRows[int, AccountCheck | None] = KeyedRows(self._account_checks, None)
+        self._number_checks: KeyedRows[int, NumberCheck | None] = KeyedRows(self._number_checks_by_ids, None)
+        self._problems: KeyedRows[int, tuple[NumberProblem, ...]] = KeyedRows(self._number_problems, ())
         self._warnings: dict[int, list[ConfigWarning]] = {}
 
     @classmethod
@@ -178,20 +182,49 @@ class Reader:
                 active_only=active_only, timestamps=self.number_timestamps, plain=not self.number_timestamps,
             )
 
+    # --- Provider checks -------------------------------------------------------------------
+
+    async def account_checks(self, config_ids: Sequence[int]) -> dict[int, AccountCheck | None]:
+        return await self._accounts.get(config_ids)
+
+    async def _account_checks(self, config_ids: list[int]) -> dict[int, AccountCheck]:
+        async with self._session() as session:
+            return await checks.account_checks(session, config_ids=config_ids)
+
+    async def number_checks(self, number_ids: Sequence[int]) -> dict[int, NumberCheck | None]:
+        return await self._number_checks.get(number_ids)
+
+    async def _number_checks_by_ids(self, number_ids: list[int]) -> dict[int, NumberCheck]:
+        async with self._session() as session:
+            return await checks.number_checks(session, number_ids=number_ids)
+
+    async def _number_problems(self, config_ids: list[int]) -> dict[int, tuple[NumberProblem, ...]]:
+        async with self._session() as session:
+            found = await checks.number_problems(session, config_ids=config_ids)
+        return {key: tuple(problems) for key, problems in found.items()}
+
     # --- Warnings --------------------------------------------------------------------------
 
-    def warnings(self, row: ConfigRow, active_numbers: int) -> list[ConfigWarning]:
-        """A configuration's warnings, worked out once per operation (warnings, warningCount and
-        the summary all need them)."""
-        found = self._warnings.get(row.id)
-        if found is None:
-            found = self._warnings[row.id] = warnings_of(row, self.vault, active_numbers)
-        return found
+    async def warnings(self, rows: Sequence[ConfigRow]) -> list[list[ConfigWarning]]:
+        """The configurations' warnings, worked out once per operation (warnings, warningCount
+        and the summary all need them). The reads run one after another: a held session
+        serves one statement at a time."""
+        ids = [row.id for row in rows if row.id not in self._warnings]
+        if ids:
+            counts = await self.number_counts(ids)
+            accounts = await self.account_checks(ids)
+            problems = await self._problems.get(ids)
+            for row in rows:
+                if row.id not in self._warnings:
+                    self._warnings[row.id] = warnings_of(
+                        row, self.vault, counts[row.id].active, accounts[row.id], problems[row.id]
+                    )
+        return [self._warnings[row.id] for row in rows]
 
     async def warning_summary(self) -> WarningSummary:
         """The summary from one consistent snapshot: the held session's, or a read of its own."""
         if self._held is None:
             return await warning_summary(self.db, self.vault, self.org_id)
         rows = await self.all_configs()
-        counts = await self.number_counts([row.id for row in rows])
-        return summary_of(rows, lambda row: self.warnings(row, counts[row.id].active))
+        found = dict(zip((row.id for row in rows), await self.warnings(rows), strict=True))
+        return summary_of(rows, lambda row: found[row.id])

@@ -7,9 +7,10 @@ from typing import cast
 
 from ..crypto import Vault
 from ..domain.config_rules import StoredConfig
+from ..domain.provider_checks import AccountCheck, NumberProblem
 from ..domain.providers import ProviderKey
 from ..domain.warnings import ConfigWarning, WarningSummary, config_warnings, summarize
-from ..storage import queries
+from ..storage import checks, queries
 from ..storage.db import Database
 from ..storage.queries import ConfigRow
 from ..storage.tables import TelephonyConfigRow
@@ -29,17 +30,27 @@ def present_keys(row: AnyConfigRow, vault: Vault) -> set[str]:
     return set(row.settings) | set(vault.decrypt_json(row.secrets))
 
 
-def warnings_of(row: AnyConfigRow, vault: Vault, active_numbers: int) -> list[ConfigWarning]:
-    return config_warnings(ProviderKey(row.provider), present_keys(row, vault), active_numbers)
+def warnings_of(
+    row: AnyConfigRow, vault: Vault, active_numbers: int, account: AccountCheck | None,
+    number_problems: Sequence[NumberProblem],
+) -> list[ConfigWarning]:
+    return config_warnings(
+        ProviderKey(row.provider), present_keys(row, vault), active_numbers, account, number_problems
+    )
 
 
 async def warning_summary(db: Database, vault: Vault, org_id: int) -> WarningSummary:
-    """The organization's summary from one consistent snapshot: two statements, whatever its size."""
+    """The organization's summary from one consistent snapshot: four statements, whatever its size."""
     async with db.reading() as session:
         rows = await queries.all_configs(session, org_id=org_id, timestamps=False)
-        counts = await queries.number_counts(session, config_ids=[r.id for r in rows])
+        ids = [r.id for r in rows]
+        counts = await queries.number_counts(session, config_ids=ids)
+        accounts = await checks.account_checks(session, config_ids=ids)
+        problems = await checks.number_problems(session, config_ids=ids)
     active = {key: count.active for key, count in counts.items()}
-    return summary_of(rows, lambda row: warnings_of(row, vault, active.get(row.id, 0)))
+    return summary_of(rows, lambda row: warnings_of(
+        row, vault, active.get(row.id, 0), accounts.get(row.id), problems.get(row.id, ()),
+    ))
 
 
 def summary_of(rows: Sequence[ConfigRow], warnings: Callable[[ConfigRow], list[ConfigWarning]]) -> WarningSummary:

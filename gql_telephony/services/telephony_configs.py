@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,7 @@ from ..domain.config_rules import StoredConfig, apply_config, present_config
 from ..domain.errors import ErrorCode, UserError, UserErrors
 from ..domain.providers import PROVIDERS, Provider, ProviderKey
 from ..domain.text import check_name_key, clean_text, name_key
+from ..storage import checks
 from ..storage.constraints import broken_constraint
 from ..storage.db import Database
 from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
@@ -36,6 +38,7 @@ class TelephonyConfigs:
     db: Database
     vault: Vault
     events: Broker
+    checks_due: Callable[[], None] = field(default=lambda: None)  # wakes this process's check worker
 
     async def create(
         self, org_id: int, *, name: str, provider: ProviderKey, config: object, make_default: bool
@@ -65,7 +68,10 @@ class TelephonyConfigs:
             row.is_default_outbound = make_default
             session.add(row)
             await session.flush()
+            assert row.id is not None
+            await checks.add_check(session, config_id=row.id, org_id=org_id, now=now)
         await self.events.publish(org_id)
+        self.checks_due()
         return row, previous
 
     async def update(
@@ -97,9 +103,16 @@ class TelephonyConfigs:
             row.settings = new_config.settings
             if new_config.secrets != current.secrets:
                 row.secrets = self.vault.encrypt_json(new_config.secrets)
+            # Any config change may change the answer (an ARI endpoint as much as a token).
+            config_changed = not _reads_the_same(provider, new_config, current)
+            if config_changed:
+                assert row.id is not None
+                await checks.ask_again(session, config_id=row.id, now=utcnow())
             _bump(row)
             await session.flush()
         await self.events.publish(org_id)
+        if config_changed:
+            self.checks_due()
         return row
 
     async def delete(self, org_id: int, config_id: int | None, *, expected_version: int | None) -> int:

@@ -122,3 +122,39 @@ class PhoneNumberRow(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+
+
+class ProviderCheckRow(SQLModel, table=True):
+    """What the provider last said about a configuration's account, and when it is next asked.
+
+    One row per configuration, written with it. `wanted` counts the changes that asked for a
+    check (a new config, new credentials, a new number): a check records the `wanted` it was
+    started for, and its answer is kept only if nothing asked again meanwhile. `lease_until`
+    is the claim of the server process running the check (workers/provider_checks.py).
+    """
+
+    __tablename__ = "provider_check"
+    __table_args__ = (sa.Index("ix_provider_check_due", "due_at"),)
+
+    telephony_config_id: int = Field(sa_column_args=[_fk("telephony_config.id")], primary_key=True)
+    organization_id: int = Field(sa_column_args=[_fk("organization.id")], index=True)
+    status: str | None = Field(default=None, sa_type=sa.String(16))  # None until first asked
+    message: str | None = Field(default=None, sa_type=sa.String(300))
+    first_asked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # None: no check scheduled
+    wanted: int = Field(default=1, sa_type=sa.BigInteger)
+    lease_owner: str | None = Field(default=None, sa_type=sa.String(64))
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PhoneNumberCheckRow(SQLModel, table=True):
+    """What the provider last said about one registered number."""
+
+    __tablename__ = "phone_number_check"
+
+    phone_number_id: int = Field(sa_column_args=[_fk("phone_number.id")], primary_key=True)
+    status: str = Field(sa_type=sa.String(16))
+    voice_capable: bool | None = None
+    message: str | None = Field(default=None, sa_type=sa.String(300))
+    checked_at: datetime = Field(sa_type=UTCDateTime)

@@ -124,7 +124,7 @@ async def test_a_good_request_answers_in_the_media_type_asked_for(api, accept, m
     response = await api.client.post("/graphql", json={"query": PROVIDERS}, headers=headers)
     assert response.status_code == 200
     assert response.headers["content-type"].split(";")[0] == media_type
-    assert len(response.json()["data"]["telephonyProviders"]) == 8
+    assert len(response.json()["data"]["telephonyProviders"]) == 9
 
 
 @pytest.mark.parametrize(("accept", "status", "media_type"), [
@@ -165,7 +165,7 @@ async def test_get_runs_a_query(api):
     config = (await create_config(api, "TELNYX", "Main"))["telephonyConfig"]
     response = await api.client.get("/graphql", params={"query": PROVIDERS}, headers=bearer(api.key))
     assert response.status_code == 200
-    assert len(response.json()["data"]["telephonyProviders"]) == 8
+    assert len(response.json()["data"]["telephonyProviders"]) == 9
     response = await api.client.get(
         "/graphql",
         params={"query": "query($id: ID!) { telephonyConfig(id: $id) { name } }", "variables": json.dumps({"id": config["id"]})},

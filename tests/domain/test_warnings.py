@@ -21,6 +21,8 @@ def codes(provider: ProviderKey, keys: Iterable[str], active: int) -> list[Warni
 def test_codes_are_in_schema_order() -> None:
     assert [c.value for c in WarningCode] == [
         "TELNYX_MISSING_WEBHOOK_PUBLIC_KEY", "VONAGE_MISSING_SIGNATURE_SECRET", "NO_ACTIVE_PHONE_NUMBERS",
+        "PROVIDER_CREDENTIALS_REJECTED", "PROVIDER_ACCOUNT_SUSPENDED", "PROVIDER_UNREACHABLE",
+        "PROVIDER_TRIAL_ACCOUNT", "PHONE_NUMBER_NOT_IN_ACCOUNT", "PHONE_NUMBER_NOT_VOICE_CAPABLE",
     ]
     assert [s.value for s in Severity] == ["INFO", "WARNING", "CRITICAL"]
 

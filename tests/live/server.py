@@ -35,6 +35,9 @@ def server_env(**settings: str) -> dict[str, str]:
     # Test clients send thousands of requests a minute with one key: no rate limit unless a
     # test asks for one (tests/api/middleware/test_rate_limit.py tests the limit itself).
     env["GQL_TELEPHONY_RATE_LIMIT_PER_MINUTE"] = "0"
+    # No provider is reachable from a test machine: checks run only where a test points them at
+    # a fake provider (tests/live/test_provider_checks_live.py).
+    env["GQL_TELEPHONY_PROVIDER_CHECKS"] = "0"
     env.update(settings)
     return env
 

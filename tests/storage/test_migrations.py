@@ -60,6 +60,13 @@ async def test_upgrading_a_first_migration_database_with_data_keeps_it(settings)
         assert [n.telephony_config_id for n in numbers] == [c.id for c in configs]
         assert version == head_revision()
 
+        # Every configuration that existed before provider checks is due for its first one.
+        async with db.reading() as session:
+            due = (await session.execute(sa.text(
+                "SELECT telephony_config_id FROM provider_check WHERE due_at IS NOT NULL ORDER BY 1"
+            ))).scalars().all()
+        assert due == [c.id for c in configs]
+
         # After the upgrade, a deleted row's id is never handed out again.
         async with db.writing() as session:
             await session.execute(sa.text("DELETE FROM phone_number WHERE telephony_config_id = :id"), {"id": configs[-1].id})
@@ -77,7 +84,8 @@ async def test_upgrading_a_first_migration_database_with_data_keeps_it(settings)
 async def _reset(db) -> None:
     """The `settings` databases of PostgreSQL arrive migrated: start this test from empty."""
     async with db.writing() as session:
-        for table in ("phone_number", "telephony_config", "api_key", "organization", "alembic_version"):
+        for table in ("phone_number_check", "provider_check", "phone_number", "telephony_config", "api_key",
+                      "organization", "alembic_version"):
             await session.execute(sa.text(f"DROP TABLE IF EXISTS {table}"))
 
 

@@ -43,7 +43,7 @@ def number_key(global_id: str) -> int | None:
 # A payload shows the ORM row its write left (committed: its id is set). The views read a source
 # by attribute, as they read a query's row; only plans read by position, and a plan never sees a
 # payload. Hence the casts to the row types the views declare.
-def of_config(row: TelephonyConfigRow | None) -> TelephonyConfigType | None:
+def of_config(row: TelephonyConfigRow | ConfigRow | None) -> TelephonyConfigType | None:
     return TelephonyConfigType(source=cast(ConfigRow, row)) if row is not None else None
 
 
@@ -151,6 +151,34 @@ class RemovePhoneNumberPayload:
     user_errors: list[UserErrorType]
 
 
+@strawberry.input
+class CheckTelephonyConfigInput:
+    id: strawberry.ID
+
+
+@strawberry.type
+class CheckTelephonyConfigPayload:
+    telephony_config: TelephonyConfigType | None = strawberry.field(
+        description="With the fresh providerCheck of the account and of each number."
+    )
+    user_errors: list[UserErrorType]
+
+
+@strawberry.input
+class ImportPhoneNumbersInput:
+    telephony_config_id: strawberry.ID
+
+
+@strawberry.type
+class ImportPhoneNumbersPayload:
+    telephony_config: TelephonyConfigType | None
+    imported_count: int | None = strawberry.field(description="Numbers registered by this import.")
+    already_registered_count: int | None = strawberry.field(
+        description="The account's voice numbers that the organization had already registered."
+    )
+    user_errors: list[UserErrorType]
+
+
 @strawberry.type
 class Mutation:
     @strawberry.mutation
@@ -232,4 +260,37 @@ class Mutation:
         return RemovePhoneNumberPayload(
             deleted_phone_number_id=strawberry.ID(encode_id("PhoneNumber", deleted)) if deleted else None,
             user_errors=errors,
+        )
+
+    @strawberry.mutation(description=(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
+        "Asks the provider about the account and every number now, and returns what it said "
+        "(within 30 seconds, whatever the provider does)."
+    ))
+    async def check_telephony_config(
+        self, info: Info, input: CheckTelephonyConfigInput
+    ) -> CheckTelephonyConfigPayload:
+        ctx = info.context
+        row, errors = await attempt(info, ctx.runtime.checks.check_now(ctx.org_id, config_key(input.id)))
+        if row is not None:
+            ctx.reader.prime_configs([row])
+        return CheckTelephonyConfigPayload(telephony_config=of_config(row), user_errors=errors)
+
+    @strawberry.mutation(description=(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
+        "Registers every voice number of the provider account that the organization has not "
+        "registered yet, as active numbers of this configuration. A second run imports none."
+    ))
+    async def import_phone_numbers(self, info: Info, input: ImportPhoneNumbersInput) -> ImportPhoneNumbersPayload:
+        ctx = info.context
+        result, errors = await attempt(info, ctx.runtime.checks.import_numbers(
+            ctx.org_id, config_key(input.telephony_config_id)
+        ))
+        if result is None:
+            return ImportPhoneNumbersPayload(
+                telephony_config=None, imported_count=None, already_registered_count=None, user_errors=errors
+            )
+        imported, row = result
+        ctx.reader.prime_configs([row])
+        return ImportPhoneNumbersPayload(
+            telephony_config=of_config(row), imported_count=imported.imported_count,
+            already_registered_count=imported.already_registered_count, user_errors=errors,
         )

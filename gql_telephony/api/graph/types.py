@@ -17,8 +17,9 @@ from strawberry.scalars import JSON
 
 from ...domain.config_rules import present_config
 from ...domain.errors import ErrorCode, UserError
+from ...domain.provider_checks import AccountCheck, AccountStatus, NumberCheck, NumberStatus
 from ...domain.providers import PROVIDERS, Connectivity, FieldType, Provider, ProviderField, ProviderKey
-from ...domain.warnings import ConfigWarning, Severity, WarningCode, WarningSummary
+from ...domain.warnings import LISTED_NUMBER_WARNINGS, ConfigWarning, Severity, WarningCode, WarningSummary, listed
 from ...services.reader import Reader
 from ...services.reads import stored_config
 from ...storage.queries import POSITIONS, ConfigRow, NumberRow
@@ -37,6 +38,8 @@ strawberry.enum(FieldType, name="ProviderFieldType")
 strawberry.enum(WarningCode, name="TelephonyWarningCode")
 strawberry.enum(Severity, name="WarningSeverity")
 strawberry.enum(ErrorCode, name="UserErrorCode")
+strawberry.enum(AccountStatus, name="ProviderAccountStatus")
+strawberry.enum(NumberStatus, name="PhoneNumberProviderStatus")
 
 
 @strawberry.interface
@@ -74,10 +77,38 @@ class ProviderMetadataType:
     connectivity: Connectivity = read()
     docs_url: str | None = read()
     fields: list[ProviderFieldType_] = read()
+    checks_account: bool = read(description="Whether the server asks the provider about the account.")
+    checks_numbers: bool = read(description="Whether each registered number is looked up in the account.")
+    imports_numbers: bool = read(description="Whether importPhoneNumbers can list the account's numbers.")
 
 
 def provider_of(stored: str) -> Provider:
     return PROVIDERS[ProviderKey(stored)]
+
+
+@view("ProviderAccountCheck", description="What the provider last said about the account.")
+class ProviderAccountCheckType:
+    source: strawberry.Private[AccountCheck]
+    status: AccountStatus = read()
+    checked_at: datetime = read(
+        description="When the provider last answered (an UNREACHABLE check keeps the last answer's time); "
+        "before it ever has, when it was first asked."
+    )
+    message: str | None = read(description="For people; never a secret or the provider's own text.")
+
+
+@view("PhoneNumberProviderCheck", description="What the provider last said about this number.")
+class PhoneNumberProviderCheckType:
+    source: strawberry.Private[NumberCheck]
+    status: NumberStatus = read()
+    voice_capable: bool | None = read(description="Null when the provider does not say.")
+    checked_at: datetime = read()
+    message: str | None = read()
+
+
+async def _warned_numbers(reader: Reader, warnings: list[ConfigWarning]) -> list[NumberRow | None]:
+    numbers = await reader.numbers([w.number_id for w in warnings if w.number_id is not None])
+    return [None if w.number_id is None else numbers.get(w.number_id) for w in warnings]
 
 
 @view("TelephonyConfigWarning")
@@ -87,6 +118,9 @@ class TelephonyConfigWarningType:
     severity: Severity = read()
     message: str = read()
     field: str | None = read(description="The config key to fill in to clear it, where one does.")
+    phone_number: PhoneNumberType | None = batched(
+        _warned_numbers, description="The number a number's warning is about; null for the configuration's own."
+    )
 
 
 @view("WarningCodeCount")
@@ -172,6 +206,7 @@ class TelephonyConfigConnection:
 
 
 _CONFIG_OF_NUMBER = POSITIONS["phone_number"]["telephony_config_id"]
+_ID_OF_NUMBER = POSITIONS["phone_number"]["id"]
 
 
 def _config_id_of(number: NumberRow) -> int:
@@ -182,12 +217,25 @@ def _config_id_of(number: NumberRow) -> int:
         return int(number.telephony_config_id)
 
 
+def _id_of(number: NumberRow) -> int:
+    try:
+        return int(number[_ID_OF_NUMBER])
+    except TypeError:
+        return int(number.id)
+
+
 async def _configs_of_numbers(reader: Reader, rows: list[NumberRow]) -> list[ConfigRow | GraphQLError]:
     config_ids = [_config_id_of(row) for row in rows]
     configs = await reader.configs(config_ids)
     gone = GraphQLError("The configuration of this number was deleted meanwhile.", extensions={"code": "NOT_FOUND"})
     # Each from its own snapshot, a number may outlive its configuration's read: that one field fails.
     return [configs.get(config_id) or gone for config_id in config_ids]
+
+
+async def _number_checks(reader: Reader, rows: list[NumberRow]) -> list[NumberCheck | None]:
+    ids = [_id_of(row) for row in rows]
+    found = await reader.number_checks(ids)
+    return [found[number_id] for number_id in ids]
 
 
 @view("PhoneNumber", columns=POSITIONS["phone_number"])
@@ -200,6 +248,9 @@ class PhoneNumberType(Node):
     created_at: datetime = read()
     updated_at: datetime = read()
     telephony_config: TelephonyConfigType = batched(_configs_of_numbers)
+    provider_check: PhoneNumberProviderCheckType | None = batched(
+        _number_checks, description="Null until the provider is first asked, and where it keeps no inventory (ARI)."
+    )
 
 
 # --- Telephony configurations ------------------------------------------------------------------
@@ -215,12 +266,16 @@ async def _active_counts(reader: Reader, rows: list[ConfigRow]) -> list[int]:
 
 
 async def _warnings(reader: Reader, rows: list[ConfigRow]) -> list[list[ConfigWarning]]:
-    actives = await _active_counts(reader, rows)
-    return [reader.warnings(row, active) for row, active in zip(rows, actives, strict=True)]
+    return [listed(found) for found in await reader.warnings(rows)]
 
 
 async def _warning_counts(reader: Reader, rows: list[ConfigRow]) -> list[int]:
-    return [len(found) for found in await _warnings(reader, rows)]
+    return [len(found) for found in await reader.warnings(rows)]
+
+
+async def _account_checks(reader: Reader, rows: list[ConfigRow]) -> list[AccountCheck | None]:
+    found = await reader.account_checks([row.id for row in rows])
+    return [found[row.id] for row in rows]
 
 
 async def _number_pages(reader: Reader, rows: list[ConfigRow], first: int | None = None, after: str | None = None,
@@ -248,8 +303,16 @@ class TelephonyConfigType(Node):
         _active_counts, description="Active phone numbers: the most calls this config can place at once."
     )
     phone_numbers: PhoneNumberConnection = batched(_number_pages)
-    warnings: list[TelephonyConfigWarningType] = batched(_warnings)
-    warning_count: int = batched(_warning_counts)
+    warnings: list[TelephonyConfigWarningType] = batched(_warnings, description=(
+        f"The configuration's own warnings, then one per number the provider found wrong: at most "
+        f"{LISTED_NUMBER_WARNINGS} of those (the lowest ids); warningCount counts them all."
+    ))
+    warning_count: int = batched(
+        _warning_counts, description="Every warning, number warnings beyond those listed included."
+    )
+    provider_check: ProviderAccountCheckType | None = batched(
+        _account_checks, description="Null until the provider is first asked."
+    )
 
 
 # --- Mutations' errors -------------------------------------------------------------------------

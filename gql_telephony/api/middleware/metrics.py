@@ -7,7 +7,7 @@ ones are "other", and error codes are the server's own.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import event
@@ -104,10 +104,25 @@ class ReadPathCounter:
             yield f'{self.name}{{path="{path}"}} {count}'
 
 
+class CountsView:
+    """A counter whose values another part keeps (a collections.Counter keyed by label values)."""
+
+    def __init__(self, name: str, help_text: str, labels: tuple[str, ...],
+                 counts: Mapping[Any, float]) -> None:
+        self.name, self.help, self.label_names, self.counts = name, help_text, labels, counts
+
+    def render(self) -> Iterable[str]:
+        yield f"# HELP {self.name} {self.help}"
+        yield f"# TYPE {self.name} counter"
+        for labels, value in sorted(self.counts.items()):
+            yield f"{self.name}{_labels(self.label_names, labels)} {_number(value)}"
+
+
 class Metrics:
     """The metrics of one application; `listeners` reads the number of active subscriptions."""
 
-    def __init__(self, db: Database, listeners: Callable[[], int], read_paths: Any = None) -> None:
+    def __init__(self, db: Database, listeners: Callable[[], int], read_paths: Any = None,
+                 provider_calls: Mapping[tuple[str, str], float] | None = None) -> None:
         self.requests = Counter("gql_telephony_http_requests_total", "HTTP requests by route and status.",
                                 ("route", "status"))
         self.durations = Histogram("gql_telephony_http_request_duration_seconds",
@@ -119,6 +134,11 @@ class Metrics:
         self.subscriptions = Gauge("gql_telephony_active_subscriptions",
                                    "Subscriptions being served (warning-summary listeners).", listeners)
         self.read_paths = ReadPathCounter(read_paths) if read_paths is not None else None
+        self.provider_calls = None if provider_calls is None else CountsView(
+            "gql_telephony_provider_requests_total",
+            "Provider API calls by provider and outcome (ok, rejected, http_4xx, rate_limited, server_error, "
+            "timeout, connect_error, refused_host, unresolvable).", ("provider", "outcome"), provider_calls,
+        )
         self._db = db
         for engine in db.engines:
             event.listen(engine.sync_engine, "before_cursor_execute", self._count_statement)
@@ -143,4 +163,6 @@ class Metrics:
             lines.extend(metric.render())
         if self.read_paths is not None:
             lines.extend(self.read_paths.render())
+        if self.provider_calls is not None:
+            lines.extend(self.provider_calls.render())
         return "\n".join(lines) + "\n"

@@ -20,6 +20,8 @@ NOT_PLANNED = {
     "AddPhoneNumberPayload": "a mutation's payload: only a mutation returns it",
     "UpdatePhoneNumberPayload": "a mutation's payload: only a mutation returns it",
     "RemovePhoneNumberPayload": "a mutation's payload: only a mutation returns it",
+    "CheckTelephonyConfigPayload": "a mutation's payload: only a mutation returns it",
+    "ImportPhoneNumbersPayload": "a mutation's payload: only a mutation returns it",
     "UserError": "only in mutations' payloads",
 }
 

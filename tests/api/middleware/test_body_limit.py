@@ -40,4 +40,4 @@ async def test_body_just_under_the_limit_is_served(api):
     )
     # Over the token limit? No: whitespace is not a token.
     assert response.status_code == 200, response.text[:300]
-    assert len(response.json()["data"]["telephonyProviders"]) == 8
+    assert len(response.json()["data"]["telephonyProviders"]) == 9

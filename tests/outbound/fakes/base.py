@@ -39,6 +39,7 @@ class Seen:
     path: str
     query: str
     authorization: str | None
+    at: float = 0.0  # time.monotonic() when it arrived
 
 
 class Fake:
@@ -64,6 +65,7 @@ class Fake:
             with self._lock:
                 self.requests.append(Seen(
                     request.method, request.url.path, request.url.query, request.headers.get("authorization"),
+                    time.monotonic(),
                 ))
                 fault = self.faults.popleft() if self.faults else None
             if fault is None:

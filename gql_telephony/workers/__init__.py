@@ -1,0 +1,1 @@
+"""Background loops started by the app's lifespan; they claim work with leases in the database."""

@@ -1,0 +1,80 @@
+"""The loop that runs due provider checks: after changes, and every interval.
+
+Every server process runs one. Each claims a few due checks at a time with a lease in the
+database, so a configuration is checked by one process however many run; a process that dies
+mid-check leaves a lease that runs out, and another process takes the check over. A change
+in this process wakes its loop at once; other processes see the due check at their next poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import uuid
+from datetime import timedelta
+
+from ..services.provider_checks import ProviderChecks
+from ..storage import checks
+from ..storage.db import Database
+from ..storage.tables import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class CheckWorker:
+    def __init__(
+        self, db: Database, service: ProviderChecks, *, interval: int, poll: float = 1.0, batch: int = 4,
+    ) -> None:
+        self.db, self.service = db, service
+        self.interval = interval  # seconds between scheduled checks of a configuration; 0: none
+        self.poll, self.batch = poll, batch
+        # Longer than a check can take (its budget), so a live check's lease never runs out.
+        self.lease = timedelta(seconds=service.budget * 2 + 30)
+        self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wake = asyncio.Event()
+        self.checks_run = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                done = await self.run_due()
+            except Exception:  # a database hiccup must not end the loop: try again next poll
+                log.exception("provider checks: claiming due checks failed")
+                done = 0
+            if done < self.batch:
+                self._wake.clear()
+                try:
+                    # Jitter, so that processes started together do not poll in step.
+                    await asyncio.wait_for(self._wake.wait(), self.poll * random.uniform(0.8, 1.2))
+                except TimeoutError:
+                    pass
+
+    async def run_due(self) -> int:
+        """Claims up to `batch` due checks and runs them; how many it claimed."""
+        now = utcnow()
+        async with self.db.writing() as session:
+            claimed = await checks.claim_due(
+                session, owner=self.owner, now=now, lease_until=now + self.lease, limit=self.batch
+            )
+        await asyncio.gather(*(self._run(claim) for claim in claimed))
+        return len(claimed)
+
+    async def _run(self, claim: checks.Claim) -> None:
+        try:
+            await self.service.check(claim.config_id, wanted=claim.wanted)
+        except Exception:  # one configuration's failure must not stop the others
+            log.exception("provider checks: a check failed (configuration %s)", claim.config_id)
+        self.checks_run += 1
+        next_due = None
+        if self.interval:
+            next_due = utcnow() + timedelta(seconds=self.interval * random.uniform(0.9, 1.1))
+        async with self.db.writing() as session:
+            await checks.finish(
+                session, config_id=claim.config_id, owner=self.owner, wanted=claim.wanted, next_due=next_due
+            )

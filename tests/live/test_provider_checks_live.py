@@ -1,0 +1,79 @@
+"""Provider checks in real server processes: two servers on one database share the scheduled
+checks through leases (each configuration checked once per interval), and a change is checked
+within seconds, with the subscribers' summary following."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+
+from .. import backends
+from ..documents import CREATE
+from ..outbound.fakes.base import serve
+from ..outbound.fakes.twilio import TwilioAccount, TwilioFake
+from ..support import bearer
+from .server import cli, running_server, server_env
+
+INTERVAL = 2  # seconds between scheduled checks of one configuration
+WATCH = 9.0  # seconds the account requests are watched
+
+
+def sid(n: int) -> str:
+    return "AC" + f"{n:032x}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def shared_database(request, tmp_path):
+    """Settings for two processes on one database (a SQLite file, or a PostgreSQL database)."""
+    key = Fernet.generate_key().decode()
+    if request.param == "sqlite":
+        path = tmp_path / "shared.sqlite3"
+        yield {"GQL_TELEPHONY_DATABASE_URL": f"sqlite+aiosqlite:///{path}", "GQL_TELEPHONY_SECRET_KEYS": key}
+        return
+    async with backends.postgres_database((key,)) as url:
+        yield {"GQL_TELEPHONY_DATABASE_URL": url, "GQL_TELEPHONY_SECRET_KEYS": key}
+
+
+async def test_two_servers_check_each_configuration_once_per_interval(shared_database, tmp_path):
+    fake = TwilioFake()
+    accounts = [fake.add(TwilioAccount(sid(n), f"{n:032x}")) for n in range(1, 4)]
+    with serve(fake) as origin:
+        env = server_env(**shared_database, GQL_TELEPHONY_PROVIDER_CHECKS="1",
+                         GQL_TELEPHONY_PROVIDER_API_TWILIO=origin,
+                         GQL_TELEPHONY_PROVIDER_CHECK_INTERVAL=str(INTERVAL))
+        cli(["migrate"], env)
+        key = cli(["create-api-key", cli(["create-org", "Checks"], env)], env)
+        with running_server(env, tmp_path / "a.log") as first, running_server(env, tmp_path / "b.log") as second:
+            async with httpx.AsyncClient(headers=bearer(key), timeout=30) as client:
+                for n, account in enumerate(accounts):
+                    server = (first, second)[n % 2]
+                    response = await client.post(f"{server.http}/graphql", json={"query": CREATE, "variables": {
+                        "input": {"name": f"Twilio {n}", "provider": "TWILIO",
+                                  "config": {"account_sid": account.sid, "auth_token": account.token}},
+                    }})
+                    assert response.json()["data"]["createTelephonyConfig"]["userErrors"] == []
+                started = time.monotonic()
+                await asyncio.sleep(WATCH)
+                metrics = [(await client.get(f"{s.http}/metrics")).text for s in (first, second)]
+        logs = (tmp_path / "a.log").read_text() + (tmp_path / "b.log").read_text()
+
+    asked: dict[str, list[float]] = defaultdict(list)
+    for seen in fake.seen():
+        if seen.path.endswith(".json") and "IncomingPhoneNumbers" not in seen.path:
+            asked[seen.path.split("/")[-1].removesuffix(".json")].append(seen.at)
+    for account in accounts:
+        times = asked[account.sid]
+        gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+        # Once at creation, then every INTERVAL (±10%): about WATCH / INTERVAL + 1 checks; a check
+        # run by both processes would show as a gap near zero.
+        assert WATCH / INTERVAL - 1 <= len(times) <= WATCH / INTERVAL + 2, (account.sid, times)
+        assert min(gaps) >= INTERVAL * 0.85, (account.sid, gaps)
+    assert started  # the watch began after the three creations
+    # Both processes took part: each counted provider calls of its own.
+    assert all('gql_telephony_provider_requests_total{provider="TWILIO",outcome="ok"}' in text for text in metrics)
+    assert "Traceback" not in logs and "database is locked" not in logs

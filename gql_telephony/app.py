@@ -26,9 +26,8 @@ from .api.middleware.rate_limit import RateLimit
 from .api.middleware.request_log import RequestLog
 from .api.runtime import ReadPaths, Runtime
 from .crypto import Vault, vault_from_settings
-from .domain.providers import ProviderKey
 from .outbound.clients import CLIENTS
-from .outbound.http import CallPolicy, ProviderHttp
+from .outbound.http import ProviderHttp
 from .services.events import Broker, MemoryBroker
 from .services.key_usage import KeyUsage
 from .services.phone_numbers import PhoneNumbers
@@ -58,11 +57,7 @@ def build_runtime(settings: Settings, *, db: Database | None = None, vault: Vaul
     db = Database(settings) if db is None else db
     vault = vault_from_settings(settings) if vault is None else vault
     broker = make_broker(settings) if broker is None else broker
-    provider_http = ProviderHttp(
-        origins={ProviderKey(key): origin for key, origin in settings.provider_api_origins.items()},
-        allow_private_hosts=settings.allow_private_provider_hosts,
-        policy=CallPolicy(total_timeout=settings.provider_timeout, connect_timeout=min(3.0, settings.provider_timeout)),
-    )
+    provider_http = ProviderHttp.from_settings(settings)
     checks = ProviderChecks(db, vault, provider_http, broker, CLIENTS)
     worker = CheckWorker(db, checks, interval=settings.provider_check_interval)
     # Changes wake this process's worker; with checks off nothing runs by itself.

@@ -21,6 +21,9 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, No
 # uvicorn's copy of its message with terminal colours.
 _IGNORED_EXTRAS = frozenset({"color_message"})
 UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+# httpx logs each request with its full URL at INFO (and httpcore its steps at DEBUG); some
+# providers put an account id declared secret in the path. outbound/http.py logs its own line.
+QUIET_BELOW_WARNING = ("httpx", "httpcore")
 
 
 class RequestIdFilter(logging.Filter):
@@ -72,3 +75,5 @@ def configure_logging(level: int = logging.INFO) -> None:
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    for name in QUIET_BELOW_WARNING:
+        logging.getLogger(name).setLevel(logging.WARNING)  # whatever the root's level

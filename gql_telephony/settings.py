@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from .domain.providers import ProviderKey
 
 DEFAULT_SQLITE_PATH = Path("data") / "gql-telephony.sqlite3"
+PROVIDER_API_PREFIX = "GQL_TELEPHONY_PROVIDER_API_"
 
 
 class SettingsError(ValueError):
@@ -43,10 +48,15 @@ class Settings:
     # Memory for whole query responses, per process, reused until the organization's data
     # changes. 0: off.
     response_cache_mb: int = 64
-    # Provider checks (gql_telephony/outbound/, services/provider_checks.py).
+    # Provider key ("TWILIO") -> the origin its API calls go to instead of the public one (a test
+    # double or a regional endpoint); the operator's choice, so not held to the private-address rule.
     provider_api_origins: dict[str, str] = field(default_factory=dict)
+    # Hosts a tenant typed (an ARI endpoint, a SignalWire space) may resolve to loopback or private
+    # addresses: for a server on the same private network as its Asterisk, or tests.
     allow_private_provider_hosts: bool = False
+    # Seconds between scheduled re-checks of every configuration with its provider; 0: off.
     provider_check_interval: int = 21600
+    # Seconds one attempt of a provider call may take, from connecting to the last byte.
     provider_timeout: float = 10.0
     # Off: no check runs by itself (after a change or on a schedule); checkTelephonyConfig still asks.
     provider_checks: bool = True
@@ -102,6 +112,15 @@ class Settings:
             max_connections=_whole_number(env, "GQL_TELEPHONY_MAX_CONNECTIONS", cls.max_connections),
             compiled_plans=_switch(env, "GQL_TELEPHONY_COMPILED_PLANS", cls.compiled_plans),
             response_cache_mb=_whole_number(env, "GQL_TELEPHONY_RESPONSE_CACHE_MB", cls.response_cache_mb),
+            provider_api_origins=_provider_api_origins(env),
+            allow_private_provider_hosts=_switch(
+                env, "GQL_TELEPHONY_ALLOW_PRIVATE_PROVIDER_HOSTS", cls.allow_private_provider_hosts
+            ),
+            provider_check_interval=_whole_number(
+                env, "GQL_TELEPHONY_PROVIDER_CHECK_INTERVAL", cls.provider_check_interval
+            ),
+            provider_timeout=_positive_seconds(env, "GQL_TELEPHONY_PROVIDER_TIMEOUT", cls.provider_timeout),
+            provider_checks=_switch(env, "GQL_TELEPHONY_PROVIDER_CHECKS", cls.provider_checks),
         )
 
 
@@ -150,3 +169,44 @@ def _switch(env: os._Environ[str] | dict[str, str], name: str, default: bool) ->
     if raw not in ("0", "1", "true", "false", "on", "off"):
         raise SettingsError(f"{name} must be 1 or 0 (or true/false, on/off)")
     return raw in ("1", "true", "on")
+
+
+def _provider_api_origins(env: os._Environ[str] | dict[str, str]) -> dict[str, str]:
+    """Every GQL_TELEPHONY_PROVIDER_API_<PROVIDER> that is set, checked. A message names the
+    variable, never its value: an origin could carry a user and password."""
+    known = [key.value for key in ProviderKey]
+    origins: dict[str, str] = {}
+    for name, raw in env.items():
+        if not name.startswith(PROVIDER_API_PREFIX) or not raw.strip():
+            continue
+        provider = name.removeprefix(PROVIDER_API_PREFIX)
+        if provider not in known:
+            raise SettingsError(f"{name} names no provider: the suffix must be one of {', '.join(known)}")
+        if not _is_origin(raw.strip()):
+            raise SettingsError(
+                f"{name} must be an http:// or https:// origin such as https://api.example.com "
+                "(a port and a path prefix may follow; no user, password, query or fragment)"
+            )
+        origins[provider] = raw.strip()
+    return origins
+
+
+def _is_origin(value: str) -> bool:
+    if not value.isascii() or any(c.isspace() or c in "?#@\\" for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - reading it checks the port (ValueError when not a number in range)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.netloc.endswith(":")
+
+
+def _positive_seconds(env: os._Environ[str] | dict[str, str], name: str, default: float) -> float:
+    """Seconds above zero, decimals allowed (0.5)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", raw) is None or float(raw) <= 0:
+        raise SettingsError(f"{name} must be a positive number of seconds such as 10 or 0.5")
+    return float(raw)

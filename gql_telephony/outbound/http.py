@@ -7,7 +7,9 @@ keeps hosts typed by a tenant off private addresses. The provider modules beside
 build requests and read answers.
 
 Nothing here logs or repeats a URL: some providers put an account id that is declared secret
-in the path. Failures come out as ProviderFailure with a message of our own.
+in the path. Each call leaves one DEBUG line (provider and outcome) on `gql_telephony.outbound`;
+httpx's own request lines, which hold the URL, are kept quiet by logs.configure_logging.
+Failures come out as ProviderFailure with a message of our own.
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ import asyncio
 import base64
 import email.utils
 import ipaddress
+import logging
 import random
 import socket
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import TYPE_CHECKING, Any
 
 import httpcore
 import httpx
@@ -31,6 +36,11 @@ import orjson
 from ..domain.addresses import refusal_of
 from ..domain.provider_checks import AccountStatus, ProviderFailure
 from ..domain.providers import PROVIDERS, ProviderKey
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+logger = logging.getLogger("gql_telephony.outbound")
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,8 @@ class CallPolicy:
     backoff: float = 0.5  # the first retry's delay; doubled each time, with jitter
     max_retry_after: float = 20.0  # a longer Retry-After is not waited for: the call fails now
     in_flight_per_provider: int = 16
+    # A longer answer is not read: a host a tenant typed could otherwise send without end.
+    max_body_bytes: int = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -100,8 +112,17 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
             rule = refusal_of(address)
             if rule is not None:
                 raise RefusedHost(rule)
+        # Each checked address in turn, as an unguarded connect would (a name with an IPv6
+        # address first still works where only IPv4 is routed).
+        for address in addresses[:-1]:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address), port, timeout=timeout, local_address=local_address, socket_options=socket_options
+                )
+            except httpcore.ConnectError:
+                continue
         return await self._inner.connect_tcp(
-            str(addresses[0]), port, timeout=timeout, local_address=local_address, socket_options=socket_options
+            str(addresses[-1]), port, timeout=timeout, local_address=local_address, socket_options=socket_options
         )
 
     async def connect_unix_socket(
@@ -122,7 +143,7 @@ async def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddre
         found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise UnresolvableHost() from None
-    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found]
+    addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found))
     if not addresses:
         raise UnresolvableHost()
     return addresses
@@ -131,6 +152,7 @@ async def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddre
 def _guarded_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
     transport = httpx.AsyncHTTPTransport(trust_env=False, limits=limits)
     # httpx has no parameter for the network backend; its pool is rebuilt with ours (same limits).
+    # No proxy from the environment either: through a proxy the guard would check the proxy's address.
     transport._pool = httpcore.AsyncConnectionPool(
         ssl_context=httpx.create_ssl_context(trust_env=False),
         max_connections=limits.max_connections,
@@ -143,24 +165,38 @@ def _guarded_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
 
 @dataclass
 class ProviderHttp:
-    """Built once per process (app.build_runtime) and closed at shut-down."""
+    """Built once per process (app.build_runtime, with `from_settings`) and closed at shut-down."""
 
     origins: Mapping[ProviderKey, str] = field(default_factory=dict)  # GQL_TELEPHONY_PROVIDER_API_<PROVIDER>
     allow_private_hosts: bool = False  # GQL_TELEPHONY_ALLOW_PRIVATE_PROVIDER_HOSTS
     policy: CallPolicy = field(default_factory=CallPolicy)
-    # (provider, outcome) -> calls, for /metrics: ok, http_4xx, rejected, rate_limited,
-    # server_error, timeout, connect_error, refused_host, unresolvable.
+    # (provider, outcome) -> attempts, for /metrics: ok, redirect, http_4xx, rejected, rate_limited,
+    # server_error, timeout, connect_error, refused_host, unresolvable, invalid_url, too_long.
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
         timeout = httpx.Timeout(self.policy.total_timeout, connect=self.policy.connect_timeout)
-        self._public = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False)
+        # The clients are shared by every organization: a cookie one account's answer sets must
+        # never ride along on another's request, so no cookie is kept. Redirects are not followed
+        # (a provider API has no reason to send one, and a guarded call must not be led elsewhere).
+        self._public = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, cookies=_no_cookies())
         self._guarded = (
             self._public if self.allow_private_hosts
-            else httpx.AsyncClient(timeout=timeout, transport=_guarded_transport(limits), follow_redirects=False)
+            else httpx.AsyncClient(
+                timeout=timeout, transport=_guarded_transport(limits), follow_redirects=False, cookies=_no_cookies()
+            )
         )
         self._gates = {key: asyncio.Semaphore(self.policy.in_flight_per_provider) for key in ProviderKey}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ProviderHttp:
+        timeout = settings.provider_timeout
+        return cls(
+            origins={ProviderKey(key): origin for key, origin in settings.provider_api_origins.items()},
+            allow_private_hosts=settings.allow_private_provider_hosts,
+            policy=CallPolicy(total_timeout=timeout, connect_timeout=min(3.0, timeout)),
+        )
 
     def origin(self, provider: ProviderKey, public: str) -> tuple[str, bool]:
         """The origin to call, and whether it was set by the operator (who may send requests
@@ -177,40 +213,76 @@ class ProviderHttp:
         so it is resolved and checked before any byte is sent. Returns the last reply that is
         not retried (the caller reads 2xx and calls `require_ok` for the rest); raises
         ProviderFailure when no usable reply came."""
+        started = time.monotonic()
+        attempts: list[str] = []  # each attempt's outcome
+        try:
+            return await self._get(provider, url, params, headers, auth, tenant_host, attempts)
+        finally:
+            # One line per call; the URL stays out (it may hold an account id declared secret).
+            logger.debug(
+                "provider call", extra={
+                    "provider": provider.value, "outcome": attempts[-1] if attempts else "abandoned",
+                    "attempts": len(attempts), "duration_ms": round((time.monotonic() - started) * 1000),
+                },
+            )
+
+    async def _get(
+        self, provider: ProviderKey, url: str, params: Mapping[str, str | int] | None,
+        headers: Mapping[str, str] | None, auth: tuple[str, str] | None, tenant_host: bool, attempts: list[str],
+    ) -> Reply:
+        def count(outcome: str) -> None:
+            attempts.append(outcome)
+            self.outcomes[provider.value, outcome] += 1
+
         client = self._guarded if tenant_host else self._public
         name = _name(provider)
-        request = client.build_request("GET", url, params=params, headers=headers)
+        request_headers = dict(headers or {})
         if auth is not None:
-            request = client.build_request(
-                "GET", url, params=params, headers={**(headers or {}), "Authorization": _basic(auth)}
-            )
+            request_headers["Authorization"] = _basic(auth)
+        try:
+            request: httpx.Request | None = client.build_request("GET", url, params=params, headers=request_headers)
+        except httpx.InvalidURL:
+            request = None
+        if request is None or not _callable(request.url):
+            count("invalid_url")
+            raise ProviderFailure(AccountStatus.UNREACHABLE, f"The address for {name} is not a valid URL.")
         failure = ProviderFailure(AccountStatus.UNREACHABLE, f"{name} did not answer.")
         for attempt in range(self.policy.attempts):
             delay = self.policy.backoff * (2**attempt) * random.uniform(0.75, 1.25)
             try:
+                # The gate is taken before the clock starts: waiting for a turn is not the provider's delay.
                 async with self._gates[provider], asyncio.timeout(self.policy.total_timeout):
-                    response = await client.send(request)
+                    response = await client.send(request, stream=True)
+                    try:
+                        content = await _read_at_most(response, self.policy.max_body_bytes)
+                    finally:
+                        await response.aclose()
             except RefusedHost as refused:
-                self.outcomes[provider.value, "refused_host"] += 1
+                count("refused_host")
                 raise ProviderFailure(
                     AccountStatus.REJECTED,
                     f"The host resolves to {refused.rule}, which this server does not contact.",
                 ) from None
             except UnresolvableHost:
-                self.outcomes[provider.value, "unresolvable"] += 1
+                count("unresolvable")
                 raise ProviderFailure(AccountStatus.UNREACHABLE, "The host name does not resolve.") from None
+            except _TooLong:
+                count("too_long")
+                raise ProviderFailure(
+                    AccountStatus.UNREACHABLE, f"{name} answered with more than this server reads."
+                ) from None
             except (TimeoutError, httpx.TimeoutException):
-                self.outcomes[provider.value, "timeout"] += 1
+                count("timeout")
                 failure = ProviderFailure(
                     AccountStatus.UNREACHABLE, f"{name} did not answer within {self.policy.total_timeout:g} seconds."
                 )
             except httpx.HTTPError:
-                self.outcomes[provider.value, "connect_error"] += 1
+                count("connect_error")
                 failure = ProviderFailure(AccountStatus.UNREACHABLE, f"Could not connect to {name}.")
             else:
                 status = response.status_code
                 if status == 429:
-                    self.outcomes[provider.value, "rate_limited"] += 1
+                    count("rate_limited")
                     failure = ProviderFailure(
                         AccountStatus.UNREACHABLE, f"{name} is limiting the rate of requests (HTTP 429)."
                     )
@@ -219,12 +291,11 @@ class ProviderHttp:
                         raise failure
                     delay = max(delay, wait or 0.0)
                 elif status >= 500:
-                    self.outcomes[provider.value, "server_error"] += 1
+                    count("server_error")
                     failure = ProviderFailure(AccountStatus.UNREACHABLE, f"{name} answered HTTP {status}.")
                 else:
-                    outcome = "ok" if status < 400 else "rejected" if status in (401, 403) else "http_4xx"
-                    self.outcomes[provider.value, outcome] += 1
-                    return Reply(status, response.headers, response.content, provider)
+                    count(_outcome_of(status))
+                    return Reply(status, response.headers, content, provider)
             if attempt + 1 < self.policy.attempts:
                 await asyncio.sleep(delay)
         raise failure
@@ -233,6 +304,39 @@ class ProviderHttp:
         await self._public.aclose()
         if self._guarded is not self._public:
             await self._guarded.aclose()
+
+
+class _TooLong(Exception):
+    pass
+
+
+async def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    """The body (decoded, so a compressed answer cannot swell past the limit either)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise _TooLong()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _callable(url: httpx.URL) -> bool:
+    """httpx takes a URL without a host or with a port past 65535; neither can be called."""
+    return url.scheme in ("http", "https") and bool(url.host) and (url.port is None or 0 < url.port < 65536)
+
+
+def _outcome_of(status: int) -> str:
+    if status in (401, 403):
+        return "rejected"
+    if status >= 400:
+        return "http_4xx"
+    return "redirect" if status >= 300 else "ok"
+
+
+def _no_cookies() -> CookieJar:
+    return CookieJar(DefaultCookiePolicy(allowed_domains=()))
 
 
 def _basic(auth: tuple[str, str]) -> str:
@@ -244,11 +348,11 @@ def _retry_after(value: str | None) -> float | None:
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # str.isdigit alone takes "²", which float() refuses
         return float(text)
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # whatever a malformed date raises
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

@@ -1,0 +1,61 @@
+"""SignalWire: the project (a LaML "account") and its phone numbers, through the Twilio-compatible
+API on the tenant's own space.
+
+What this check can tell, and what it cannot: whether the space accepts the project ID and API
+token, and whether the project is active, a trial, suspended or closed; each number's voice
+capability. It cannot tell whether the balance covers calls or whether a number is wired to a
+voice handler. The space's host is typed by the tenant, so it is checked before any request: a
+space that resolves to a private or loopback address is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from ..domain.provider_checks import AccountAnswer, AccountStatus, InventoryNumber, ProviderFailure
+from ..domain.providers import ProviderKey
+from . import twilio_api
+from .base import Account, ProviderClient
+from .http import ProviderHttp
+
+_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", re.ASCII)
+
+
+def space_host(space_url: str) -> str:
+    """The space's host name from what was stored (validation keeps a bare host; an https://
+    prefix or a trailing slash is forgiven here too). Anything that is not a plain host name,
+    such as one carrying a port, a path or credentials, is refused."""
+    host = re.sub(r"^https://", "", space_url.strip(), flags=re.IGNORECASE).rstrip("/").lower().rstrip(".")
+    if len(host) > 253 or not _HOST.fullmatch(host):
+        raise ProviderFailure(AccountStatus.REJECTED, "The SignalWire space URL is not a host name.")
+    return host
+
+
+def endpoint(http: ProviderHttp, account: Account) -> twilio_api.Endpoint:
+    origin, operator = http.origin(ProviderKey.SIGNALWIRE, f"https://{space_host(account.value('space_url'))}")
+    project = account.value("project_id")
+    return twilio_api.Endpoint(
+        ProviderKey.SIGNALWIRE, origin, twilio_api.account_path("/api/laml", project),
+        (project, account.value("api_token")),
+        # Only a host the operator chose may be private; the tenant's space goes through the guard.
+        tenant_host=not operator,
+    )
+
+
+@dataclass(frozen=True)
+class SignalWireClient:
+    page_size: int = 200
+
+    async def check_account(self, http: ProviderHttp, account: Account) -> AccountAnswer:
+        return await twilio_api.check_account(http, endpoint(http, account))
+
+    async def find_number(self, http: ProviderHttp, account: Account, number: str) -> InventoryNumber | None:
+        return await twilio_api.find_number(http, endpoint(http, account), number)
+
+    def inventory(self, http: ProviderHttp, account: Account) -> AsyncIterator[InventoryNumber]:
+        return twilio_api.inventory(http, endpoint(http, account), self.page_size)
+
+
+CLIENT: ProviderClient = SignalWireClient()

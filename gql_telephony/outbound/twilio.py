@@ -38,8 +38,10 @@ class TwilioClient:
     async def find_number(self, http: ProviderHttp, account: Account, number: str) -> InventoryNumber | None:
         return await twilio_api.find_number(http, endpoint(http, account), number)
 
-    def inventory(self, http: ProviderHttp, account: Account) -> AsyncIterator[InventoryNumber]:
-        return twilio_api.inventory(http, endpoint(http, account), self.page_size)
+    async def inventory(self, http: ProviderHttp, account: Account) -> AsyncIterator[InventoryNumber]:
+        # A generator itself, so that even a bad configuration fails where the numbers are read.
+        async for number in twilio_api.inventory(http, endpoint(http, account), self.page_size):
+            yield number
 
 
 CLIENT: ProviderClient = TwilioClient()

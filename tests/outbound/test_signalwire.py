@@ -155,6 +155,13 @@ async def test_no_failure_message_holds_the_token(fake: SignalWireFake, origin: 
         assert TOKEN not in failure.message
 
 
+async def test_a_bad_space_fails_where_the_inventory_is_read() -> None:
+    async with provider_http(None) as http:
+        numbers = CLIENT.inventory(http, project(space="example.com:8443"))  # nothing is asked yet
+        failure = await failure_of(collect(numbers))
+    assert (failure.status, failure.message) == (AccountStatus.REJECTED, "The SignalWire space URL is not a host name.")
+
+
 @pytest.mark.parametrize(("typed", "host"), [
     ("example.signalwire.com", "example.signalwire.com"),
     ("https://Example.SignalWire.com/", "example.signalwire.com"),

@@ -1,11 +1,9 @@
-"""SignalWire: the project (a LaML "account") and its phone numbers, through the Twilio-compatible
-API on the tenant's own space.
+"""SignalWire: the project and its numbers, through the Twilio-compatible (LaML) API on the tenant's space.
 
 What this check can tell, and what it cannot: whether the space accepts the project ID and API
-token, and whether the project is active, a trial, suspended or closed; each number's voice
-capability. It cannot tell whether the balance covers calls or whether a number is wired to a
-voice handler. The space's host is typed by the tenant, so it is checked before any request: a
-space that resolves to a private or loopback address is refused.
+token, whether the project is active, a trial, suspended or closed, and each number's voice
+capability; not whether the balance covers calls. The space's host is the tenant's, so one that
+resolves to a private or loopback address is refused before any request.
 """
 
 from __future__ import annotations

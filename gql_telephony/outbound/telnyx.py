@@ -1,10 +1,9 @@
 """Telnyx: the account balance and the account's phone numbers (API v2).
 
-What this check can tell, and what it cannot: the balance endpoint tells whether Telnyx accepts
-the API key and whether the account has credit left (with none, Telnyx blocks its calls for
-billing, read here as SUSPENDED). It cannot tell a trial or a verification level, a disabled
-account from a key without permission (both are a 403), or whether a number carries voice: the
-number list does not say, so voice is left unknown.
+What this check can tell, and what it cannot: whether Telnyx accepts the API key and whether
+credit is left (with none, Telnyx blocks calls for billing: read as SUSPENDED). Not a trial or a
+verification level, nor a disabled account apart from a key without permission (both are a 403),
+nor a number's voice capability, which the number list does not give (left unknown).
 """
 
 from __future__ import annotations

@@ -8,27 +8,24 @@ resolves to a private or loopback address is refused before any request.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from ..domain.field_checks import CheckFailed, signalwire_space
 from ..domain.provider_checks import AccountAnswer, AccountStatus, InventoryNumber, ProviderFailure
 from ..domain.providers import ProviderKey
 from . import twilio_api
 from .base import Account, ProviderClient
 from .http import ProviderHttp
 
-_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", re.ASCII)
-
 
 def space_host(space_url: str) -> str:
-    """The space's host name from what was stored (validation keeps a bare host; an https://
-    prefix or a trailing slash is forgiven here too). Anything that is not a plain host name,
-    such as one carrying a port, a path or credentials, is refused."""
-    host = re.sub(r"^https://", "", space_url.strip(), flags=re.IGNORECASE).rstrip("/").lower().rstrip(".")
-    if len(host) > 253 or not _HOST.fullmatch(host):
-        raise ProviderFailure(AccountStatus.REJECTED, "The SignalWire space URL is not a host name.")
-    return host
+    """The space's host name, checked again by the rule that validated it when it was saved (a
+    value stored before that rule, or by other means, must not choose a port, path or user)."""
+    try:
+        return signalwire_space(space_url)
+    except CheckFailed:
+        raise ProviderFailure(AccountStatus.REJECTED, "The SignalWire space URL is not a host name.") from None
 
 
 def endpoint(http: ProviderHttp, account: Account) -> twilio_api.Endpoint:

@@ -1,0 +1,47 @@
+"""Twilio: the account resource and the account's incoming phone numbers.
+
+What this check can tell, and what it cannot: whether Twilio accepts the Account SID and auth
+token, and whether the account is active, a trial (calls only to verified numbers), suspended or
+closed; each number's voice capability. It cannot tell whether the balance covers calls, or
+whether a number is wired to a voice application.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from ..domain.provider_checks import AccountAnswer, InventoryNumber
+from ..domain.providers import ProviderKey
+from . import twilio_api
+from .base import Account, ProviderClient
+from .http import ProviderHttp
+
+PUBLIC_ORIGIN = "https://api.twilio.com"
+
+
+def endpoint(http: ProviderHttp, account: Account) -> twilio_api.Endpoint:
+    origin, _ = http.origin(ProviderKey.TWILIO, PUBLIC_ORIGIN)
+    sid = account.value("account_sid")
+    return twilio_api.Endpoint(
+        ProviderKey.TWILIO, origin, twilio_api.account_path("", sid), (sid, account.value("auth_token"))
+    )
+
+
+@dataclass(frozen=True)
+class TwilioClient:
+    page_size: int = 200  # Twilio allows up to 1000
+
+    async def check_account(self, http: ProviderHttp, account: Account) -> AccountAnswer:
+        return await twilio_api.check_account(http, endpoint(http, account))
+
+    async def find_number(self, http: ProviderHttp, account: Account, number: str) -> InventoryNumber | None:
+        return await twilio_api.find_number(http, endpoint(http, account), number)
+
+    async def inventory(self, http: ProviderHttp, account: Account) -> AsyncIterator[InventoryNumber]:
+        # A generator itself, so that even a bad configuration fails where the numbers are read.
+        async for number in twilio_api.inventory(http, endpoint(http, account), self.page_size):
+            yield number
+
+
+CLIENT: ProviderClient = TwilioClient()

@@ -23,7 +23,8 @@ DNIDS = [
     *[CloudonixDnid(f"1212555{i:04d}") for i in range(120)],
     CloudonixDnid("+12125559990", active=False),
     CloudonixDnid("12125559991", voice_application=None, messaging_application="sms-bot"),
-    CloudonixDnid("1800", prefix=True),  # patterns are not numbers
+    CloudonixDnid("1800", prefix=True),  # patterns are not numbers, even when spelt as one:
+    CloudonixDnid("12125557000", prefix=True),
     CloudonixDnid("1212*", expression=True),
     CloudonixDnid("_1NXXNXXXXXX", asterisk_compatible=True),
 ]
@@ -81,6 +82,7 @@ async def test_find_number(http: ProviderHttp) -> None:
     assert await cloudonix.CLIENT.find_number(http, account(), "+12125559990") == InventoryNumber("+12125559990", False)
     assert await cloudonix.CLIENT.find_number(http, account(), "+12125559991") == InventoryNumber("+12125559991", False)
     assert await cloudonix.CLIENT.find_number(http, account(), "+12125558888") is None
+    assert await cloudonix.CLIENT.find_number(http, account(), "+12125557000") is None  # only a prefix DNID
 
 
 async def test_inventory_lists_exact_dnids_only(http: ProviderHttp, fake: CloudonixFake) -> None:

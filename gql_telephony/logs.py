@@ -75,5 +75,11 @@ def configure_logging(level: int = logging.INFO) -> None:
         uvicorn_logger.handlers.clear()
         uvicorn_logger.propagate = True
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    quiet_http_client_logs()
+
+
+def quiet_http_client_logs() -> None:
+    """httpx and httpcore log at WARNING and above only, whatever the root's level (also where
+    this module did not configure logging: an embedding application, tests)."""
     for name in QUIET_BELOW_WARNING:
-        logging.getLogger(name).setLevel(logging.WARNING)  # whatever the root's level
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -36,6 +36,7 @@ import orjson
 from ..domain.addresses import refusal_of
 from ..domain.provider_checks import AccountStatus, ProviderFailure
 from ..domain.providers import PROVIDERS, ProviderKey
+from ..logs import quiet_http_client_logs
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -175,6 +176,7 @@ class ProviderHttp:
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
+        quiet_http_client_logs()  # their lines carry URLs, and some URLs hold a secret account id
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
         timeout = httpx.Timeout(self.policy.total_timeout, connect=self.policy.connect_timeout)
         # The clients are shared by every organization: a cookie one account's answer sets must

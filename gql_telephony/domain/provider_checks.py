@@ -31,9 +31,12 @@ MAX_MESSAGE_LENGTH = 300
 
 
 def bounded(message: str | None) -> str | None:
-    if message is None or len(message) <= MAX_MESSAGE_LENGTH:
-        return message
-    return message[: MAX_MESSAGE_LENGTH - 3] + "..."
+    """A message as kept: printable ASCII (a provider's version string may hold anything; this
+    also bounds its JSON to two bytes a character), cut to MAX_MESSAGE_LENGTH."""
+    if message is None:
+        return None
+    text = "".join(ch if " " <= ch <= "~" else "?" for ch in message)
+    return text if len(text) <= MAX_MESSAGE_LENGTH else text[: MAX_MESSAGE_LENGTH - 3] + "..."
 
 
 # The statuses that are an answer from the provider about the account itself.

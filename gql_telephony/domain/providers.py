@@ -49,6 +49,8 @@ class ProviderField:
     placeholder: str | None = None
     default: object = None
     check: FieldCheck | None = None
+    # The only values it takes, when it is a choice (the check normalizes to one of them).
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,8 @@ _DECLARATIONS = (
                           description="The account's SID (its subdomain name)."),
             ProviderField("subdomain", "API host", default="api.exotel.com",
                           description="api.exotel.com (Singapore) or api.in.exotel.com (Mumbai): where the account is.",
-                          placeholder="api.exotel.com", check=checks.exotel_api_host),
+                          placeholder="api.exotel.com", check=checks.exotel_api_host,
+                          choices=checks.EXOTEL_API_HOSTS),
             ProviderField("app_id", "App ID", description="The call flow (applet) outbound calls connect to."),
         ),
     ),

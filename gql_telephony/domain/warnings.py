@@ -70,7 +70,7 @@ _NEEDS_NO_NUMBERS = {ProviderKey.ARI}
 # A configuration lists at most this many number warnings (those of the lowest number ids):
 # a list that grew with the numbers would make every document's worst case unbounded. The
 # counts (warningCount, the summary) count them all; each number's providerCheck tells its own.
-LISTED_NUMBER_WARNINGS = 25
+LISTED_NUMBER_WARNINGS = 5
 
 
 def listed(warnings: list[ConfigWarning]) -> list[ConfigWarning]:
@@ -90,22 +90,23 @@ def config_warnings(
     found = [warning for (key_provider, key), warning in _MISSING_KEY_RULES.items()
              if key_provider is provider and key not in present]
     if account is not None and (account_warning := _ACCOUNT_RULES.get(account.status)) is not None:
-        found.append(account_warning(PROVIDERS[provider].name, account.message))
+        found.append(account_warning(PROVIDERS[provider].name))
     if active_numbers == 0 and provider not in _NEEDS_NO_NUMBERS:
         found.append(_NO_NUMBERS)
     found.extend(_number_warning(PROVIDERS[provider].name, problem) for problem in number_problems)
     return found
 
 
-def _account_warning(code: WarningCode, severity: Severity, says: str) -> Callable[[str, str | None], ConfigWarning]:
-    def make(provider_name: str, detail: str | None) -> ConfigWarning:
-        message = says.format(provider=provider_name) + (f" {detail}" if detail else "")
-        return ConfigWarning(code, severity, message, None)
+def _account_warning(code: WarningCode, severity: Severity, says: str) -> Callable[[str], ConfigWarning]:
+    def make(provider_name: str) -> ConfigWarning:
+        return ConfigWarning(code, severity, says.format(provider=provider_name), None)
 
     return make
 
 
-# What the provider last said about the account -> its warning. ACTIVE says nothing wrong.
+# What the provider last said about the account -> its warning. ACTIVE says nothing wrong. The
+# messages are fixed sentences: the check's own message (providerCheck.message) has the detail,
+# and a warning list stays small however long the details are.
 _ACCOUNT_RULES = {
     AccountStatus.REJECTED: _account_warning(
         WarningCode.PROVIDER_CREDENTIALS_REJECTED, Severity.CRITICAL,
@@ -134,12 +135,12 @@ def _number_warning(provider_name: str, problem: NumberProblem) -> ConfigWarning
     if problem.status is NumberStatus.NOT_IN_ACCOUNT:
         return ConfigWarning(
             WarningCode.PHONE_NUMBER_NOT_IN_ACCOUNT, Severity.CRITICAL,
-            f"{problem.phone_number} is not in the {provider_name} account: calls from it will fail.",
+            f"This number is not in the {provider_name} account: calls from it will fail.",
             None, problem.number_id,
         )
     return ConfigWarning(
         WarningCode.PHONE_NUMBER_NOT_VOICE_CAPABLE, Severity.CRITICAL,
-        f"{problem.phone_number} cannot carry voice calls on {provider_name}.", None, problem.number_id,
+        f"{provider_name} says this number cannot carry voice calls.", None, problem.number_id,
     )
 
 

@@ -20,6 +20,7 @@ from gql_telephony.api.graph.documents import fragment_map
 from gql_telephony.api.graph.limits import MAX_COST, check_operation, operation_cost, response_size
 from gql_telephony.api.graph.response_size import SHORT_LISTS
 from gql_telephony.api.graph.schema import build_schema
+from gql_telephony.domain.warnings import LISTED_NUMBER_WARNINGS
 
 SCHEMA = build_schema()._schema
 
@@ -148,10 +149,23 @@ def test_every_list_in_the_schema_is_priced_or_short():
                 lists.add((type_name, field_name))
     bounded = {("*Payload" if t.endswith("Payload") else t, f) for t, f in lists - priced}
     assert bounded == set(SHORT_LISTS)
-    # None of the short lists can hold, at any depth, a connection or an object that leads to one.
-    for type_name, field_name in lists - priced:
+    # None of the short lists but a configuration's warnings can hold, at any depth, a connection or
+    # an object that leads to one; the cost multiplies what is under that one by its longest.
+    for type_name, field_name in lists - priced - {("TelephonyConfig", "warnings")}:
         reached = reachable(get_named_type(SCHEMA.type_map[type_name].fields[field_name].type))
         assert not any(name.endswith("Connection") for name in reached), (type_name, field_name, reached)
+
+
+def test_a_connection_under_the_warnings_is_priced_for_every_warning_listed():
+    """A number warning leads to its number, its configuration and that one's numbers: each of the
+    listed warnings could, so the connection under them counts that many times."""
+    document = parse(
+        "{ telephonyConfigs(first: 10) { nodes { warnings { phoneNumber { telephonyConfig {"
+        " phoneNumbers(first: 10) { nodes { id } } } } } } } }"
+    )
+    longest = SHORT_LISTS[("TelephonyConfig", "warnings")][0]
+    assert longest == 3 + LISTED_NUMBER_WARNINGS  # missing key, account, no numbers; then the numbers'
+    assert operation_cost(SCHEMA, document.definitions[0], {}) == 10 + 10 * longest * 10
 
 
 def reachable(named: Any, seen: set[str] | None = None) -> set[str]:

@@ -263,8 +263,7 @@ class Mutation:
         )
 
     @strawberry.mutation(description=(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
-        "Asks the provider about the account and every number now, and returns what it said "
-        "(within 30 seconds, whatever the provider does)."
+        "Asks the provider about the account and every number now (30 seconds at most)."
     ))
     async def check_telephony_config(
         self, info: Info, input: CheckTelephonyConfigInput
@@ -276,8 +275,7 @@ class Mutation:
         return CheckTelephonyConfigPayload(telephony_config=of_config(row), user_errors=errors)
 
     @strawberry.mutation(description=(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
-        "Registers every voice number of the provider account that the organization has not "
-        "registered yet, as active numbers of this configuration. A second run imports none."
+        "Registers the account's voice numbers that the organization has not registered yet."
     ))
     async def import_phone_numbers(self, info: Info, input: ImportPhoneNumbersInput) -> ImportPhoneNumbersPayload:
         ctx = info.context

@@ -10,6 +10,7 @@ as \\u00XX (anything else takes at most 4 bytes, UTF-8).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from graphql import (
@@ -30,8 +31,9 @@ from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, Typ
 
 from ...domain.config_rules import MAX_VALUE_LENGTH
 from ...domain.phone_numbers import MAX_LABEL_LENGTH
+from ...domain.provider_checks import MAX_MESSAGE_LENGTH, AccountCheck, AccountStatus, NumberProblem, NumberStatus
 from ...domain.providers import PROVIDERS, FieldType, Provider
-from ...domain.warnings import WarningCode, config_warnings
+from ...domain.warnings import LISTED_NUMBER_WARNINGS, WarningCode, config_warnings
 from ...services.telephony_configs import MAX_NAME_LENGTH
 from ..http.json_encoding import encode_json
 from .ids import MAX_ID_LENGTH, MAX_KEY, encode_cursor
@@ -60,6 +62,8 @@ def _config_size(provider: Provider) -> int:
     for spec in provider.fields:
         if spec.type is FieldType.BOOLEAN:
             value = max(len(b"false"), len(encode_json(spec.default)))
+        elif spec.choices:
+            value = _longest(spec.choices)
         elif spec.secret:
             value = MAX_VALUE_LENGTH - 4 + TEXT_BYTES * 4 + 2
         else:
@@ -69,7 +73,22 @@ def _config_size(provider: Provider) -> int:
 
 
 _FIELDS = [spec for provider in PROVIDERS.values() for spec in provider.fields]
-_WARNINGS = [warning for key in PROVIDERS for warning in config_warnings(key, (), 0)]
+# A check's message at its longest: printable ASCII (provider_checks.bounded), \" the longest.
+_LONGEST_DETAIL = '"' * MAX_MESSAGE_LENGTH
+# Every warning there is: each account state's, and both kinds of number warning.
+_WARNINGS = [
+    warning for key in PROVIDERS for status in AccountStatus
+    for warning in config_warnings(
+        key, (), 0, AccountCheck(status, datetime.now(UTC), None),
+        [NumberProblem(1, "+1", NumberStatus.NOT_IN_ACCOUNT, None),
+         NumberProblem(2, "+1", NumberStatus.IN_ACCOUNT, False)],
+    )
+]
+# The most a configuration's `warnings` holds: its own at their most, then the listed number warnings.
+_MOST_WARNINGS = max(
+    len(config_warnings(key, (), 0, AccountCheck(AccountStatus.REJECTED, datetime.now(UTC), None)))
+    for key in PROVIDERS
+) + LISTED_NUMBER_WARNINGS
 
 # Every text and JSON field of the schema, at its largest (quoted); tests/api/test_limits.py fails
 # when one is added without a word here.
@@ -86,8 +105,11 @@ TEXT_SIZES: dict[tuple[str, str], int] = {
     ("ProviderField", "description"): _longest(f.description for f in _FIELDS),
     ("ProviderField", "placeholder"): _longest(f.placeholder for f in _FIELDS),
     ("ProviderField", "defaultValue"): _longest(f.default for f in _FIELDS),
+    ("ProviderField", "choices"): _longest(choice for f in _FIELDS for choice in f.choices),
     ("TelephonyConfigWarning", "message"): _longest(w.message for w in _WARNINGS),
     ("TelephonyConfigWarning", "field"): _longest(w.field for w in _WARNINGS),
+    ("ProviderAccountCheck", "message"): _longest([_LONGEST_DETAIL]),
+    ("PhoneNumberProviderCheck", "message"): _longest([_LONGEST_DETAIL]),
     ("*Edge", "cursor"): len(encode_json(encode_cursor(MAX_KEY))),
     ("PageInfo", "startCursor"): len(encode_json(encode_cursor(MAX_KEY))),
     ("PageInfo", "endCursor"): len(encode_json(encode_cursor(MAX_KEY))),
@@ -102,14 +124,15 @@ SCALAR_SIZES = {"ID": MAX_ID_LENGTH + 2, "Int": len("-2147483648"), "Boolean": l
 
 # Every list of the schema, and how long it can be. Two kinds can be long, and the cost prices
 # both: a connection's `edges` and `nodes` (at most its `first`) and `Query.nodes(ids:)` (one
-# object per id, the same id repeated included). The others, here, are short and lead to no
-# connection and no `nodes` at any depth, so no cost term sits under them; the size multiplies
-# what they hold by their longest.
+# object per id, the same id repeated included). The others, here, are short, and the size
+# multiplies what they hold by their longest. All but one lead to no connection and no `nodes`
+# at any depth; a configuration's `warnings` does (a number warning's `phoneNumber`, then its
+# configuration), and the cost multiplies whatever is under it by its longest too (limits.py).
 SHORT_LISTS: dict[tuple[str, str], tuple[int, str]] = {
     ("Query", "telephonyProviders"): (len(PROVIDERS), "the fixed catalogue of providers"),
     ("ProviderMetadata", "fields"): (max(len(p.fields) for p in PROVIDERS.values()), "one provider's form"),
-    ("TelephonyConfig", "warnings"): (max(len(config_warnings(key, (), 0)) for key in PROVIDERS),
-                                      "the warnings a provider can have at once"),
+    ("ProviderField", "choices"): (max(len(f.choices) for f in _FIELDS), "a field's fixed values"),
+    ("TelephonyConfig", "warnings"): (_MOST_WARNINGS, "a configuration's own warnings and the listed number warnings"),
     ("TelephonyConfigWarningSummary", "byCode"): (len(WarningCode), "one entry per warning code"),
     ("UserError", "field"): (3, "input, config, and a key"),
     # One per refused input key, so bounded by the request body (1 MiB) rather than a constant:

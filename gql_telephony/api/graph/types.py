@@ -66,6 +66,10 @@ class ProviderFieldType_:
     description: str | None = read()
     placeholder: str | None = read()
     default_value: JSON | None = read("default")
+    choices: list[str] | None = read(
+        then=lambda values: list(values) or None,
+        description="The only values the field takes (a form shows a select); null when free.",
+    )
 
 
 @view("ProviderMetadata")
@@ -91,8 +95,7 @@ class ProviderAccountCheckType:
     source: strawberry.Private[AccountCheck]
     status: AccountStatus = read()
     checked_at: datetime = read(
-        description="When the provider last answered (an UNREACHABLE check keeps the last answer's time); "
-        "before it ever has, when it was first asked."
+        description="When the provider last answered; until it has, when it was first asked."
     )
     message: str | None = read(description="For people; never a secret or the provider's own text.")
 
@@ -249,7 +252,7 @@ class PhoneNumberType(Node):
     updated_at: datetime = read()
     telephony_config: TelephonyConfigType = batched(_configs_of_numbers)
     provider_check: PhoneNumberProviderCheckType | None = batched(
-        _number_checks, description="Null until the provider is first asked, and where it keeps no inventory (ARI)."
+        _number_checks, description="Null until first checked, and on providers without an inventory (ARI)."
     )
 
 
@@ -304,8 +307,7 @@ class TelephonyConfigType(Node):
     )
     phone_numbers: PhoneNumberConnection = batched(_number_pages)
     warnings: list[TelephonyConfigWarningType] = batched(_warnings, description=(
-        f"The configuration's own warnings, then one per number the provider found wrong: at most "
-        f"{LISTED_NUMBER_WARNINGS} of those (the lowest ids); warningCount counts them all."
+        f"Its own warnings, then its numbers' (at most {LISTED_NUMBER_WARNINGS}; warningCount counts all)."
     ))
     warning_count: int = batched(
         _warning_counts, description="Every warning, number warnings beyond those listed included."

@@ -15,8 +15,10 @@ resource Exotel documents; it answers with the balance and pricing plan), the nu
 next request goes to the same origin as the first.
 
 Assumption: Exotel gives ExoPhones in national form (08047112233). They are read in the region of
-the account's API host: IN for api.in.exotel.com, SG for api.exotel.com. The host is taken from
-the configuration, not from the origin called, so an operator's override does not change it.
+the account's API host: IN for api.in.exotel.com, SG for api.exotel.com; on api.exotel.com a
+number that is not a valid Singapore number is read as Indian, since Exotel's Singapore cluster
+also serves Indian accounts (Exotel's home market). The host is taken from the configuration,
+not from the origin called, so an operator's override does not change it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from .numbers import as_e164
 PROVIDER = ProviderKey.EXOTEL
 DEFAULT_HOST = EXOTEL_API_HOSTS[0]  # api.exotel.com, the field's default
 REGIONS = {"api.exotel.com": "SG", "api.in.exotel.com": "IN"}
+FALLBACK_REGION = "IN"  # where a national number that is not valid in the host's region is read
 PAGE_SIZE = 50
 
 
@@ -69,7 +72,7 @@ def account_answer(body: Any) -> AccountAnswer:
 def inventory_number(entry: Any, region: str) -> InventoryNumber | None:
     if not isinstance(entry, dict) or not isinstance(entry.get("phone_number"), str):
         return None
-    number = as_e164(entry["phone_number"], region)
+    number = as_e164(entry["phone_number"], region) or as_e164(entry["phone_number"], FALLBACK_REGION)
     if number is None:
         return None
     capabilities = entry.get("capabilities")

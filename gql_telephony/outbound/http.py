@@ -276,7 +276,7 @@ class ProviderHttp:
             except (TimeoutError, httpx.TimeoutException):
                 count("timeout")
                 failure = ProviderFailure(
-                    AccountStatus.UNREACHABLE, f"{name} did not answer within {self.policy.total_timeout:g} seconds."
+                    AccountStatus.UNREACHABLE, f"{name} did not answer within {self.policy.total_timeout:g} s."
                 )
             except httpx.HTTPError:
                 count("connect_error")

@@ -175,7 +175,7 @@ async def test_a_provider_that_hangs_is_unreachable_and_the_mutation_still_answe
     provider.fake.fail(*[Fault(hang=3)] * 3)
     config = await check(provider.api, config_id)
     assert config["providerCheck"]["status"] == "UNREACHABLE"
-    assert config["providerCheck"]["message"] == "Twilio did not answer within 1 seconds."
+    assert config["providerCheck"]["message"] == "Twilio did not answer within 1 s."
 
 
 async def test_a_rate_limited_provider_is_asked_again_after_retry_after(provider):

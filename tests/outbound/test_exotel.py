@@ -36,7 +36,8 @@ def account(sid: str = "acme", host: str | None = MUMBAI, token: str = TOKEN) ->
 def fake() -> ExotelFake:
     return ExotelFake(
         ExotelAccount("acme", KEY, TOKEN, numbers=list(NUMBERS)),
-        ExotelAccount("acmesg", KEY, TOKEN, numbers=[ExoPhone("61234567"), ExoPhone("+918047112233")]),
+        ExotelAccount("acmesg", KEY, TOKEN, numbers=[ExoPhone("61234567"), ExoPhone("+918047112233"),
+                                                      ExoPhone("08047114455")]),
         ExotelAccount("trial", KEY, TOKEN, pricing_plan="Trial"),
         ExotelAccount("broke", KEY, TOKEN, payment_required=True),
     )
@@ -90,7 +91,7 @@ async def test_inventory_reads_every_page_on_the_same_origin(http: ProviderHttp,
 
 async def test_national_numbers_are_read_in_the_region_of_the_api_host(http: ProviderHttp) -> None:
     singapore = [n.number async for n in exotel.CLIENT.inventory(http, account("acmesg", SINGAPORE))]
-    assert singapore == ["+6561234567", "+918047112233"]
+    assert singapore == ["+6561234567", "+918047112233", "+918047114455"]  # the last in national form
     default_host = [n.number async for n in exotel.CLIENT.inventory(http, account("acmesg", None))]
     assert default_host == singapore
     mumbai = [n.number async for n in exotel.CLIENT.inventory(http, account("acme", MUMBAI))]
@@ -138,7 +139,10 @@ def test_inventory_number_reads_national_and_international_forms() -> None:
     assert exotel.inventory_number({"phone_number": "08047112233"}, "IN") == InventoryNumber("+918047112233", None)
     assert exotel.inventory_number({"phone_number": "+918047112233", "capabilities": {"voice": False}}, "SG") \
         == InventoryNumber("+918047112233", False)
-    assert exotel.inventory_number({"phone_number": "08047112233"}, "SG") is None
+    # Not a Singapore number: read as Indian, Exotel's home market.
+    assert exotel.inventory_number({"phone_number": "08047112233"}, "SG") == InventoryNumber("+918047112233", None)
+    assert exotel.inventory_number({"phone_number": "61234567"}, "SG") == InventoryNumber("+6561234567", None)
+    assert exotel.inventory_number({"phone_number": "12"}, "SG") is None
 
 
 def test_api_host_falls_back_to_the_default() -> None:

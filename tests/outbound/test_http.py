@@ -173,7 +173,7 @@ async def test_a_hang_times_out_each_attempt():
     finally:
         await http.aclose()
     assert failure.status is AccountStatus.UNREACHABLE
-    assert failure.message == "Twilio did not answer within 0.2 seconds."
+    assert failure.message == "Twilio did not answer within 0.2 s."
     assert 0.55 <= elapsed < 1.5, elapsed  # attempts x timeout (plus tiny back-offs), not attempts x hang
     assert http.outcomes == Counter({("TWILIO", "timeout"): policy.attempts})
 

@@ -114,7 +114,7 @@ async def test_a_hang_past_the_timeout_is_unreachable(fake: SignalWireFake, orig
     async with provider_http(ProviderKey.SIGNALWIRE, origin) as http:
         failure = await failure_of(collect(CLIENT.inventory(http, project())))
     assert failure.status is AccountStatus.UNREACHABLE
-    assert failure.message == "SignalWire did not answer within 1 seconds."
+    assert failure.message == "SignalWire did not answer within 1 s."
 
 
 @pytest.mark.parametrize("space", ["127.0.0.1", "localhost"])

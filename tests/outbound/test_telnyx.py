@@ -131,7 +131,7 @@ async def test_a_hang_past_the_timeout_is_unreachable(fake: TelnyxFake, origin: 
     async with provider_http(ProviderKey.TELNYX, origin) as http:
         failure = await failure_of(CLIENT.find_number(http, keyed(), "+14155550100"))
     assert failure.status is AccountStatus.UNREACHABLE
-    assert failure.message == "Telnyx did not answer within 1 seconds."
+    assert failure.message == "Telnyx did not answer within 1 s."
 
 
 async def test_no_failure_message_holds_the_key(fake: TelnyxFake, origin: str) -> None:

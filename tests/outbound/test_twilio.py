@@ -124,7 +124,7 @@ async def test_a_hang_past_the_timeout_is_unreachable(fake: TwilioFake, origin: 
     async with provider_http(ProviderKey.TWILIO, origin) as http:
         failure = await failure_of(CLIENT.check_account(http, account(account_sid=SID, auth_token=TOKEN)))
     assert failure.status is AccountStatus.UNREACHABLE
-    assert failure.message == "Twilio did not answer within 1 seconds."
+    assert failure.message == "Twilio did not answer within 1 s."
 
 
 async def test_no_failure_message_holds_the_sid_or_the_token(fake: TwilioFake, origin: str) -> None:

@@ -124,7 +124,7 @@ async def test_a_hang_past_the_timeout_is_unreachable(fake: VonageFake, origin: 
     async with provider_http(ProviderKey.VONAGE, origin) as http:
         failure = await failure_of(CLIENT.check_account(http, keyed()))
     assert failure.status is AccountStatus.UNREACHABLE
-    assert failure.message == "Vonage did not answer within 1 seconds."
+    assert failure.message == "Vonage did not answer within 1 s."
 
 
 async def test_no_failure_message_or_query_holds_the_secret(fake: VonageFake, origin: str) -> None:

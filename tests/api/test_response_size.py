@@ -25,8 +25,8 @@ ABOVE_THE_NUMBERS = 128 + (128 + 100 * 5) + 100 * 128 + 100 * (128 + 100 * 5)
 def test_every_field_counts_its_largest_and_at_least_128_bytes():
     assert MIN_FIELD_SIZE == 128 and MAX_RESPONSE_SIZE == 32 * 1024 * 1024
     assert size("{ telephonyConfigWarnings { totalCount } }") == 2 * 128
-    # 8 providers (128 and 5 bytes an item), each with a form of at most 5 fields (128 and 5 an
-    # item), and a key in each of those 40 fields.
+    # 9 providers (128 and 5 bytes an item), each with a form of at most 5 fields (128 and 5 an
+    # item), and a key in each of those 45 fields.
     assert size("{ telephonyProviders { fields { key } } }") == (128 + 9 * 5) + 9 * (128 + 5 * 5) + 45 * 128
     # A phone number is up to 300 ASCII characters: `"phoneNumber":"...",` is 317 bytes.
     assert size(UNDER_EVERY_NUMBER % "phoneNumber") == ABOVE_THE_NUMBERS + 10_000 * 317

@@ -277,3 +277,16 @@ async def _summary_with(feed, code: WarningCode):
         if code in dict(summary.by_code):
             return summary
     raise AssertionError("the feed ended")
+
+
+async def test_a_check_answers_within_its_budget_whatever_the_provider_does(provider):
+    """One budget for the account and every number (30 seconds; shortened here): what was
+    learned before it ran out is kept, the rest says why."""
+    provider.api.runtime.checks.budget = 1.5
+    config_id = await create_twilio(provider.api)
+    provider.fake.fail(*[Fault(hang=3)] * 3)  # three attempts of a second each would take 3 s
+    started = asyncio.get_running_loop().time()
+    config = await check(provider.api, config_id)
+    assert asyncio.get_running_loop().time() - started < 2.5
+    assert config["providerCheck"] == {**config["providerCheck"], "status": "UNREACHABLE",
+                                       "message": "Twilio did not answer within 1.5 seconds."}

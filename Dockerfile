@@ -4,9 +4,9 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY gql_telephony ./gql_telephony
-RUN pip install . && useradd --system --uid 10001 app
+RUN pip install --constraint requirements.lock . && useradd --system --uid 10001 app
 
 USER app
 EXPOSE 8000

@@ -11,11 +11,18 @@ PORT ?= 8000
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Versions come from requirements.lock (exact pins); pyproject.toml holds the lower bounds.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[test]'
 	touch $(STAMP)
+
+# Pins what the current .venv holds (after a dependency change in pyproject.toml and `make install`).
+.PHONY: lock
+lock: install
+	{ sed -n '1,2p' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^gql.telephony'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
 
 run: install
 	$(BIN)/gql-telephony serve --demo --host $(HOST) --port $(PORT)
@@ -42,7 +49,7 @@ BENCH_STAMP := $(VENV)/.bench-stamp
 BENCH_ARGS ?=
 
 $(BENCH_STAMP): pyproject.toml | $(STAMP)
-	$(BIN)/python -m pip install --quiet --editable '.[test,bench]'
+	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[test,bench]'
 	touch $(BENCH_STAMP)
 
 bench: install $(BENCH_STAMP)

@@ -8,10 +8,6 @@ whether a number is wired to a voice application.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-
-from ..domain.provider_checks import AccountAnswer, InventoryNumber
 from ..domain.providers import ProviderKey
 from . import twilio_api
 from .base import Account, ProviderClient
@@ -28,20 +24,4 @@ def endpoint(http: ProviderHttp, account: Account) -> twilio_api.Endpoint:
     )
 
 
-@dataclass(frozen=True)
-class TwilioClient:
-    page_size: int = 200  # Twilio allows up to 1000
-
-    async def check_account(self, http: ProviderHttp, account: Account) -> AccountAnswer:
-        return await twilio_api.check_account(http, endpoint(http, account))
-
-    async def find_number(self, http: ProviderHttp, account: Account, number: str) -> InventoryNumber | None:
-        return await twilio_api.find_number(http, endpoint(http, account), number)
-
-    async def inventory(self, http: ProviderHttp, account: Account) -> AsyncIterator[InventoryNumber]:
-        # A generator itself, so that even a bad configuration fails where the numbers are read.
-        async for number in twilio_api.inventory(http, endpoint(http, account), self.page_size):
-            yield number
-
-
-CLIENT: ProviderClient = TwilioClient()
+CLIENT: ProviderClient = twilio_api.TwilioStyleClient(endpoint, page_size=200)  # Twilio allows up to 1000

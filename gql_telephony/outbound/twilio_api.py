@@ -7,13 +7,14 @@ twilio.py and signalwire.py only say where the API is and which credentials it t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from ..domain.provider_checks import AccountAnswer, AccountStatus, InventoryNumber, ProviderFailure
 from ..domain.providers import PROVIDERS, ProviderKey
+from .base import Account
 from .http import ProviderHttp
 from .numbers import as_e164
 
@@ -144,3 +145,23 @@ async def inventory(http: ProviderHttp, endpoint: Endpoint, page_size: int) -> A
     raise ProviderFailure(
         AccountStatus.UNREACHABLE, f"{endpoint.name} listed more than {MAX_PAGES} pages of numbers."
     )
+
+
+@dataclass(frozen=True)
+class TwilioStyleClient:
+    """The client of Twilio's API or of a copy of it (SignalWire's), given where an account's
+    endpoint is."""
+
+    endpoint: Callable[[ProviderHttp, Account], Endpoint]
+    page_size: int = 200
+
+    async def check_account(self, http: ProviderHttp, account: Account) -> AccountAnswer:
+        return await check_account(http, self.endpoint(http, account))
+
+    async def find_number(self, http: ProviderHttp, account: Account, number: str) -> InventoryNumber | None:
+        return await find_number(http, self.endpoint(http, account), number)
+
+    async def inventory(self, http: ProviderHttp, account: Account) -> AsyncIterator[InventoryNumber]:
+        # A generator itself, so that even a bad configuration fails where the numbers are read.
+        async for number in inventory(http, self.endpoint(http, account), self.page_size):
+            yield number

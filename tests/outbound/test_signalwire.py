@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -13,7 +14,7 @@ from gql_telephony.domain.providers import ProviderKey
 from gql_telephony.outbound import signalwire
 from gql_telephony.outbound.base import Account
 from gql_telephony.outbound.http import CallPolicy
-from gql_telephony.outbound.signalwire import CLIENT, SignalWireClient
+from gql_telephony.outbound.signalwire import CLIENT
 
 from .fakes.base import Fault
 from .fakes.signalwire import FakeNumber, SignalWireFake, TwilioAccount
@@ -87,7 +88,7 @@ async def test_find_number_matches_the_whole_number_and_reads_voice(fake: Signal
 async def test_the_inventory_follows_links_as_the_space_spells_them(fake: SignalWireFake, origin: str) -> None:
     fake.accounts[PROJECT].numbers = [FakeNumber(f"+1415555{n:04d}", voice=n != 4) for n in range(5)]
     async with provider_http(ProviderKey.SIGNALWIRE, origin) as http:
-        found = await collect(SignalWireClient(page_size=2).inventory(http, project()))
+        found = await collect(replace(CLIENT, page_size=2).inventory(http, project()))
     assert found == [InventoryNumber(f"+1415555{n:04d}", n != 4) for n in range(5)]
     paths = [s.path.rsplit("/", 1)[1] for s in fake.seen()]
     assert paths == ["IncomingPhoneNumbers.json", "IncomingPhoneNumbers", "IncomingPhoneNumbers"]

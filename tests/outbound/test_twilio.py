@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -12,7 +13,7 @@ from gql_telephony.domain.provider_checks import AccountAnswer, AccountStatus, I
 from gql_telephony.domain.providers import ProviderKey
 from gql_telephony.outbound import twilio_api
 from gql_telephony.outbound.http import CallPolicy
-from gql_telephony.outbound.twilio import CLIENT, TwilioClient
+from gql_telephony.outbound.twilio import CLIENT
 
 from .fakes.base import Fault
 from .fakes.twilio import FakeNumber, TwilioAccount, TwilioFake
@@ -94,7 +95,7 @@ async def test_find_number_wants_the_whole_number(fake: TwilioFake, origin: str)
 async def test_the_inventory_follows_next_page_uri_to_the_end(fake: TwilioFake, origin: str) -> None:
     fake.accounts[SID].numbers = [FakeNumber(f"+1415555{n:04d}", voice=n % 2 == 0) for n in range(7)]
     async with provider_http(ProviderKey.TWILIO, origin) as http:
-        found = await collect(TwilioClient(page_size=3).inventory(http, account(account_sid=SID, auth_token=TOKEN)))
+        found = await collect(replace(CLIENT, page_size=3).inventory(http, account(account_sid=SID, auth_token=TOKEN)))
     assert found == [InventoryNumber(f"+1415555{n:04d}", n % 2 == 0) for n in range(7)]
     assert [s.query for s in fake.seen()] == [
         "PageSize=3", f"PageSize=3&Page=1&PageToken=PA{1:032x}", f"PageSize=3&Page=2&PageToken=PA{2:032x}",

@@ -61,6 +61,12 @@ def _claimable(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
+async def any_due(session: Reader, *, now: datetime) -> bool:
+    """Whether a check is due and unclaimed: a read, so that an idle poll takes no write lock."""
+    found = await session.execute(sa.select(CHECKS.c.telephony_config_id).where(_claimable(now)).limit(1))
+    return found.first() is not None
+
+
 async def claim_due(
     session: AsyncSession, *, owner: str, now: datetime, lease_until: datetime, limit: int
 ) -> list[Claim]:

@@ -58,6 +58,9 @@ class CheckWorker:
     async def run_due(self) -> int:
         """Claims up to `batch` due checks and runs them; how many it claimed."""
         now = utcnow()
+        async with self.db.reading_rows() as connection:
+            if not await checks.any_due(connection, now=now):
+                return 0
         async with self.db.writing() as session:
             claimed = await checks.claim_due(
                 session, owner=self.owner, now=now, lease_until=now + self.lease, limit=self.batch

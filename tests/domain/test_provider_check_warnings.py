@@ -15,7 +15,7 @@ from gql_telephony.domain.provider_checks import (
     number_check_from,
 )
 from gql_telephony.domain.providers import PROVIDERS, ProviderKey
-from gql_telephony.domain.warnings import Severity, WarningCode, config_warnings
+from gql_telephony.domain.warnings import LISTED_NUMBER_WARNINGS, Severity, WarningCode, config_warnings, listed
 
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
 TWILIO_KEYS = ("account_sid", "auth_token")
@@ -43,7 +43,7 @@ def test_an_active_account_or_one_never_checked_warns_of_nothing():
     assert config_warnings(ProviderKey.TWILIO, TWILIO_KEYS, 1, None) == []
 
 
-def test_each_wrong_number_has_a_warning_naming_it():
+def test_each_wrong_number_has_a_warning_of_its_own():
     problems = [
         NumberProblem(7, "+14155550100", NumberStatus.NOT_IN_ACCOUNT, None),
         NumberProblem(9, "+14155550101", NumberStatus.IN_ACCOUNT, False),
@@ -53,7 +53,18 @@ def test_each_wrong_number_has_a_warning_naming_it():
         (WarningCode.PHONE_NUMBER_NOT_IN_ACCOUNT, Severity.CRITICAL, 7),
         (WarningCode.PHONE_NUMBER_NOT_VOICE_CAPABLE, Severity.CRITICAL, 9),
     ]
-    assert "+14155550100" in found[0].message and "+14155550101" in found[1].message
+    # Fixed sentences (the number is the warning's phoneNumber), so a list of them stays small.
+    assert found[0].message == "This number is not in the Twilio account: calls from it will fail."
+    assert found[1].message == "Twilio says this number cannot carry voice calls."
+
+
+def test_a_configuration_lists_a_few_number_warnings_and_counts_them_all():
+    problems = [NumberProblem(n, f"+1415555{n:04d}", NumberStatus.NOT_IN_ACCOUNT, None) for n in range(12)]
+    found = config_warnings(ProviderKey.TWILIO, TWILIO_KEYS, 0, account(AccountStatus.TRIAL), problems)
+    assert len(found) == 2 + 12  # the trial, no active number, then every number
+    shown = listed(found)
+    assert [w.code for w in shown[:2]] == [WarningCode.PROVIDER_TRIAL_ACCOUNT, WarningCode.NO_ACTIVE_PHONE_NUMBERS]
+    assert [w.number_id for w in shown[2:]] == list(range(LISTED_NUMBER_WARNINGS))
 
 
 def test_a_number_is_read_against_the_inventory():

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from gql_telephony.services.provider_checks import LOOKUPS_ONE_BY_ONE
 
 from ..documents import ADD_NUMBER, CREATE
 from ..outbound.fakes.ari import AriFake
-from ..outbound.fakes.base import Fake, serve
+from ..outbound.fakes.base import Fake, Fault, serve
 from ..outbound.fakes.cloudonix import CloudonixDnid, CloudonixDomain, CloudonixFake
 from ..outbound.fakes.exotel import ExoPhone, ExotelAccount, ExotelFake
 from ..outbound.fakes.plivo import PlivoAccount, PlivoFake, PlivoNumber
@@ -69,54 +69,64 @@ METADATA = "{ telephonyProviders { key checksAccount checksNumbers importsNumber
 # provider's numbers (spelt as the provider spells them): +14155550100 and +14155550101 carry
 # voice, +14155550102 does not (where the provider says); Exotel's are Indian, in national form.
 
-def telnyx_account(fake: TelnyxFake, config: Config) -> None:
+def telnyx_account(fake: TelnyxFake, config: Config) -> TelnyxAccount:
     # Telnyx's number list says nothing of voice: both numbers are imported.
-    fake.add(TelnyxAccount(config["api_key"], numbers=["+14155550100", "+14155550101"]))
+    return fake.add(TelnyxAccount(config["api_key"], numbers=["+14155550100", "+14155550101"]))
 
 
-def twilio_account(fake: TwilioFake, config: Config) -> None:
-    sid, token = config.get("account_sid") or config["project_id"], config.get("auth_token") or config["api_token"]
-    fake.add(TwilioAccount(sid, token, numbers=[
-        FakeNumber("+14155550100"), FakeNumber("+14155550101"), FakeNumber("+14155550102", voice=False),
-    ]))
+def twilio_numbers() -> list[FakeNumber]:
+    return [FakeNumber("+14155550100"), FakeNumber("+14155550101"), FakeNumber("+14155550102", voice=False)]
 
 
-def vonage_account(fake: VonageFake, config: Config) -> None:
-    fake.add(VonageAccount(config["api_key"], config["api_secret"], numbers=[
+def twilio_account(fake: TwilioFake, config: Config) -> TwilioAccount:
+    return fake.add(TwilioAccount(config["account_sid"], config["auth_token"], numbers=twilio_numbers()))
+
+
+def signalwire_project(fake: SignalWireFake, config: Config) -> TwilioAccount:
+    # SignalWire's Twilio-compatible API takes the project ID as the account SID.
+    return fake.add(TwilioAccount(config["project_id"], config["api_token"], numbers=twilio_numbers()))
+
+
+def vonage_account(fake: VonageFake, config: Config) -> VonageAccount:
+    return fake.add(VonageAccount(config["api_key"], config["api_secret"], numbers=[
         VonageNumber("14155550100", country="US"), VonageNumber("14155550101", country="US"),
         VonageNumber("14155550102", features=["SMS"], country="US"),
     ]))
 
 
-def plivo_account(fake: PlivoFake, config: Config) -> None:
-    fake.accounts[config["auth_id"]] = PlivoAccount(config["auth_id"], config["auth_token"], numbers=[
+def plivo_account(fake: PlivoFake, config: Config) -> PlivoAccount:
+    account = fake.accounts[config["auth_id"]] = PlivoAccount(config["auth_id"], config["auth_token"], numbers=[
         PlivoNumber("14155550100"), PlivoNumber("14155550101"), PlivoNumber("14155550102", voice_enabled=False),
     ])
+    return account
 
 
-def cloudonix_domain(fake: CloudonixFake, config: Config) -> None:
-    fake.domains[config["domain_id"]] = CloudonixDomain(config["domain_id"], config["bearer_token"], dnids=[
+def cloudonix_domain(fake: CloudonixFake, config: Config) -> CloudonixDomain:
+    domain = fake.domains[config["domain_id"]] = CloudonixDomain(config["domain_id"], config["bearer_token"], dnids=[
         CloudonixDnid("14155550100"), CloudonixDnid("14155550101"),
         CloudonixDnid("14155550102", voice_application=None, messaging_application="sms"),
         CloudonixDnid("1415", prefix=True),  # a pattern, not a number: never imported
     ])
+    return domain
 
 
-def vobiz_account(fake: VobizFake, config: Config) -> None:
-    fake.accounts[config["auth_id"]] = VobizAccount(config["auth_id"], config["auth_token"], numbers=[
+def vobiz_account(fake: VobizFake, config: Config) -> VobizAccount:
+    account = fake.accounts[config["auth_id"]] = VobizAccount(config["auth_id"], config["auth_token"], numbers=[
         VobizNumber("+14155550100"), VobizNumber("+14155550101"), VobizNumber("+14155550102", voice=False),
     ])
+    return account
 
 
 def asterisk_user(fake: AriFake, config: Config) -> None:
-    fake.users[config["app_name"]] = config["app_password"]
+    fake.users[config["app_name"]] = config["app_password"]  # Asterisk has no account to speak of
 
 
-def exotel_account(fake: ExotelFake, config: Config) -> None:
-    fake.accounts[config["account_sid"]] = ExotelAccount(
+def exotel_account(fake: ExotelFake, config: Config) -> ExotelAccount:
+    account = fake.accounts[config["account_sid"]] = ExotelAccount(
         config["account_sid"], config["api_key"], config["api_token"],
         numbers=[ExoPhone("08047112233"), ExoPhone("08047112234"), ExoPhone("08047112235", voice=False)],
     )
+    return account
 
 
 US_VOICE = frozenset({"+14155550100", "+14155550101"})
@@ -126,7 +136,7 @@ US_VOICE = frozenset({"+14155550100", "+14155550101"})
 class Case:
     key: str
     fake: Callable[[], Fake]
-    account: Callable[[Any, Config], None]  # gives the fake an account that accepts this config
+    account: Callable[[Any, Config], Any]  # gives the fake an account that accepts this config; returns it
     config: Config  # valid, and what `account` is given
     wrong: Config  # a change to `config` that the fake refuses
     voice_numbers: frozenset[str] = US_VOICE  # the account's voice numbers, as importPhoneNumbers registers them
@@ -138,34 +148,37 @@ class Case:
 
 
 CASES = [
-    Case("TELNYX", TelnyxFake, telnyx_account, {"api_key": "KEY0123456789SECRET"}, {"api_key": "KEYsomebodyelse"},
-         in_account_voice=None),
-    Case("TWILIO", TwilioFake, twilio_account, {"account_sid": "AC" + "0123456789abcdef" * 2, "auth_token": "f" * 32},
-         {"auth_token": "e" * 32}),
-    Case("VONAGE", VonageFake, vonage_account, {
+    Case("TELNYX", TelnyxFake, telnyx_account, in_account_voice=None,
+         config={"api_key": "KEY0123456789SECRET"}, wrong={"api_key": "KEYsomebodyelse"}),
+    Case("TWILIO", TwilioFake, twilio_account,
+         config={"account_sid": "AC" + "0123456789abcdef" * 2, "auth_token": "f" * 32}, wrong={"auth_token": "e" * 32}),
+    Case("VONAGE", VonageFake, vonage_account, config={
         "application_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
         "private_key": "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----",
         "api_key": "vonage-key-1", "api_secret": "vonage-secret-123",
-    }, {"api_secret": "vonage-secret-999"}),
-    Case("PLIVO", PlivoFake, plivo_account, {"auth_id": "MAXXXXXXXXXXXXXXXXXX", "auth_token": "plivo-token-0123456789"},
-         {"auth_token": "plivo-token-9999999999"}),
-    Case("CLOUDONIX", CloudonixFake, cloudonix_domain, {"bearer_token": "XI-0123456789abcdef",
-                                                         "domain_id": "acme.cloudonix.net"},
-         {"bearer_token": "XI-9999999999999999"}),
-    Case("VOBIZ", VobizFake, vobiz_account, {"auth_id": "vobiz-id-001", "auth_token": "vobiz-token-0123456789"},
-         {"auth_token": "vobiz-token-9999999999"}),
-    Case("SIGNALWIRE", SignalWireFake, twilio_account, {
+    }, wrong={"api_secret": "vonage-secret-999"}),
+    Case("PLIVO", PlivoFake, plivo_account,
+         config={"auth_id": "MAXXXXXXXXXXXXXXXXXX", "auth_token": "plivo-token-0123456789"},
+         wrong={"auth_token": "plivo-token-9999999999"}),
+    Case("CLOUDONIX", CloudonixFake, cloudonix_domain,
+         config={"bearer_token": "XI-0123456789abcdef", "domain_id": "acme.cloudonix.net"},
+         wrong={"bearer_token": "XI-9999999999999999"}),
+    Case("VOBIZ", VobizFake, vobiz_account,
+         config={"auth_id": "vobiz-id-001", "auth_token": "vobiz-token-0123456789"},
+         wrong={"auth_token": "vobiz-token-9999999999"}),
+    Case("SIGNALWIRE", SignalWireFake, signalwire_project, config={
         "project_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "api_token": "PT0123456789abcdef",
         "space_url": "example.signalwire.com",
-    }, {"api_token": "PT9999999999999999"}),
-    Case("ARI", lambda: AriFake({}), asterisk_user, {"app_name": "voice-ai", "app_password": "ari-password-123"},
-         {"app_password": "ari-password-999"}, has_inventory=False, endpoint_field="ari_endpoint"),
-    Case("EXOTEL", ExotelFake, exotel_account, {
+    }, wrong={"api_token": "PT9999999999999999"}),
+    Case("ARI", lambda: AriFake({}), asterisk_user, has_inventory=False, endpoint_field="ari_endpoint",
+         config={"app_name": "voice-ai", "app_password": "ari-password-123"},
+         wrong={"app_password": "ari-password-999"}),
+    Case("EXOTEL", ExotelFake, exotel_account, config={
         "api_key": "exotel-key-01", "api_token": "exotel-token-0123456789", "account_sid": "acme1",
         "subdomain": "api.in.exotel.com",
-    }, {"api_token": "exotel-token-9999999999"},
-         voice_numbers=frozenset({"+918047112233", "+918047112234"}),
-         in_account="+918047112233", not_in_account="+918047112299"),
+    }, wrong={"api_token": "exotel-token-9999999999"},
+         in_account="+918047112233", not_in_account="+918047112299",
+         voice_numbers=frozenset({"+918047112233", "+918047112234"})),
 ]
 BY_KEY = {case.key: case for case in CASES}
 
@@ -230,6 +243,8 @@ async def served(request: pytest.FixtureRequest, api: Api, settings: Any) -> Asy
             else {"provider_api_origins": {case.key: origin}}
         )
         async with app_client(settings, beside=api.runtime, provider_timeout=1.0, **reach) as other:
+            http = other.runtime.provider_http
+            http.policy = replace(http.policy, backoff=0.05)  # quick retries; the timeouts are the settings'
             yield Served(case, fake, origin, api.through(other))
 
 
@@ -316,6 +331,67 @@ async def test_wrong_credentials_are_rejected_and_the_numbers_unknown(served: Se
     check = numbers_of(config)[case.in_account]
     assert (check and {"status": check["status"], "voiceCapable": check["voiceCapable"]}) == expected
     assert served.fake.seen(), "the fake was asked and refused"
+
+
+@dataclass(frozen=True)
+class State:
+    """An account state a provider's answer can show: one attribute of the fake's account."""
+
+    key: str
+    attribute: str
+    value: object
+    status: str  # the account's providerCheck status
+    warning: str
+
+    def __str__(self) -> str:
+        return f"{self.key}-{self.attribute}-{self.value}"
+
+
+SUSPENDED, TRIAL, REJECTED = "PROVIDER_ACCOUNT_SUSPENDED", "PROVIDER_TRIAL_ACCOUNT", "PROVIDER_CREDENTIALS_REJECTED"
+STATES = [
+    State("TELNYX", "balance", "0.00", "SUSPENDED", SUSPENDED),
+    State("TELNYX", "disabled", True, "REJECTED", REJECTED),  # Telnyx's 403: cannot be told from a weak key
+    State("TWILIO", "status", "suspended", "SUSPENDED", SUSPENDED),
+    State("TWILIO", "status", "closed", "CLOSED", SUSPENDED),
+    State("TWILIO", "type", "Trial", "TRIAL", TRIAL),
+    State("SIGNALWIRE", "status", "suspended", "SUSPENDED", SUSPENDED),
+    State("SIGNALWIRE", "type", "Trial", "TRIAL", TRIAL),
+    State("PLIVO", "account_type", "developer", "TRIAL", TRIAL),
+    State("CLOUDONIX", "active", False, "SUSPENDED", SUSPENDED),
+    State("CLOUDONIX", "customer_active", False, "SUSPENDED", SUSPENDED),
+    State("VOBIZ", "is_active", False, "SUSPENDED", SUSPENDED),
+    State("VOBIZ", "is_trial_account", True, "TRIAL", TRIAL),
+    State("EXOTEL", "payment_required", True, "SUSPENDED", SUSPENDED),
+    State("EXOTEL", "pricing_plan", "Trial", "TRIAL", TRIAL),
+]
+
+
+@pytest.mark.parametrize(("served", "state"), [(BY_KEY[state.key], state) for state in STATES],
+                         ids=[str(state) for state in STATES], indirect=["served"])
+async def test_the_account_state_is_a_warning_and_numbers_are_still_checked(served: Served, state: State) -> None:
+    case = served.case
+    setattr(case.account(served.fake, served.config()), state.attribute, state.value)
+    config_id = await served.create(served.config())
+    await served.add(config_id, case.in_account)
+    config = await served.check(config_id)
+    assert config["providerCheck"]["status"] == state.status
+    assert state.warning in codes(config)
+    expected = "UNKNOWN" if state.status == "REJECTED" else "IN_ACCOUNT"
+    assert numbers_of(config)[case.in_account]["status"] == expected
+
+
+async def test_a_provider_that_stops_answering_leaves_the_last_answers(served: Served) -> None:
+    case = served.case
+    case.account(served.fake, served.config())
+    config_id = await served.create(served.config())
+    await served.add(config_id, case.in_account, case.not_in_account)
+    first = await served.check(config_id)
+    served.fake.fail(*[Fault(503)] * 3)  # every attempt at the account
+    second = await served.check(config_id)
+    assert second["providerCheck"]["status"] == "UNREACHABLE"
+    assert second["providerCheck"]["checkedAt"] == first["providerCheck"]["checkedAt"]
+    assert "PROVIDER_UNREACHABLE" in codes(second)
+    assert numbers_of(second) == numbers_of(first)
 
 
 def canary_value(spec: ProviderField) -> tuple[str, str]:

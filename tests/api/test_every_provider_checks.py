@@ -102,7 +102,8 @@ def plivo_account(fake: PlivoFake, config: Config) -> PlivoAccount:
 
 
 def cloudonix_domain(fake: CloudonixFake, config: Config) -> CloudonixDomain:
-    domain = fake.domains[config["domain_id"]] = CloudonixDomain(config["domain_id"], config["bearer_token"], dnids=[
+    # The configuration says "acme": the server completes it, as the field's description says.
+    domain = fake.domains["acme.cloudonix.net"] = CloudonixDomain("acme.cloudonix.net", config["bearer_token"], dnids=[
         CloudonixDnid("14155550100"), CloudonixDnid("14155550101"),
         CloudonixDnid("14155550102", voice_application=None, messaging_application="sms"),
         CloudonixDnid("1415", prefix=True),  # a pattern, not a number: never imported
@@ -143,12 +144,13 @@ class Case:
     in_account: str = "+14155550100"
     not_in_account: str = "+14155550199"
     in_account_voice: bool | None = True  # what the provider says of the number in the account
+    not_voice: str | None = "+14155550102"  # in the account, but the provider says it cannot carry voice
     has_inventory: bool = True  # checks and imports numbers (ARI has no number inventory)
     endpoint_field: str | None = None  # a config field the tenant types the provider's origin into
 
 
 CASES = [
-    Case("TELNYX", TelnyxFake, telnyx_account, in_account_voice=None,
+    Case("TELNYX", TelnyxFake, telnyx_account, in_account_voice=None, not_voice=None,
          config={"api_key": "KEY0123456789SECRET"}, wrong={"api_key": "KEYsomebodyelse"}),
     Case("TWILIO", TwilioFake, twilio_account,
          config={"account_sid": "AC" + "0123456789abcdef" * 2, "auth_token": "f" * 32}, wrong={"auth_token": "e" * 32}),
@@ -161,7 +163,7 @@ CASES = [
          config={"auth_id": "MAXXXXXXXXXXXXXXXXXX", "auth_token": "plivo-token-0123456789"},
          wrong={"auth_token": "plivo-token-9999999999"}),
     Case("CLOUDONIX", CloudonixFake, cloudonix_domain,
-         config={"bearer_token": "XI-0123456789abcdef", "domain_id": "acme.cloudonix.net"},
+         config={"bearer_token": "XI-0123456789abcdef", "domain_id": "acme"},
          wrong={"bearer_token": "XI-9999999999999999"}),
     Case("VOBIZ", VobizFake, vobiz_account,
          config={"auth_id": "vobiz-id-001", "auth_token": "vobiz-token-0123456789"},
@@ -170,14 +172,14 @@ CASES = [
         "project_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "api_token": "PT0123456789abcdef",
         "space_url": "example.signalwire.com",
     }, wrong={"api_token": "PT9999999999999999"}),
-    Case("ARI", lambda: AriFake({}), asterisk_user, has_inventory=False, endpoint_field="ari_endpoint",
+    Case("ARI", lambda: AriFake({}), asterisk_user, has_inventory=False, not_voice=None, endpoint_field="ari_endpoint",
          config={"app_name": "voice-ai", "app_password": "ari-password-123"},
          wrong={"app_password": "ari-password-999"}),
     Case("EXOTEL", ExotelFake, exotel_account, config={
         "api_key": "exotel-key-01", "api_token": "exotel-token-0123456789", "account_sid": "acme1",
         "subdomain": "api.in.exotel.com",
     }, wrong={"api_token": "exotel-token-9999999999"},
-         in_account="+918047112233", not_in_account="+918047112299",
+         in_account="+918047112233", not_in_account="+918047112299", not_voice="+918047112235",
          voice_numbers=frozenset({"+918047112233", "+918047112234"})),
 ]
 BY_KEY = {case.key: case for case in CASES}
@@ -278,6 +280,23 @@ async def test_a_check_tells_the_account_and_each_number(served: Served) -> None
     assert served.fake.seen(), "the fake answered the check"
 
 
+SAY_VOICE = [case for case in CASES if case.not_voice is not None]
+
+
+@pytest.mark.parametrize("served", SAY_VOICE, ids=[case.key for case in SAY_VOICE], indirect=True)
+async def test_a_number_that_cannot_carry_voice_is_a_warning(served: Served) -> None:
+    case = served.case
+    assert case.not_voice is not None
+    case.account(served.fake, served.config())
+    config_id = await served.create(served.config())
+    await served.add(config_id, case.not_voice)
+    config = await served.check(config_id)
+    check = numbers_of(config)[case.not_voice]
+    assert (check["status"], check["voiceCapable"]) == ("IN_ACCOUNT", False)
+    [warning] = [w for w in config["warnings"] if w["code"] == "PHONE_NUMBER_NOT_VOICE_CAPABLE"]
+    assert (warning["phoneNumber"], warning["severity"]) == ({"phoneNumber": case.not_voice}, "CRITICAL")
+
+
 async def test_many_numbers_are_checked_against_the_whole_inventory(served: Served) -> None:
     """Past LOOKUPS_ONE_BY_ONE registered numbers the account's inventory is read once instead."""
     case = served.case
@@ -317,6 +336,22 @@ async def test_import_registers_the_accounts_voice_numbers_once(served: Served) 
     assert {numbers[n]["status"] for n in case.voice_numbers - {case.in_account}} == {"IN_ACCOUNT"}
     again = await served.import_numbers(config_id)
     assert (again["importedCount"], again["alreadyRegisteredCount"]) == (0, voice)
+
+
+@pytest.mark.parametrize("served", [BY_KEY["TWILIO"]], ids=["TWILIO"], indirect=True)
+async def test_import_leaves_a_number_registered_on_another_configuration_where_it_is(served: Served) -> None:
+    case = served.case
+    case.account(served.fake, served.config())
+    elsewhere = (await served.send(CREATE, {"input": {
+        "name": "Elsewhere", "provider": "TELNYX", "config": {"api_key": "KEY-elsewhere"},
+    }}))["createTelephonyConfig"]["telephonyConfig"]["id"]
+    await served.add(elsewhere, case.in_account)
+    config_id = await served.create(served.config())
+    payload = await served.import_numbers(config_id)
+    voice = len(case.voice_numbers)
+    assert (payload["userErrors"], payload["importedCount"], payload["alreadyRegisteredCount"]) == ([], voice - 1, 1)
+    assert set(await served.numbers(config_id)) == case.voice_numbers - {case.in_account}
+    assert set(await served.numbers(elsewhere)) == {case.in_account}
 
 
 async def test_wrong_credentials_are_rejected_and_the_numbers_unknown(served: Served) -> None:
@@ -394,6 +429,19 @@ async def test_a_provider_that_stops_answering_leaves_the_last_answers(served: S
     assert numbers_of(second) == numbers_of(first)
 
 
+async def test_a_provider_that_never_answered_is_unreachable_since_first_asked(served: Served) -> None:
+    case = served.case
+    case.account(served.fake, served.config())
+    config_id = await served.create(served.config())
+    await served.add(config_id, case.in_account)
+    served.fake.fail(*[Fault(503)] * 3)
+    config = await served.check(config_id)
+    assert config["providerCheck"]["status"] == "UNREACHABLE"
+    assert config["providerCheck"]["checkedAt"] is not None  # when it was first asked
+    assert "PROVIDER_UNREACHABLE" in codes(config)
+    assert numbers_of(config) == {case.in_account: None}  # nothing learned yet
+
+
 def canary_value(spec: ProviderField) -> tuple[str, str]:
     """A value for a secret field that passes the field's check, and the distinctive text in it."""
     mark = uuid.uuid4().hex
@@ -453,13 +501,19 @@ async def test_no_secret_shows_in_answers_logs_or_stored_bytes(served: Served, c
         assert canary not in stored
 
 
-@pytest.mark.parametrize("spelt", ["address", "name"])
+# The fake's loopback origin as a tenant could spell it: the address, a name that resolves to it,
+# and IPv6 addresses that lead to it (NAT64's well-known prefix, 6to4).
+LOOPBACK_SPELLINGS = {
+    "address": "127.0.0.1", "name": "localhost", "nat64": "[64:ff9b::7f00:1]", "6to4": "[2002:7f00:1::1]",
+}
+
+
+@pytest.mark.parametrize("spelt", list(LOOPBACK_SPELLINGS))
 async def test_a_tenants_ari_endpoint_on_loopback_is_never_contacted(api: Api, spelt: str) -> None:
-    """Private hosts are not allowed (the default): the endpoint is refused before any request,
-    whether typed as an address or as a name that resolves to one."""
+    """Private hosts are not allowed (the default): the endpoint is refused before any request."""
     fake = AriFake({"voice-ai": "ari-password-123"})
     with serve(fake) as origin:
-        endpoint = origin if spelt == "address" else origin.replace("127.0.0.1", "localhost")
+        endpoint = origin.replace("127.0.0.1", LOOPBACK_SPELLINGS[spelt])
         served = Served(BY_KEY["ARI"], fake, endpoint, api)
         config_id = await served.create(served.config())
         await served.add(config_id, "+14155550100")

@@ -297,6 +297,20 @@ async def test_a_number_that_cannot_carry_voice_is_a_warning(served: Served) -> 
     assert (warning["phoneNumber"], warning["severity"]) == ({"phoneNumber": case.not_voice}, "CRITICAL")
 
 
+@pytest.mark.parametrize("served", [BY_KEY["CLOUDONIX"]], ids=["CLOUDONIX"], indirect=True)
+async def test_a_sip_uri_on_a_sip_provider_is_not_looked_up(served: Served) -> None:
+    case = served.case
+    case.account(served.fake, served.config())
+    config_id = await served.create(served.config())
+    await served.add(config_id, case.in_account, "sip:alice@pbx.example.com")
+    config = await served.check(config_id)
+    numbers = numbers_of(config)
+    assert numbers[case.in_account]["status"] == "IN_ACCOUNT"
+    assert numbers["sip:alice@pbx.example.com"]["status"] == "UNKNOWN"
+    assert "SIP URI" in numbers["sip:alice@pbx.example.com"]["message"]
+    assert "PHONE_NUMBER_NOT_IN_ACCOUNT" not in codes(config)
+
+
 async def test_many_numbers_are_checked_against_the_whole_inventory(served: Served) -> None:
     """Past LOOKUPS_ONE_BY_ONE registered numbers the account's inventory is read once instead."""
     case = served.case

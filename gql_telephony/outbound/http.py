@@ -189,7 +189,9 @@ class ProviderHttp:
                 timeout=timeout, transport=_guarded_transport(limits), follow_redirects=False, cookies=_no_cookies()
             )
         )
-        self._gates = {key: asyncio.Semaphore(self.policy.in_flight_per_provider) for key in ProviderKey}
+        # Calls in flight: per provider API, and per host for hosts tenants typed (one tenant's slow
+        # Asterisk must not hold the turns of every other tenant's).
+        self._gates: dict[tuple[ProviderKey, str | None], asyncio.Semaphore] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ProviderHttp:
@@ -228,6 +230,12 @@ class ProviderHttp:
                 },
             )
 
+    def _gate(self, provider: ProviderKey, host: str | None) -> asyncio.Semaphore:
+        gate = self._gates.get((provider, host))
+        if gate is None:
+            gate = self._gates[provider, host] = asyncio.Semaphore(self.policy.in_flight_per_provider)
+        return gate
+
     async def _get(
         self, provider: ProviderKey, url: str, params: Mapping[str, str | int] | None,
         headers: Mapping[str, str] | None, auth: tuple[str, str] | None, tenant_host: bool, attempts: list[str],
@@ -253,7 +261,8 @@ class ProviderHttp:
             delay = self.policy.backoff * (2**attempt) * random.uniform(0.75, 1.25)
             try:
                 # The gate is taken before the clock starts: waiting for a turn is not the provider's delay.
-                async with self._gates[provider], asyncio.timeout(self.policy.total_timeout):
+                gate = self._gate(provider, request.url.host if tenant_host else None)
+                async with gate, asyncio.timeout(self.policy.total_timeout):
                     response = await client.send(request, stream=True)
                     try:
                         content = await _read_at_most(response, self.policy.max_body_bytes)

@@ -273,6 +273,19 @@ async def test_the_bound_is_per_provider(provider: Provider):
     assert provider.most_in_flight == 2
 
 
+async def test_hosts_tenants_typed_each_have_their_own_turns(provider: Provider):
+    """One tenant's slow server does not hold the turns of another's: the bound is per host there."""
+    http = ProviderHttp(allow_private_hosts=True, policy=CallPolicy(in_flight_per_provider=1, attempts=1))
+    try:
+        hosts = ("127.0.0.1", "localhost")
+        await asyncio.gather(*[
+            http.get(ProviderKey.ARI, f"http://{host}:{provider.port}/slow", tenant_host=True) for host in hosts * 2
+        ])
+    finally:
+        await http.aclose()
+    assert provider.most_in_flight == 2
+
+
 @pytest.mark.parametrize(("host", "rule"), [
     ("127.0.0.1", "a loopback address"),
     ("localhost", "a loopback address"),

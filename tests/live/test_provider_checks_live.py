@@ -12,11 +12,12 @@ import pytest
 from cryptography.fernet import Fernet
 
 from .. import backends
-from ..documents import CREATE
+from ..documents import CREATE, UPDATE
 from ..outbound.fakes.base import serve
 from ..outbound.fakes.twilio import TwilioAccount, TwilioFake
 from ..support import bearer
 from .server import cli, running_server, server_env
+from .ws_client import Subscriber
 
 INTERVAL = 2  # seconds between scheduled checks of one configuration
 WATCH = 9.0  # seconds the account requests are watched
@@ -74,3 +75,40 @@ async def test_two_servers_check_each_configuration_once_per_interval(shared_dat
     # Both processes took part: each counted provider calls of its own.
     assert all('gql_telephony_provider_requests_total{provider="TWILIO",outcome="ok"}' in text for text in metrics)
     assert "Traceback" not in logs and "database is locked" not in logs
+
+
+async def test_a_background_check_reaches_a_websocket_subscriber(tmp_path):
+    """A real server process checks a new configuration by itself; the subscriber's summary
+    gains the provider's warning, then loses it when the credentials are corrected."""
+    fake = TwilioFake()
+    account = fake.add(TwilioAccount(sid(9), "9" * 32))
+    with serve(fake) as origin:
+        env = server_env(GQL_TELEPHONY_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'ws.sqlite3'}",
+                         GQL_TELEPHONY_SECRET_KEYS=Fernet.generate_key().decode(),
+                         GQL_TELEPHONY_PROVIDER_CHECKS="1", GQL_TELEPHONY_PROVIDER_API_TWILIO=origin)
+        key = cli(["create-api-key", cli(["create-org", "Live checks"], env)], env)
+        with running_server(env, tmp_path / "ws.log") as server:
+            subscriber = Subscriber(server.ws, key)
+            assert (await subscriber.connect())["type"] == "connection_ack"
+            await subscriber.subscribe()
+            await subscriber.next_data()
+            async with httpx.AsyncClient(headers=bearer(key), timeout=30) as client:
+                created = (await client.post(f"{server.http}/graphql", json={"query": CREATE, "variables": {"input": {
+                    "name": "Twilio", "provider": "TWILIO",
+                    "config": {"account_sid": account.sid, "auth_token": "8" * 32},  # a token Twilio refuses
+                }}})).json()["data"]["createTelephonyConfig"]["telephonyConfig"]
+                codes = await until_codes(subscriber, lambda found: "PROVIDER_CREDENTIALS_REJECTED" in found)
+                assert codes["PROVIDER_CREDENTIALS_REJECTED"] == 1
+                await client.post(f"{server.http}/graphql", json={"query": UPDATE, "variables": {"input": {
+                    "id": created["id"], "config": {"auth_token": account.token}}}})
+                await until_codes(subscriber, lambda found: "PROVIDER_CREDENTIALS_REJECTED" not in found)
+            await subscriber.close()
+
+
+async def until_codes(subscriber, done) -> dict[str, int]:
+    """The summaries the subscriber receives until one's codes satisfy `done`."""
+    while True:
+        summary = await subscriber.next_data(timeout=15)
+        codes = {entry["code"]: entry["count"] for entry in summary["byCode"]}
+        if done(codes):
+            return codes

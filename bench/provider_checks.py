@@ -1,7 +1,8 @@
 """Provider checks: how many one server process runs per second, against a fake Twilio.
 
 Usage: .venv/bin/python -m bench.provider_checks [--configs 200] [--numbers 1 20] [--latency-ms 0 50]
-           [--batch 4 16 64] [--rounds 3] [--database-url postgresql+asyncpg://...] [--no-pin]
+           [--batch 4 16 64] [--rounds 3] [--slow-every 50] [--slow-ms 1000]
+           [--database-url postgresql+asyncpg://...] [--no-pin] [--profile FILE]
 (`make bench-checks` runs it with the defaults, about 3 minutes; options go in BENCH_ARGS.)
 
   1. Builds the runtime from Settings on a fresh SQLite file in a temporary directory (or, with
@@ -25,14 +26,19 @@ Usage: .venv/bin/python -m bench.provider_checks [--configs 200] [--numbers 1 20
 
 With two or more cores this process (the server: event loop, aiosqlite's threads) is pinned to
 CPU 1 and the fake to CPU 0; --no-pin leaves scheduling to the OS. PostgreSQL is never pinned.
+--profile FILE runs cProfile over the measured rounds only (not the seeding or warm-ups), writes
+its stats to FILE and prints own time by library; the figures are then not comparable.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import dataclasses
 import os
+import pstats
+import re
 import statistics
 import sys
 import tempfile
@@ -193,7 +199,7 @@ async def require_answered(runtime: Runtime, config_ids: list[int], numbers: int
 # -- measuring ---------------------------------------------------------------------------------
 
 async def one_round(runtime: Runtime, service: TimedChecks, fake: Process, config_ids: list[int], numbers: int,
-                    batch: int, pinned: bool) -> Round:
+                    batch: int, pinned: bool, profiler: cProfile.Profile | None = None) -> Round:
     worker = CheckWorker(runtime.db, service, interval=0, batch=batch)  # interval 0: checked once, then not due
     since = await make_due(runtime, config_ids)
     service.durations = []
@@ -201,8 +207,12 @@ async def one_round(runtime: Runtime, service: TimedChecks, fake: Process, confi
     busy_before = busy_seconds(SERVER_CPU) if pinned else None
     fake_before, cpu_before, started_at = cpu_seconds(fake.pid), time.process_time(), time.perf_counter()
     done = 0
+    if profiler is not None:
+        profiler.enable()
     while claimed := await worker.run_due():
         done += claimed
+    if profiler is not None:
+        profiler.disable()
     seconds = time.perf_counter() - started_at
     cpu, fake_after, busy_after = time.process_time() - cpu_before, cpu_seconds(fake.pid), busy_seconds(SERVER_CPU)
     outcomes = Counter(service.http.outcomes)
@@ -238,7 +248,8 @@ def fake_settings(args: argparse.Namespace) -> list[tuple[FakeSetting, list[int]
     return [*plain, (FakeSetting(args.latency_ms[-1], args.slow_every, args.slow_ms), [args.numbers[0]])]
 
 
-async def measure(args: argparse.Namespace, settings: Settings, workdir: Path, pinned: bool) -> list[Variant]:
+async def measure(args: argparse.Namespace, settings: Settings, workdir: Path, pinned: bool,
+                  profiler: cProfile.Profile | None) -> list[Variant]:
     runtime = build_runtime(settings)
     variants: list[Variant] = []
     try:
@@ -260,8 +271,8 @@ async def measure(args: argparse.Namespace, settings: Settings, workdir: Path, p
                         for batch in args.batch:
                             variant = Variant(setting, numbers, batch)
                             for _ in range(args.rounds):
-                                variant.rounds.append(
-                                    await one_round(runtime, service, fake, by_shape[numbers], numbers, batch, pinned))
+                                variant.rounds.append(await one_round(
+                                    runtime, service, fake, by_shape[numbers], numbers, batch, pinned, profiler))
                             print(variant.row(), flush=True)
                             variants.append(variant)
                 finally:
@@ -300,6 +311,24 @@ def database(url: str | None, workdir: Path) -> Iterator[str]:
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+LIBRARIES = ("sqlalchemy", "aiosqlite", "asyncpg", "httpx", "httpcore", "h11", "anyio", "greenlet", "cryptography",
+             "phonenumbers", "orjson", "uvloop", "gql_telephony", "bench")
+
+
+def print_own_time(path: Path, top: int = 15) -> None:
+    """Own time by library (the first of LIBRARIES in the function's file path), then by function."""
+    stats = pstats.Stats(str(path))
+    by_library: Counter[str] = Counter()
+    for (file, _line, _name), (_calls, _primitive, own, _cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]  # pstats keeps it undeclared
+        found = next((lib for lib in LIBRARIES if re.search(rf"[/\\]{lib}[/\\]", file)), None)
+        by_library[found or ("C calls" if file == "~" else "stdlib, other")] += own
+    total = sum(by_library.values()) or 1.0
+    print(f"\nown time by library, cProfile over the measured rounds ({path}, {total:.1f} s):")
+    for library, own in by_library.most_common():
+        print(f"  {100 * own / total:5.1f}%  {library}")
+    stats.sort_stats("tottime").print_stats(top)
+
+
 def event_loop_runner() -> asyncio.Runner:
     """uvloop, as `gql-telephony serve` runs (uvicorn's default where it is installed)."""
     try:
@@ -321,7 +350,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--database-url", help="a PostgreSQL server to make a fresh database on (default: SQLite)")
     parser.add_argument("--no-pin", action="store_true")
+    parser.add_argument("--profile", type=Path, help="cProfile the measured rounds, stats to this file")
     args = parser.parse_args()
+    profiler = cProfile.Profile() if args.profile else None
     pinned = not args.no_pin and (os.cpu_count() or 1) >= 2
     if pinned:
         os.sched_setaffinity(0, {SERVER_CPU})  # before any thread starts: aiosqlite's threads inherit it
@@ -332,12 +363,15 @@ def main() -> None:
         print(f"{'SQLite' if url.startswith('sqlite') else 'PostgreSQL'}, {args.configs} Twilio configurations per "
               f"shape, {args.rounds} rounds per variant{', pinned' if pinned else ''}", flush=True)
         with event_loop_runner() as runner:
-            variants = runner.run(measure(args, settings, workdir, pinned))
+            variants = runner.run(measure(args, settings, workdir, pinned, profiler))
     print("\nchecks/s: median of the rounds; the rest over all rounds. A check: ProviderChecks.check (reads, "
           "provider calls, write).")
     print(HEADER)
     for variant in variants:
         print(variant.row())
+    if profiler is not None:
+        profiler.dump_stats(args.profile)
+        print_own_time(args.profile)
 
 
 if __name__ == "__main__":

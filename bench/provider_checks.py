@@ -3,7 +3,7 @@
 Usage: .venv/bin/python -m bench.provider_checks [--configs 200] [--numbers 1 20] [--latency-ms 0 50]
            [--batch 4 16 64] [--rounds 3] [--slow-every 50] [--slow-ms 1000]
            [--database-url postgresql+asyncpg://...] [--no-pin] [--profile FILE]
-(`make bench-checks` runs it with the defaults, about 3 minutes; options go in BENCH_ARGS.)
+(`make bench-checks` runs it with the defaults, about 4 minutes; options go in BENCH_ARGS.)
 
   1. Builds the runtime from Settings on a fresh SQLite file in a temporary directory (or, with
      --database-url, on a fresh database made on that PostgreSQL server and dropped at the end).
@@ -21,8 +21,12 @@ Usage: .venv/bin/python -m bench.provider_checks [--configs 200] [--numbers 1 20
      number IN_ACCOUNT, and every provider call must be answered `ok`, or the benchmark stops.
   5. Prints per variant: checks/s (median of the rounds, min-max), provider requests/s, p50/p95 of
      one check's duration (ProviderChecks.check: its reads, the provider calls and its write;
-     not the claim or the lease's release), this process's CPU ms per check (every thread), and
-     the share of its core the fake used (under 100%: it was not the bottleneck).
+     not the claim or the lease's release), this process's CPU ms per check (every thread) and
+     its share of its core, the share of its core the fake used (well under 100%: it was not the
+     bottleneck), and what other processes took of the server's core meanwhile.
+  6. Last, with --slow-every K (default 50; 0 skips it), a fake where about every Kth account answers each
+     request --slow-ms later still (default 1000), at the last latency, on the first shape: a
+     provider's slow tail, against the batch sizes.
 
 With two or more cores this process (the server: event loop, aiosqlite's threads) is pinned to
 CPU 1 and the fake to CPU 0; --no-pin leaves scheduling to the OS. PostgreSQL is never pinned.

@@ -55,5 +55,12 @@ $(BENCH_STAMP): pyproject.toml | $(STAMP)
 bench: install $(BENCH_STAMP)
 	$(BIN)/python -m bench.dashboard $(BENCH_ARGS)
 
+# Provider checks per second in one server process, against a fake Twilio in a process of its own
+# (docs/PERFORMANCE.md, "Provider checks"): about 4 minutes with the defaults; options in BENCH_ARGS,
+# e.g. make bench-checks BENCH_ARGS="--batch 4 16 --database-url postgresql+asyncpg://postgres@127.0.0.1/postgres".
+.PHONY: bench-checks
+bench-checks: install $(BENCH_STAMP)
+	$(BIN)/python -m bench.provider_checks $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

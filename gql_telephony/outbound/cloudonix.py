@@ -2,11 +2,11 @@
 (https://api.cloudonix.io, `Authorization: Bearer <key>`).
 
 What this check can tell, and what it cannot: whether Cloudonix accepts the bearer token for the
-configured domain, and whether that domain is active (an inactive one is SUSPENDED); whether a
-number is routed into the domain by an exact DNID. Cloudonix has no trial state, says nothing of
-the customer account's billing; a number routed only by a pattern DNID reads as not in the
-domain, and a DNID only routes inbound calls: it does not prove the number may be used as an
-outbound caller ID.
+configured domain, and whether that domain and its customer are active (either inactive is
+SUSPENDED); whether a number is routed into the domain by an exact DNID. Cloudonix has no trial
+state, says nothing of the customer account's billing; a number routed only by a pattern DNID
+reads as not in the domain, and a DNID only routes inbound calls: it does not prove the number
+may be used as an outbound caller ID.
 
 The domain is read as `GET /customers/self/domains/{domain}` ("self" is the customer that owns
 the key, so a customer key and a key of that domain both work) and its DNIDs as

@@ -24,9 +24,16 @@ from ..storage.tables import utcnow
 log = logging.getLogger(__name__)
 
 
+# Checks claimed and run at once. A check mostly waits on its provider, so the batch bounds how
+# many run per second: about batch / (one check's duration). 16 is the calls one provider may
+# have in flight per process (outbound/http.py); against a fake answering in 50 ms it ran 2.4x
+# the checks per second of 4, and about as many when the process is CPU-bound (docs/PERFORMANCE.md).
+BATCH = 16
+
+
 class CheckWorker:
     def __init__(
-        self, db: Database, service: ProviderChecks, *, interval: int, poll: float = 1.0, batch: int = 4,
+        self, db: Database, service: ProviderChecks, *, interval: int, poll: float = 1.0, batch: int = BATCH,
     ) -> None:
         self.db, self.service = db, service
         self.interval = interval  # seconds between scheduled checks of a configuration; 0: none

@@ -51,6 +51,7 @@ def no_inventory() -> ProviderFailure:
 
 
 class AriClient:
+    looks_up_one_number = False
     async def check_account(self, http: ProviderHttp, account: Account) -> AccountAnswer:
         endpoint, set_by_operator = http.origin(PROVIDER, account.value("ari_endpoint"))
         reply = await http.get(

@@ -31,6 +31,11 @@ class ProviderClient(Protocol):
     """One per provider. Each method raises ProviderFailure (REJECTED or UNREACHABLE) when
     the provider gives no usable answer; a message never holds a secret or a raw body."""
 
+    # Whether find_number asks the provider for the one number. False: the API has no such
+    # request and find_number reads the inventory, so a check reads it once for all numbers.
+    @property
+    def looks_up_one_number(self) -> bool: ...
+
     async def check_account(self, http: ProviderHttp, account: Account) -> AccountAnswer:
         """The account's status (ACTIVE, TRIAL, SUSPENDED or CLOSED) and a short message."""
         ...

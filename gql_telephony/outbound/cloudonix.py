@@ -89,6 +89,7 @@ def require_domain(reply: Reply) -> None:
 
 
 class CloudonixClient:
+    looks_up_one_number = False
     async def check_account(self, http: ProviderHttp, account: Account) -> AccountAnswer:
         origin, domain, headers = _session(http, account)
         reply = await http.get(PROVIDER, origin + domain_path(domain), headers=headers)

@@ -103,6 +103,7 @@ def number_page(body: Any, page: int, region: str) -> NumberPage:
 
 
 class ExotelClient:
+    looks_up_one_number = False
     async def check_account(self, http: ProviderHttp, account: Account) -> AccountAnswer:
         origin, sid, auth = _session(http, account)
         reply = await http.get(PROVIDER, origin + balance_path(sid), auth=auth)

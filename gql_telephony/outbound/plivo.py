@@ -82,6 +82,7 @@ def number_page(body: Any, offset: int) -> NumberPage:
 
 
 class PlivoClient:
+    looks_up_one_number = True
     async def check_account(self, http: ProviderHttp, account: Account) -> AccountAnswer:
         origin, auth_id, auth = _session(http, account)
         reply = await http.get(PROVIDER, origin + account_path(auth_id), auth=auth)

@@ -110,6 +110,7 @@ async def _numbers(
 
 @dataclass(frozen=True)
 class TelnyxClient:
+    looks_up_one_number = True
     page_size: int = 250  # Telnyx's largest page
 
     async def check_account(self, http: ProviderHttp, account: Account) -> AccountAnswer:

@@ -154,6 +154,7 @@ class TwilioStyleClient:
 
     endpoint: Callable[[ProviderHttp, Account], Endpoint]
     page_size: int = 200
+    looks_up_one_number = True  # the PhoneNumber filter
 
     async def check_account(self, http: ProviderHttp, account: Account) -> AccountAnswer:
         return await check_account(http, self.endpoint(http, account))

@@ -86,6 +86,7 @@ def number_page(body: Any, page: int) -> NumberPage:
 
 
 class VobizClient:
+    looks_up_one_number = False
     async def check_account(self, http: ProviderHttp, account: Account) -> AccountAnswer:
         origin, _, headers = _session(http, account)
         reply = await http.get(PROVIDER, origin + ACCOUNT_PATH, headers=headers)

@@ -93,6 +93,7 @@ def _voice(features: Any) -> bool | None:
 
 @dataclass(frozen=True)
 class VonageClient:
+    looks_up_one_number = True
     page_size: int = 100  # Vonage's largest page
 
     async def _get(self, http: ProviderHttp, account: Account, path: str, params: dict[str, str | int] | None) -> Any:

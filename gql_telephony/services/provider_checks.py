@@ -40,7 +40,8 @@ from .unit_of_work import writing
 
 CONFIG_PATH = ("input", "id")
 IMPORT_PATH = ("input", "telephonyConfigId")
-# Up to this many numbers are looked up one by one; more, and the whole inventory is read once.
+# Up to this many numbers are looked up one by one (where the API can look up one number); more,
+# and the whole inventory is read once.
 LOOKUPS_ONE_BY_ONE = 10
 LOOKUPS_AT_ONCE = 4
 INSERT_CHUNK = 500  # numbers per INSERT (SQLite allows 32,766 parameters, 7 per row)
@@ -149,7 +150,7 @@ class ProviderChecks:
         for number_id, number in numbers:
             if not number.startswith("+"):
                 found[number_id] = unknown_number(utcnow(), f"A SIP URI is not in {provider.name}'s number inventory.")
-        if len(listed) <= LOOKUPS_ONE_BY_ONE:
+        if len(listed) <= LOOKUPS_ONE_BY_ONE and client.looks_up_one_number:
             gate = asyncio.Semaphore(LOOKUPS_AT_ONCE)
 
             async def look_up(number_id: int, number: str) -> None:

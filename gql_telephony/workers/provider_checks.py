@@ -48,32 +48,53 @@ class CheckWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        while True:
-            try:
-                done = await self.run_due()
-            except Exception:  # a database hiccup must not end the loop: try again next poll
-                log.exception("provider checks: claiming due checks failed")
-                done = 0
-            if done < self.batch:
-                self._wake.clear()
-                try:
-                    # Jitter, so that processes started together do not poll in step.
-                    await asyncio.wait_for(self._wake.wait(), self.poll * random.uniform(0.8, 1.2))
-                except TimeoutError:
-                    pass
+        """Keeps up to `batch` checks running: a slot that frees is filled at once, so one slow
+        provider holds its own slot, not a whole batch."""
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                self._wake.clear()  # before claiming: a change committed after the claim wakes the wait
+                free = self.batch - len(running)
+                if free:
+                    try:
+                        claimed = await self._claim(free)
+                    except Exception:  # a database hiccup must not end the loop: try again next poll
+                        log.exception("provider checks: claiming due checks failed")
+                        claimed = []
+                    running.update(asyncio.create_task(self._run(claim)) for claim in claimed)
+                    if len(claimed) == free:
+                        continue  # maybe more are due: claim again as soon as a slot frees
+                woken = asyncio.create_task(self._wake.wait())
+                # Jitter, so that processes started together do not poll in step.
+                done, _ = await asyncio.wait(
+                    {*running, woken}, timeout=self.poll * random.uniform(0.8, 1.2),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                woken.cancel()
+                running -= done
+        finally:
+            # Shut-down: checks cut short keep their leases until they run out; another process
+            # (or this one, started again) takes them over then.
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
 
     async def run_due(self) -> int:
-        """Claims up to `batch` due checks and runs them; how many it claimed."""
+        """Claims up to `batch` due checks and runs them to the end; how many it claimed (for
+        tests and the benchmark, which drive the worker step by step)."""
+        claimed = await self._claim(self.batch)
+        await asyncio.gather(*(self._run(claim) for claim in claimed))
+        return len(claimed)
+
+    async def _claim(self, limit: int) -> list[checks.Claim]:
         now = utcnow()
         async with self.db.reading_rows() as connection:
             if not await checks.any_due(connection, now=now):
-                return 0
+                return []
         async with self.db.writing() as session:
-            claimed = await checks.claim_due(
-                session, owner=self.owner, now=now, lease_until=now + self.lease, limit=self.batch
+            return await checks.claim_due(
+                session, owner=self.owner, now=now, lease_until=now + self.lease, limit=limit
             )
-        await asyncio.gather(*(self._run(claim) for claim in claimed))
-        return len(claimed)
 
     async def _run(self, claim: checks.Claim) -> None:
         try:

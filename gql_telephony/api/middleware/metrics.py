@@ -136,8 +136,8 @@ class Metrics:
         self.read_paths = ReadPathCounter(read_paths) if read_paths is not None else None
         self.provider_calls = None if provider_calls is None else CountsView(
             "gql_telephony_provider_requests_total",
-            "Provider API calls by provider and outcome (ok, rejected, http_4xx, rate_limited, server_error, "
-            "timeout, connect_error, refused_host, unresolvable).", ("provider", "outcome"), provider_calls,
+            "Provider API call attempts by provider and outcome (docs/PROVIDER_CHECKS.md lists the outcomes).",
+            ("provider", "outcome"), provider_calls,
         )
         self._db = db
         for engine in db.engines:

@@ -16,8 +16,8 @@ Usage: .venv/bin/python -m bench.provider_checks [--configs 200] [--numbers 1 20
      uvicorn) in a process of its own, answering each request after that delay, and points a
      fresh ProviderHttp at it (provider_api_origins={"TWILIO": its origin}).
   4. For each shape and each batch size, ROUNDS times: makes that shape's checks due, and drives the
-     real CheckWorker(batch=B) with `run_due()` in a loop until nothing is due (this is what
-     `run()` does while every claim comes back full). Every check must end ACTIVE with every
+     real CheckWorker(batch=B) with its own loop, `run()` (a freed slot is filled at once), until
+     every check is done. Every check must end ACTIVE with every
      number IN_ACCOUNT, and every provider call must be answered `ok`, or the benchmark stops.
   5. Prints per variant: checks/s (median of the rounds, min-max), provider requests/s, p50/p95 of
      one check's duration (ProviderChecks.check: its reads, the provider calls and its write;
@@ -204,17 +204,21 @@ async def require_answered(runtime: Runtime, config_ids: list[int], numbers: int
 
 async def one_round(runtime: Runtime, service: TimedChecks, fake: Process, config_ids: list[int], numbers: int,
                     batch: int, pinned: bool, profiler: cProfile.Profile | None = None) -> Round:
-    worker = CheckWorker(runtime.db, service, interval=0, batch=batch)  # interval 0: checked once, then not due
+    # interval 0: checked once, then not due; a short poll, so that the end of a round is seen at once.
+    worker = CheckWorker(runtime.db, service, interval=0, batch=batch, poll=0.05)
     since = await make_due(runtime, config_ids)
     service.durations = []
     outcomes_before = Counter(service.http.outcomes)
     busy_before = busy_seconds(SERVER_CPU) if pinned else None
     fake_before, cpu_before, started_at = cpu_seconds(fake.pid), time.process_time(), time.perf_counter()
-    done = 0
     if profiler is not None:
         profiler.enable()
-    while claimed := await worker.run_due():
-        done += claimed
+    loop = asyncio.create_task(worker.run())  # the worker's own loop, as a server runs it
+    while worker.checks_run < len(config_ids) and not loop.done():
+        await asyncio.sleep(0.005)
+    loop.cancel()
+    await asyncio.gather(loop, return_exceptions=True)
+    done = worker.checks_run
     if profiler is not None:
         profiler.disable()
     seconds = time.perf_counter() - started_at

@@ -65,12 +65,14 @@ class CheckWorker:
                     if len(claimed) == free:
                         continue  # maybe more are due: claim again as soon as a slot frees
                 woken = asyncio.create_task(self._wake.wait())
-                # Jitter, so that processes started together do not poll in step.
-                done, _ = await asyncio.wait(
-                    {*running, woken}, timeout=self.poll * random.uniform(0.8, 1.2),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                woken.cancel()
+                try:
+                    # Jitter, so that processes started together do not poll in step.
+                    done, _ = await asyncio.wait(
+                        {*running, woken}, timeout=self.poll * random.uniform(0.8, 1.2),
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    woken.cancel()
                 running -= done
         finally:
             # Shut-down: checks cut short keep their leases until they run out; another process
@@ -101,7 +103,6 @@ class CheckWorker:
             await self.service.check(claim.config_id, wanted=claim.wanted)
         except Exception:  # one configuration's failure must not stop the others
             log.exception("provider checks: a check failed (configuration %s)", claim.config_id)
-        self.checks_run += 1
         next_due = None
         if self.interval:
             next_due = utcnow() + timedelta(seconds=self.interval * random.uniform(0.9, 1.1))
@@ -109,3 +110,4 @@ class CheckWorker:
             await checks.finish(
                 session, config_id=claim.config_id, owner=self.owner, wanted=claim.wanted, next_due=next_due
             )
+        self.checks_run += 1  # counted when its lease is given back

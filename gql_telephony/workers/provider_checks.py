@@ -73,6 +73,8 @@ class CheckWorker:
                     )
                 finally:
                     woken.cancel()
+                    # Awaited, so that a shut-down never leaves it pending for the closing loop.
+                    await asyncio.gather(woken, return_exceptions=True)
                 running -= done
         finally:
             # Shut-down: checks cut short keep their leases until they run out; another process

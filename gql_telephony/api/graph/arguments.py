@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
+import strawberry
 from graphql import GraphQLError
 
 from .ids import decode_cursor
@@ -12,6 +13,18 @@ from .ids import decode_cursor
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
 MAX_NODE_IDS = 100
+
+# The arguments as the load functions of fields.py declare them, with their descriptions.
+First = Annotated[int | None, strawberry.argument(
+    description=f"Page size, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}); outside it, BAD_USER_INPUT."
+)]
+After = Annotated[str | None, strawberry.argument(
+    description="A cursor of this connection: the page starts after that item; null: from the start."
+)]
+NodeIds = Annotated[list[strawberry.ID], strawberry.argument(
+    description=f"Global ids, at most {MAX_NODE_IDS} (more: BAD_USER_INPUT)."
+)]
+
 
 
 def bad_user_input(message: str) -> GraphQLError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import TypeVar, cast
+from typing import Annotated, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -51,139 +51,173 @@ def of_number(row: PhoneNumberRow | None) -> PhoneNumberType | None:
     return PhoneNumberType(source=cast(NumberRow, row)) if row is not None else None
 
 
-@strawberry.input
+# Descriptions said by several inputs and payloads.
+_CONFIG_ID = "The configuration's global id."
+_NUMBER_ID = "The phone number's global id."
+_EXPECTED_VERSION = "The version you read; if it is no longer current: CONFLICT, and nothing changes."
+_USER_ERRORS = "Why the input was refused; empty when the mutation succeeded."
+_CHANGED_CONFIG = "The configuration as the mutation left it; null when refused."
+_CHANGED_NUMBER = "The phone number as the mutation left it; null when refused."
+
+
+def _input(description: str) -> object:
+    """A mutation's `input` argument, described (as its Annotated metadata)."""
+    return strawberry.argument(description=description)
+
+
+@strawberry.input(description="A provider account to connect.")
 class CreateTelephonyConfigInput:
-    name: str
-    provider: ProviderKey
-    config: JSON
-    is_default_outbound: bool | None = None
+    name: str = strawberry.field(description="1 to 64 characters, unique in the organization (ignoring case).")
+    provider: ProviderKey = strawberry.field(description="The provider; it cannot change later.")
+    config: JSON = strawberry.field(
+        description="An object whose keys are telephonyProviders { fields { key } } of the provider."
+    )
+    is_default_outbound: bool | None = strawberry.field(
+        default=None, description="true: make it the default outbound config, demoting the previous one."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What createTelephonyConfig did.")
 class CreateTelephonyConfigPayload:
-    telephony_config: TelephonyConfigType | None
+    telephony_config: TelephonyConfigType | None = strawberry.field(
+        description="The new configuration; null when refused."
+    )
     previous_default: TelephonyConfigType | None = strawberry.field(
         description="The configuration demoted when this one was created as the default."
     )
-    user_errors: list[UserErrorType]
+    user_errors: list[UserErrorType] = strawberry.field(description=_USER_ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a configuration; what is left out stays as it is.")
 class UpdateTelephonyConfigInput:
-    id: strawberry.ID
-    name: str | None = None
-    config: JSON | None = strawberry.field(
-        default=None, description="Merged into the stored config: see the contract README."
-    )
-    expected_version: int | None = None
+    id: strawberry.ID = strawberry.field(description=_CONFIG_ID)
+    name: str | None = strawberry.field(default=None, description="A new name; null or left out keeps it.")
+    config: JSON | None = strawberry.field(default=None, description=(
+        "Merged: a key given sets it, a key given as null clears it, a key left out stays."
+    ))
+    expected_version: int | None = strawberry.field(default=None, description=_EXPECTED_VERSION)
 
 
-@strawberry.type
+@strawberry.type(description="What updateTelephonyConfig did.")
 class UpdateTelephonyConfigPayload:
-    telephony_config: TelephonyConfigType | None
-    user_errors: list[UserErrorType]
+    telephony_config: TelephonyConfigType | None = strawberry.field(description=_CHANGED_CONFIG)
+    user_errors: list[UserErrorType] = strawberry.field(description=_USER_ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="The configuration to delete, with its phone numbers.")
 class DeleteTelephonyConfigInput:
-    id: strawberry.ID
-    expected_version: int | None = None
+    id: strawberry.ID = strawberry.field(description=_CONFIG_ID)
+    expected_version: int | None = strawberry.field(default=None, description=_EXPECTED_VERSION)
 
 
-@strawberry.type
+@strawberry.type(description="What deleteTelephonyConfig did.")
 class DeleteTelephonyConfigPayload:
-    deleted_telephony_config_id: strawberry.ID | None
-    user_errors: list[UserErrorType]
+    deleted_telephony_config_id: strawberry.ID | None = strawberry.field(
+        description="The id of the deleted configuration; null when refused."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(description=_USER_ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="The configuration to make the default outbound one.")
 class SetDefaultOutboundTelephonyConfigInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description=_CONFIG_ID)
 
 
-@strawberry.type
+@strawberry.type(description="What setDefaultOutboundTelephonyConfig did.")
 class SetDefaultOutboundTelephonyConfigPayload:
-    telephony_config: TelephonyConfigType | None
-    previous_default: TelephonyConfigType | None
-    user_errors: list[UserErrorType]
+    telephony_config: TelephonyConfigType | None = strawberry.field(
+        description="The new default; null when refused."
+    )
+    previous_default: TelephonyConfigType | None = strawberry.field(
+        description="The configuration demoted; null when none was."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(description=_USER_ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="A phone number to register as a caller ID of a configuration.")
 class AddPhoneNumberInput:
-    telephony_config_id: strawberry.ID
-    phone_number: str
+    telephony_config_id: strawberry.ID = strawberry.field(description="The global id of the configuration it serves.")
+    phone_number: str = strawberry.field(
+        description="With +country code (or region); on a SIP provider, a sip: URI too. Stored normalized."
+    )
     region: str | None = strawberry.field(
         default=None, description="ISO 3166 region (e.g. GB) for a number written without +country code."
     )
-    label: str | None = None
-    is_active: bool | None = None
+    label: str | None = strawberry.field(default=None, description="Free text of at most 64 characters.")
+    is_active: bool | None = strawberry.field(default=None, description="Whether it places calls; default true.")
 
 
-@strawberry.type
+@strawberry.type(description="What addPhoneNumber did.")
 class AddPhoneNumberPayload:
-    phone_number: PhoneNumberType | None
-    user_errors: list[UserErrorType]
+    phone_number: PhoneNumberType | None = strawberry.field(description="The number added; null when refused.")
+    user_errors: list[UserErrorType] = strawberry.field(description=_USER_ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a phone number; what is left out stays as it is.")
 class UpdatePhoneNumberInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description=_NUMBER_ID)
     label: str | None = strawberry.field(
         default=strawberry.UNSET, description="null or blank removes the label; leave it out to keep it."
     )
-    is_active: bool | None = None
+    is_active: bool | None = strawberry.field(default=None, description="Whether it places calls; null keeps it.")
 
 
-@strawberry.type
+@strawberry.type(description="What updatePhoneNumber did.")
 class UpdatePhoneNumberPayload:
-    phone_number: PhoneNumberType | None
-    user_errors: list[UserErrorType]
+    phone_number: PhoneNumberType | None = strawberry.field(description=_CHANGED_NUMBER)
+    user_errors: list[UserErrorType] = strawberry.field(description=_USER_ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="The phone number to remove.")
 class RemovePhoneNumberInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description=_NUMBER_ID)
 
 
-@strawberry.type
+@strawberry.type(description="What removePhoneNumber did.")
 class RemovePhoneNumberPayload:
-    deleted_phone_number_id: strawberry.ID | None
-    user_errors: list[UserErrorType]
+    deleted_phone_number_id: strawberry.ID | None = strawberry.field(
+        description="The id of the removed number; null when refused."
+    )
+    user_errors: list[UserErrorType] = strawberry.field(description=_USER_ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="The configuration to check with its provider now.")
 class CheckTelephonyConfigInput:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description=_CONFIG_ID)
 
 
-@strawberry.type
+@strawberry.type(description="What checkTelephonyConfig learned.")
 class CheckTelephonyConfigPayload:
     telephony_config: TelephonyConfigType | None = strawberry.field(
         description="With the fresh providerCheck of the account and of each number."
     )
-    user_errors: list[UserErrorType]
+    user_errors: list[UserErrorType] = strawberry.field(description=_USER_ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="The configuration whose account's numbers to import.")
 class ImportPhoneNumbersInput:
-    telephony_config_id: strawberry.ID
+    telephony_config_id: strawberry.ID = strawberry.field(description=_CONFIG_ID)
 
 
-@strawberry.type
+@strawberry.type(description="What importPhoneNumbers did.")
 class ImportPhoneNumbersPayload:
-    telephony_config: TelephonyConfigType | None
+    telephony_config: TelephonyConfigType | None = strawberry.field(
+        description="The configuration, with its numbers after the import; null when refused."
+    )
     imported_count: int | None = strawberry.field(description="Numbers registered by this import.")
     already_registered_count: int | None = strawberry.field(
         description="The account's voice numbers that the organization had already registered."
     )
-    user_errors: list[UserErrorType]
+    user_errors: list[UserErrorType] = strawberry.field(description=_USER_ERRORS)
 
 
-@strawberry.type
+@strawberry.type(description="Writes. A refusal comes as userErrors; a read-only API key gets FORBIDDEN.")
 class Mutation:
-    @strawberry.mutation
+    @strawberry.mutation(description=(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
+        "Connects a provider account; config is checked against the provider's fields."
+    ))
     async def create_telephony_config(
-        self, info: Info, input: CreateTelephonyConfigInput
+        self, info: Info, input: Annotated[CreateTelephonyConfigInput, _input("The configuration to create.")]
     ) -> CreateTelephonyConfigPayload:
         ctx = info.context
         result, errors = await attempt(info, ctx.runtime.configs.create(
@@ -195,9 +229,11 @@ class Mutation:
             telephony_config=of_config(created), previous_default=of_config(previous), user_errors=errors
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description=(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
+        "Renames a configuration, or merges changes into its config."
+    ))
     async def update_telephony_config(
-        self, info: Info, input: UpdateTelephonyConfigInput
+        self, info: Info, input: Annotated[UpdateTelephonyConfigInput, _input("The changes.")]
     ) -> UpdateTelephonyConfigPayload:
         ctx = info.context
         row, errors = await attempt(info, ctx.runtime.configs.update(
@@ -206,9 +242,11 @@ class Mutation:
         ))
         return UpdateTelephonyConfigPayload(telephony_config=of_config(row), user_errors=errors)
 
-    @strawberry.mutation
+    @strawberry.mutation(description=(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
+        "Deletes a configuration and its phone numbers."
+    ))
     async def delete_telephony_config(
-        self, info: Info, input: DeleteTelephonyConfigInput
+        self, info: Info, input: Annotated[DeleteTelephonyConfigInput, _input("The configuration to delete.")]
     ) -> DeleteTelephonyConfigPayload:
         ctx = info.context
         deleted, errors = await attempt(info, ctx.runtime.configs.delete(
@@ -219,9 +257,12 @@ class Mutation:
             user_errors=errors,
         )
 
-    @strawberry.mutation
+    @strawberry.mutation(description=(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
+        "Makes a configuration the default outbound one, demoting the previous default."
+    ))
     async def set_default_outbound_telephony_config(
-        self, info: Info, input: SetDefaultOutboundTelephonyConfigInput
+        self, info: Info,
+        input: Annotated[SetDefaultOutboundTelephonyConfigInput, _input("The configuration to make the default.")],
     ) -> SetDefaultOutboundTelephonyConfigPayload:
         ctx = info.context
         result, errors = await attempt(info, ctx.runtime.configs.set_default(ctx.org_id, config_key(input.id)))
@@ -230,8 +271,12 @@ class Mutation:
             telephony_config=of_config(row), previous_default=of_config(previous), user_errors=errors
         )
 
-    @strawberry.mutation
-    async def add_phone_number(self, info: Info, input: AddPhoneNumberInput) -> AddPhoneNumberPayload:
+    @strawberry.mutation(description=(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
+        "Registers a phone number (a caller ID) on a configuration."
+    ))
+    async def add_phone_number(
+        self, info: Info, input: Annotated[AddPhoneNumberInput, _input("The number to add.")]
+    ) -> AddPhoneNumberPayload:
         ctx = info.context
         added, errors = await attempt(info, ctx.runtime.numbers.add(
             ctx.org_id, config_key(input.telephony_config_id), phone_number=input.phone_number,
@@ -244,8 +289,12 @@ class Mutation:
         ctx.reader.prime_configs([added.config])
         return AddPhoneNumberPayload(phone_number=of_number(added.number), user_errors=errors)
 
-    @strawberry.mutation
-    async def update_phone_number(self, info: Info, input: UpdatePhoneNumberInput) -> UpdatePhoneNumberPayload:
+    @strawberry.mutation(description=(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
+        "Changes a phone number's label, or whether it is active."
+    ))
+    async def update_phone_number(
+        self, info: Info, input: Annotated[UpdatePhoneNumberInput, _input("The changes.")]
+    ) -> UpdatePhoneNumberPayload:
         ctx = info.context
         row, errors = await attempt(info, ctx.runtime.numbers.update(
             ctx.org_id, number_key(input.id), label=input.label or None,
@@ -253,8 +302,10 @@ class Mutation:
         ))
         return UpdatePhoneNumberPayload(phone_number=of_number(row), user_errors=errors)
 
-    @strawberry.mutation
-    async def remove_phone_number(self, info: Info, input: RemovePhoneNumberInput) -> RemovePhoneNumberPayload:
+    @strawberry.mutation(description="Removes a phone number.")  # type: ignore[untyped-decorator]  # typed Any
+    async def remove_phone_number(
+        self, info: Info, input: Annotated[RemovePhoneNumberInput, _input("The number to remove.")]
+    ) -> RemovePhoneNumberPayload:
         ctx = info.context
         deleted, errors = await attempt(info, ctx.runtime.numbers.remove(ctx.org_id, number_key(input.id)))
         return RemovePhoneNumberPayload(
@@ -266,7 +317,7 @@ class Mutation:
         "Asks the provider about the account and every number now (30 seconds at most)."
     ))
     async def check_telephony_config(
-        self, info: Info, input: CheckTelephonyConfigInput
+        self, info: Info, input: Annotated[CheckTelephonyConfigInput, _input("The configuration to check.")]
     ) -> CheckTelephonyConfigPayload:
         ctx = info.context
         row, errors = await attempt(info, ctx.runtime.checks.check_now(ctx.org_id, config_key(input.id)))
@@ -277,7 +328,10 @@ class Mutation:
     @strawberry.mutation(description=(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
         "Registers the account's voice numbers that the organization has not registered yet."
     ))
-    async def import_phone_numbers(self, info: Info, input: ImportPhoneNumbersInput) -> ImportPhoneNumbersPayload:
+    async def import_phone_numbers(
+        self, info: Info, input: Annotated[ImportPhoneNumbersInput, _input("The configuration to import into.")]
+    ) -> ImportPhoneNumbersPayload:
+
         ctx = info.context
         result, errors = await attempt(info, ctx.runtime.checks.import_numbers(
             ctx.org_id, config_key(input.telephony_config_id)

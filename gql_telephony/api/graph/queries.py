@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -11,7 +11,7 @@ from ...domain.providers import PROVIDERS, Provider
 from ...domain.warnings import WarningSummary
 from ...services.reader import Reader
 from ...storage.queries import ConfigRow
-from .arguments import MAX_NODE_IDS, Page, bad_user_input, page_arguments
+from .arguments import MAX_NODE_IDS, After, First, NodeIds, Page, bad_user_input, page_arguments
 from .fields import batched, computed, view
 from .ids import decode_id, decode_id_of
 from .types import (
@@ -25,14 +25,17 @@ from .types import (
 NodeSource = tuple[str, Any]  # (type name, row): what a field of type Node gives
 
 
-async def _config_pages(reader: Reader, roots: list[None], first: int | None = None,
-                        after: str | None = None) -> list[Page]:
+async def _config_pages(reader: Reader, roots: list[None], first: First = None, after: After = None) -> list[Page]:
     limit, after_id = page_arguments(first, after)
     rows = await reader.config_page(limit=limit + 1, after_id=after_id)
     return [Page.of(rows, limit, after_id)] * len(roots)
 
 
-async def _config_by_id(reader: Reader, roots: list[None], id: strawberry.ID) -> list[ConfigRow | None]:
+ConfigId = Annotated[strawberry.ID, strawberry.argument(description="The configuration's global id.")]
+NodeId = Annotated[strawberry.ID, strawberry.argument(description="A global id, of any type.")]
+
+
+async def _config_by_id(reader: Reader, roots: list[None], id: ConfigId) -> list[ConfigRow | None]:
     key = decode_id_of("TelephonyConfig", id)
     row = (await reader.configs([key]))[key] if key is not None else None
     return [row] * len(roots)
@@ -67,23 +70,36 @@ async def nodes_of(reader: Reader, global_ids: list[str]) -> list[NodeSource | N
     return sources
 
 
-async def _node(reader: Reader, roots: list[None], id: strawberry.ID) -> list[NodeSource | None]:
+async def _node(reader: Reader, roots: list[None], id: NodeId) -> list[NodeSource | None]:
     return (await nodes_of(reader, [id])) * len(roots)
 
 
-async def _nodes(reader: Reader, roots: list[None], ids: list[strawberry.ID]) -> list[list[NodeSource | None]]:
+async def _nodes(reader: Reader, roots: list[None], ids: NodeIds) -> list[list[NodeSource | None]]:
     if len(ids) > MAX_NODE_IDS:
         raise bad_user_input(f"`ids` takes at most {MAX_NODE_IDS} ids.")
     return [await nodes_of(reader, list(ids))] * len(roots)
 
 
-@view("Query")
+@view("Query", description="Reads, all of the organization whose API key sent the request.")
 class Query:
     source: strawberry.Private[None]  # the root value: nothing
-    telephony_configs: TelephonyConfigConnection = batched(_config_pages)
-    telephony_config: TelephonyConfigType | None = batched(_config_by_id)
-    default_outbound_telephony_config: TelephonyConfigType | None = batched(_default_config)
-    telephony_providers: list[ProviderMetadataType] = computed(_providers)
-    telephony_config_warnings: TelephonyConfigWarningSummaryType = batched(_warning_summary)
-    node: Node | None = batched(_node)
-    nodes: list[Node | None] = batched(_nodes)
+    telephony_configs: TelephonyConfigConnection = batched(
+        _config_pages, description="The organization's configurations, oldest first."
+    )
+    telephony_config: TelephonyConfigType | None = batched(
+        _config_by_id, description="A configuration by id; null when the organization has none with it."
+    )
+    default_outbound_telephony_config: TelephonyConfigType | None = batched(
+        _default_config, description="The default configuration for outbound calls; null when none is."
+    )
+    telephony_providers: list[ProviderMetadataType] = computed(
+        _providers, description="Every provider, with the keys its config allows (fields)."
+    )
+    telephony_config_warnings: TelephonyConfigWarningSummaryType = batched(
+        _warning_summary, description="The organization's warnings, counted by code."
+    )
+    node: Node | None = batched(_node, description="Any object by global id; null when the organization has none.")
+    nodes: list[Node | None] = batched(
+        _nodes, description="Objects by global id, in the order given; null for an id that names none."
+    )
+

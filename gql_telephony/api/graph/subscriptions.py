@@ -9,7 +9,7 @@ import strawberry
 from .types import Info, TelephonyConfigWarningSummaryType
 
 
-@strawberry.type
+@strawberry.type(description="Live updates, over the WebSocket at /graphql (graphql-transport-ws): docs/API.md.")
 class Subscription:
     @strawberry.subscription(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
         description="The organization's summary now, then each time it changes."

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 from operator import itemgetter
+from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -23,28 +24,20 @@ from ...domain.warnings import LISTED_NUMBER_WARNINGS, ConfigWarning, Severity, 
 from ...services.reader import Reader
 from ...services.reads import stored_config
 from ...storage.queries import POSITIONS, ConfigRow, NumberRow
-from .arguments import Page, page_arguments
+from .arguments import After, First, Page, page_arguments
 from .context import Context
+from .enums import register_enums
 from .fields import batched, computed, itself, read, view
 from .ids import encode_cursor, encode_id
 
 Info = strawberry.Info[Context, None]
 
-# The domain's enums under their GraphQL names (strawberry.enum marks the class itself, so
-# fields below are annotated with the domain's own enum).
-strawberry.enum(ProviderKey, name="TelephonyProviderKey")
-strawberry.enum(Connectivity, name="ProviderConnectivity")
-strawberry.enum(FieldType, name="ProviderFieldType")
-strawberry.enum(WarningCode, name="TelephonyWarningCode")
-strawberry.enum(Severity, name="WarningSeverity")
-strawberry.enum(ErrorCode, name="UserErrorCode")
-strawberry.enum(AccountStatus, name="ProviderAccountStatus")
-strawberry.enum(NumberStatus, name="PhoneNumberProviderStatus")
+register_enums()  # fields below are annotated with the domain's own enums
 
 
-@strawberry.interface
+@strawberry.interface(description="An object with a global id, which node(id:) and nodes(ids:) find again.")
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Global id: opaque, stable, unique across types.")
 
 
 # Partials of a C-level cached function: no Python frame per row of a large page.
@@ -59,28 +52,28 @@ _number_id = partial(encode_id, "PhoneNumber")
 class ProviderFieldType_:
     source: strawberry.Private[ProviderField]
     key: str = read(description="The key of this field in TelephonyConfig.config, e.g. api_key.")
-    label: str = read()
-    type: FieldType = read()
+    label: str = read(description="The input's label, for people.")
+    type: FieldType = read(description="How to draw the input, and the JSON type of its value.")
     required: bool = read(description="The API rejects a create without it (form and API agree).")
     secret: bool = read(description="Stored encrypted, returned masked, never returned in clear.")
-    description: str | None = read()
-    placeholder: str | None = read()
-    default_value: JSON | None = read("default")
+    description: str | None = read(description="Help for the input, e.g. the format the API checks; null when none.")
+    placeholder: str | None = read(description="An example to show in the empty input; null when none.")
+    default_value: JSON | None = read("default", description="What the key reads as when left out; null when none.")
     choices: list[str] | None = read(
         then=lambda values: list(values) or None,
         description="The only values the field takes (a form shows a select); null when free.",
     )
 
 
-@view("ProviderMetadata")
+@view("ProviderMetadata", description="A provider the API connects, and the form its config takes.")
 class ProviderMetadataType:
     source: strawberry.Private[Provider]
-    key: ProviderKey = read()
-    name: str = read()
-    notes: str = read()
-    connectivity: Connectivity = read()
-    docs_url: str | None = read()
-    fields: list[ProviderFieldType_] = read()
+    key: ProviderKey = read(description="TelephonyConfig.provider for this provider.")
+    name: str = read(description="The provider's name, for people.")
+    notes: str = read(description="One line on when to choose it.")
+    connectivity: Connectivity = read(description="How it places calls: its HTTP API, or SIP.")
+    docs_url: str | None = read(description="Where the provider documents these credentials; null when nowhere.")
+    fields: list[ProviderFieldType_] = read(description="The keys TelephonyConfig.config allows, in form order.")
     checks_account: bool = read(description="Whether the server asks the provider about the account.")
     checks_numbers: bool = read(description="Whether each registered number is looked up in the account.")
     imports_numbers: bool = read(description="Whether importPhoneNumbers can list the account's numbers.")
@@ -93,7 +86,7 @@ def provider_of(stored: str) -> Provider:
 @view("ProviderAccountCheck", description="What the provider last said about the account.")
 class ProviderAccountCheckType:
     source: strawberry.Private[AccountCheck]
-    status: AccountStatus = read()
+    status: AccountStatus = read(description="The account's state.")
     checked_at: datetime = read(
         description="When the provider last answered; until it has, when it was first asked."
     )
@@ -103,10 +96,10 @@ class ProviderAccountCheckType:
 @view("PhoneNumberProviderCheck", description="What the provider last said about this number.")
 class PhoneNumberProviderCheckType:
     source: strawberry.Private[NumberCheck]
-    status: NumberStatus = read()
+    status: NumberStatus = read(description="Whether the provider account holds the number.")
     voice_capable: bool | None = read(description="Null when the provider does not say.")
-    checked_at: datetime = read()
-    message: str | None = read()
+    checked_at: datetime = read(description="When the provider last answered about it (UTC).")
+    message: str | None = read(description="For people; never a secret or the provider's own text.")
 
 
 async def _warned_numbers(reader: Reader, warnings: list[ConfigWarning]) -> list[NumberRow | None]:
@@ -114,32 +107,32 @@ async def _warned_numbers(reader: Reader, warnings: list[ConfigWarning]) -> list
     return [None if w.number_id is None else numbers.get(w.number_id) for w in warnings]
 
 
-@view("TelephonyConfigWarning")
+@view("TelephonyConfigWarning", description="Something misconfigured, found before calls fail.")
 class TelephonyConfigWarningType:
     source: strawberry.Private[ConfigWarning]
-    code: WarningCode = read()
-    severity: Severity = read()
-    message: str = read()
+    code: WarningCode = read(description="What it is about: match on this, not on message.")
+    severity: Severity = read(description="How urgent it is (fixed for each code).")
+    message: str = read(description="A fixed sentence for people, the same for every warning of the code.")
     field: str | None = read(description="The config key to fill in to clear it, where one does.")
     phone_number: PhoneNumberType | None = batched(
         _warned_numbers, description="The number a number's warning is about; null for the configuration's own."
     )
 
 
-@view("WarningCodeCount")
+@view("WarningCodeCount", description="How many warnings of one code the organization has.")
 class WarningCodeCount:
     source: strawberry.Private[tuple[WarningCode, int]]
-    code: WarningCode = computed(itemgetter(0))
-    count: int = computed(itemgetter(1))
+    code: WarningCode = computed(itemgetter(0), description="The code counted.")
+    count: int = computed(itemgetter(1), description="Its warnings in all configs (at least 1).")
 
 
-@view("TelephonyConfigWarningSummary")
+@view("TelephonyConfigWarningSummary", description="The organization's warnings, counted.")
 class TelephonyConfigWarningSummaryType:
     source: strawberry.Private[WarningSummary]
     total_count: int = read(description="All warnings of all the organization's configs.")
-    configs_with_warnings_count: int = read()
+    configs_with_warnings_count: int = read(description="Configs with at least one warning.")
     by_code: list[WarningCodeCount] = read(description="One entry per code with a count above zero.")
-    has_default_outbound: bool = read()
+    has_default_outbound: bool = read(description="False when no config is the default outbound one.")
 
 
 # --- Connections: views over a Page -------------------------------------------------------------
@@ -155,13 +148,13 @@ def _last_cursor(page: Page) -> str | None:
     return encode_cursor(page.rows[-1][0]) if page.rows else None
 
 
-@view("PageInfo")
+@view("PageInfo", description="Where a page sits in its connection.")
 class PageInfo:
     source: strawberry.Private[Page]
-    has_next_page: bool = read("has_next")
-    has_previous_page: bool = read("after_given")
-    start_cursor: str | None = computed(_first_cursor)
-    end_cursor: str | None = computed(_last_cursor)
+    has_next_page: bool = read("has_next", description="More items follow: pass endCursor as `after` for them.")
+    has_previous_page: bool = read("after_given", description="True when the page was asked for with `after`.")
+    start_cursor: str | None = computed(_first_cursor, description="The first item's cursor; null on an empty page.")
+    end_cursor: str | None = computed(_last_cursor, description="The last item's cursor; null on an empty page.")
 
 
 async def _config_totals(reader: Reader, pages: list[Page]) -> list[int]:
@@ -173,36 +166,42 @@ async def _number_totals(reader: Reader, pages: list[Page]) -> list[int]:
     return [counts[page.config_id].active if page.active_only else counts[page.config_id].total for page in pages]
 
 
-@view("PhoneNumberEdge", columns=POSITIONS["phone_number"])
+_CURSOR = "Pass it as `after` for the items after this one."
+_NODES = "The page's items, as in edges but without cursors."
+_PAGE_INFO = "Whether more items follow, and the cursors."
+
+
+@view("PhoneNumberEdge", description="A phone number of a page, with its cursor.", columns=POSITIONS["phone_number"])
 class PhoneNumberEdge:
     source: strawberry.Private[NumberRow]
-    cursor: str = read("id", then=encode_cursor)
-    node: PhoneNumberType = computed(itself)
+    cursor: str = read("id", then=encode_cursor, description=_CURSOR)
+    node: PhoneNumberType = computed(itself, description="The phone number.")
 
 
-@view("PhoneNumberConnection")
+@view("PhoneNumberConnection", description="A page of phone numbers, oldest first.")
 class PhoneNumberConnection:
     source: strawberry.Private[Page]
-    edges: list[PhoneNumberEdge] = read("rows")
-    nodes: list[PhoneNumberType] = read("rows")
-    page_info: PageInfo = computed(itself)
-    total_count: int = batched(_number_totals)
+    edges: list[PhoneNumberEdge] = read("rows", description="The page's numbers, each with its cursor.")
+    nodes: list[PhoneNumberType] = read("rows", description=_NODES)
+    page_info: PageInfo = computed(itself, description=_PAGE_INFO)
+    total_count: int = batched(_number_totals, description="All the numbers it selects (activeOnly applies).")
 
 
-@view("TelephonyConfigEdge", columns=POSITIONS["telephony_config"])
+@view("TelephonyConfigEdge", description="A configuration of a page, with its cursor.",
+      columns=POSITIONS["telephony_config"])
 class TelephonyConfigEdge:
     source: strawberry.Private[ConfigRow]
-    cursor: str = read("id", then=encode_cursor)
-    node: TelephonyConfigType = computed(itself)
+    cursor: str = read("id", then=encode_cursor, description=_CURSOR)
+    node: TelephonyConfigType = computed(itself, description="The configuration.")
 
 
-@view("TelephonyConfigConnection")
+@view("TelephonyConfigConnection", description="A page of configurations, oldest first.")
 class TelephonyConfigConnection:
     source: strawberry.Private[Page]
-    edges: list[TelephonyConfigEdge] = read("rows")
-    nodes: list[TelephonyConfigType] = read("rows")
-    page_info: PageInfo = computed(itself)
-    total_count: int = batched(_config_totals)
+    edges: list[TelephonyConfigEdge] = read("rows", description="The page's configurations, each with its cursor.")
+    nodes: list[TelephonyConfigType] = read("rows", description=_NODES)
+    page_info: PageInfo = computed(itself, description=_PAGE_INFO)
+    total_count: int = batched(_config_totals, description="All the organization's configurations, on every page.")
 
 
 # --- Phone numbers -----------------------------------------------------------------------------
@@ -241,16 +240,17 @@ async def _number_checks(reader: Reader, rows: list[NumberRow]) -> list[NumberCh
     return [found[number_id] for number_id in ids]
 
 
-@view("PhoneNumber", columns=POSITIONS["phone_number"])
+@view("PhoneNumber", description="A caller ID of a configuration: a number its calls may come from.",
+      columns=POSITIONS["phone_number"])
 class PhoneNumberType(Node):
     source: strawberry.Private[NumberRow]
-    id: strawberry.ID = read("id", then=_number_id)
+    id: strawberry.ID = read("id", then=_number_id, description="Global id of the number.")
     phone_number: str = read(description="Normalized E.164 (+14155550100), or a sip: URI on a SIP provider.")
-    label: str | None = read()
-    is_active: bool = read()
-    created_at: datetime = read()
-    updated_at: datetime = read()
-    telephony_config: TelephonyConfigType = batched(_configs_of_numbers)
+    label: str | None = read(description="Free text of at most 64 characters; null when none.")
+    is_active: bool = read(description="Only active numbers place calls and count in phoneNumberCount.")
+    created_at: datetime = read(description="When it was added (UTC).")
+    updated_at: datetime = read(description="When it last changed (UTC).")
+    telephony_config: TelephonyConfigType = batched(_configs_of_numbers, description="The configuration it serves.")
     provider_check: PhoneNumberProviderCheckType | None = batched(
         _number_checks, description="Null until first checked, and on providers without an inventory (ARI)."
     )
@@ -281,8 +281,13 @@ async def _account_checks(reader: Reader, rows: list[ConfigRow]) -> list[Account
     return [found[row.id] for row in rows]
 
 
-async def _number_pages(reader: Reader, rows: list[ConfigRow], first: int | None = None, after: str | None = None,
-                        active_only: bool | None = None) -> list[Page]:
+ActiveOnly = Annotated[bool | None, strawberry.argument(
+    description="true: active numbers only (totalCount too); false or null: all of them."
+)]
+
+
+async def _number_pages(reader: Reader, rows: list[ConfigRow], first: First = None, after: After = None,
+                        active_only: ActiveOnly = None) -> list[Page]:
     limit, after_id = page_arguments(first, after)
     only_active = bool(active_only)
     pages = await reader.number_pages([row.id for row in rows], limit=limit + 1, after_id=after_id,
@@ -290,22 +295,27 @@ async def _number_pages(reader: Reader, rows: list[ConfigRow], first: int | None
     return [Page.of(pages[row.id], limit, after_id, config_id=row.id, active_only=only_active) for row in rows]
 
 
-@view("TelephonyConfig", columns=POSITIONS["telephony_config"])
+@view("TelephonyConfig", description="A provider account the organization connected, with its caller IDs.",
+      columns=POSITIONS["telephony_config"])
 class TelephonyConfigType(Node):
     source: strawberry.Private[ConfigRow]
-    id: strawberry.ID = read("id", then=_config_id)
-    name: str = read()
-    provider: ProviderKey = read()
-    is_default_outbound: bool = read()
+    id: strawberry.ID = read("id", then=_config_id, description="Global id of the configuration.")
+    name: str = read(description="1 to 64 characters, unique in the organization (ignoring case).")
+    provider: ProviderKey = read(description="Chosen at create; never changes.")
+    is_default_outbound: bool = read(description="The organization's default for outbound calls (one at most).")
     version: int = read(description="Increases on every change; pass it back as expectedVersion.")
-    created_at: datetime = read()
-    updated_at: datetime = read()
-    provider_metadata: ProviderMetadataType = read("provider", then=provider_of)
-    config: JSON = batched(_masked_configs, description="Provider settings; secret fields masked.")
+    created_at: datetime = read(description="When it was created (UTC).")
+    updated_at: datetime = read(description="When it last changed (UTC).")
+    provider_metadata: ProviderMetadataType = read(
+        "provider", then=provider_of, description="Its provider, with the fields its config allows."
+    )
+    config: JSON = batched(_masked_configs, description=(
+        "Provider settings, keys from telephonyProviders { fields }; secret values masked."
+    ))
     phone_number_count: int = batched(
         _active_counts, description="Active phone numbers: the most calls this config can place at once."
     )
-    phone_numbers: PhoneNumberConnection = batched(_number_pages)
+    phone_numbers: PhoneNumberConnection = batched(_number_pages, description="Its phone numbers, oldest first.")
     warnings: list[TelephonyConfigWarningType] = batched(_warnings, description=(
         f"Its own warnings, then its numbers' (at most {LISTED_NUMBER_WARNINGS}; warningCount counts all)."
     ))
@@ -320,13 +330,14 @@ class TelephonyConfigType(Node):
 # --- Mutations' errors -------------------------------------------------------------------------
 
 
-@strawberry.type(name="UserError")
+@strawberry.type(name="UserError", description="Why a mutation refused its input: it changed nothing.")
 class UserErrorType:
     field: list[str] | None = strawberry.field(
         description='Path to the input field at fault, e.g. ["input", "config", "api_key"].'
     )
-    message: str
-    code: ErrorCode
+    message: str = strawberry.field(description="For people: what is wrong, and how to put it right.")
+    code: ErrorCode = strawberry.field(description="The kind of refusal, for code to match on.")
+
 
     @classmethod
     def of(cls, error: UserError) -> UserErrorType:

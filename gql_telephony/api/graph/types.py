@@ -72,7 +72,7 @@ class ProviderMetadataType:
     name: str = read(description="The provider's name, for people.")
     notes: str = read(description="One line on when to choose it.")
     connectivity: Connectivity = read(description="How it places calls: its HTTP API, or SIP.")
-    docs_url: str | None = read(description="Where the provider documents these credentials; null when nowhere.")
+    docs_url: str | None = read(description="Where the provider documents these credentials; null when none.")
     fields: list[ProviderFieldType_] = read(description="The keys TelephonyConfig.config allows, in form order.")
     checks_account: bool = read(description="Whether the server asks the provider about the account.")
     checks_numbers: bool = read(description="Whether each registered number is looked up in the account.")

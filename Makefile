@@ -36,6 +36,12 @@ lint: install
 	$(BIN)/ruff check gql_telephony bench tests
 	$(BIN)/mypy
 
+# GraphiQL's scripts and styles, vendored from npm at the versions Strawberry's page pins (needs npm
+# and the registry; the server itself never fetches them): tools/vendor_graphiql.py.
+.PHONY: graphiql-assets
+graphiql-assets: install
+	$(BIN)/python tools/vendor_graphiql.py
+
 schema: install
 	$(BIN)/gql-telephony export-schema > schema.graphql
 

@@ -3,10 +3,12 @@ their checksums and the page names nothing outside the server."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
+from importlib.resources import files
 
-from gql_telephony.api.http.graphiql_assets import ASSET_DIR, MANIFEST, read_manifest
+from gql_telephony.api.http.graphiql_assets import ASSET_DIR, CDN_URL, MANIFEST, local_name, read_manifest
 
 from ..support import Api, app_client
 
@@ -21,6 +23,19 @@ def test_vendored_files_match_their_checksums():
     assert on_disk == set(digests), "every vendored file is in SHA256SUMS, and only those"
     for name, digest in digests.items():
         assert hashlib.sha256((ASSET_DIR / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_vendored_files_are_the_ones_strawberrys_page_pins():
+    """Byte for byte what the page's integrity hashes name: the right package versions, and a
+    Strawberry upgrade that pins others is noticed here."""
+    page = (files("strawberry") / "static" / "graphiql.html").read_text()
+    pinned = re.findall(r'(?:src|href)="(https://unpkg\.com/[^"]+)"\s+integrity="sha384-([^"]+)"', page)
+    assert len(pinned) == len(CDN_URL.findall(page)) >= 7
+    for url, integrity in pinned:
+        match = CDN_URL.fullmatch(url)
+        assert match, url
+        content = (ASSET_DIR / local_name(match["package"], match["version"], match["path"])).read_bytes()
+        assert base64.b64encode(hashlib.sha384(content).digest()).decode() == integrity, url
 
 
 async def test_the_page_loads_only_files_this_server_serves(api: Api):

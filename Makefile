@@ -30,11 +30,17 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) on the code, benchmark and tests, and
+# ruff (pyflakes, pycodestyle, import order, bugbear, pyupgrade) on the code, benchmark, tools and tests, and
 # mypy --strict on the code: pyproject.toml.
 lint: install
-	$(BIN)/ruff check gql_telephony bench tests
+	$(BIN)/ruff check gql_telephony bench tests tools
 	$(BIN)/mypy
+
+# GraphiQL's scripts and styles, vendored from npm at the versions Strawberry's page pins (needs npm
+# and the registry; the server itself never fetches them): tools/vendor_graphiql.py.
+.PHONY: graphiql-assets
+graphiql-assets: install
+	$(BIN)/python tools/vendor_graphiql.py
 
 schema: install
 	$(BIN)/gql-telephony export-schema > schema.graphql

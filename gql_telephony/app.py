@@ -16,6 +16,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from .api.graph.schema import build_schema
+from .api.http.graphiql_assets import ROUTE_PREFIX as GRAPHIQL_ASSETS
+from .api.http.graphiql_assets import graphiql_asset
 from .api.http.key_watch import KeyWatch
 from .api.http.view import GraphQLView
 from .api.middleware.body_limit import BodySizeLimit
@@ -149,14 +151,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type", "accept", "x-request-id"],
             expose_headers=["x-request-id", "retry-after"], max_age=600,
         ))
+    routes = [
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics_endpoint),
+    ]
+    if not settings.is_production:
+        # GraphiQL's scripts and styles come from here, not a CDN: the explorer works offline.
+        routes.append(Route(GRAPHIQL_ASSETS + "{name}", graphiql_asset))
     app = Starlette(
-        routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", view),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics_endpoint),
-        ],
+        routes=routes,
         middleware=middleware,
         lifespan=lifespan,
     )

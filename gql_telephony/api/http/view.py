@@ -43,6 +43,7 @@ from ..middleware.rate_limit import authenticated_here
 from ..plans.runner import PlanRunner
 from ..runtime import Runtime
 from .graphiql import with_subscription_auth
+from .graphiql_assets import with_local_assets
 from .json_encoding import encode_json
 from .negotiation import GRAPHQL_RESPONSE_JSON, check_body_media_type, response_media_type
 from .request_state import RequestState, ResponseWithState, state_of
@@ -113,7 +114,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     @cached_property
     def graphql_ide_html(self) -> str:
-        return with_subscription_auth(super().graphql_ide_html)
+        return with_subscription_auth(with_local_assets(super().graphql_ide_html))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -4,6 +4,10 @@ Each application has a registry of its own, so that several apps in one process 
 share or collide on counters. Values another part keeps (the read paths, the provider client's
 outcome counts, the subscription listeners) are read when /metrics is scraped, not copied.
 
+Cost, measured against the hand-written exposition this replaced (same machine, one process): counting
+a request takes about 2.5 us instead of 1 (the library locks each value), a scrape of about 30
+series a few milliseconds instead of one; both far below a request's own time, so the library stays.
+
 One process, one /metrics: the server runs one uvicorn process per `serve` (no workers sharing a
 port), so prometheus-client's multiprocess mode is not needed; a scraper sums the servers.
 
@@ -88,6 +92,7 @@ class Metrics:
                 "Provider API call attempts by provider and outcome (docs/PROVIDER_CHECKS.md lists the outcomes).",
                 ("provider", "outcome"), provider_calls,
             ))
+        self._series: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
         self._db = db
         for engine in db.engines:
             event.listen(engine.sync_engine, "before_cursor_execute", self._count_statement)
@@ -101,9 +106,12 @@ class Metrics:
                 event.remove(engine.sync_engine, "before_cursor_execute", self._count_statement)
 
     def observe_request(self, route: str, status: int, seconds: float, error_codes: Iterable[str]) -> None:
-        labels = (route, str(status))
-        self.requests.labels(*labels).inc()
-        self.durations.labels(*labels).observe(seconds)
+        series = self._series.get((route, status))
+        if series is None:  # routes and statuses are few: one lookup of the labelled children each
+            labels = (route, str(status))
+            series = self._series[route, status] = (self.requests.labels(*labels), self.durations.labels(*labels))
+        series[0].inc()
+        series[1].observe(seconds)
         for code in error_codes:
             self.graphql_errors.labels(code).inc()
 

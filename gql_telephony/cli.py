@@ -62,7 +62,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if key:
         print("Created a demo organization. Its API key, shown only this once:")
         print(f"  {key}")
-        print(f"Open http://{args.host}:{args.port}/graphql and set the request header")
+        address = f"[{args.host}]" if ":" in args.host else args.host  # an IPv6 address in a URL
+        print(f"Open http://{address}:{args.port}/graphql and set the request header")
         print(f'  {{"Authorization": "Bearer {key}"}}', flush=True)
     from .server import serve  # noqa: PLC0415 - a command loads only what it runs
 

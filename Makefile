@@ -18,10 +18,23 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --constraint requirements.lock --editable '.[test]'
 	touch $(STAMP)
 
-# Pins what the current .venv holds (after a dependency change in pyproject.toml and `make install`).
+# Pins what the current .venv holds (after a dependency change in pyproject.toml and `make install`):
+# versions already pinned stay as they are.
 .PHONY: lock
 lock: install
 	{ sed -n '1,2p' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable | grep -v '^gql.telephony'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+# The newest releases that pyproject.toml allows, installed into a fresh virtualenv in a temporary
+# directory (the .venv is left alone), pinned into requirements.lock with the same header. Then
+# `make install` (the stamp is older than the lock) and `make test` before committing it.
+.PHONY: upgrade-lock
+upgrade-lock:
+	set -e; scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; \
+	$(PYTHON) -m venv "$$scratch/venv"; \
+	"$$scratch/venv/bin/python" -m pip install --quiet --upgrade pip; \
+	"$$scratch/venv/bin/python" -m pip install --quiet --upgrade '.[test,bench]'; \
+	{ sed -n '1,2p' requirements.lock; "$$scratch/venv/bin/python" -m pip freeze | grep -v '^gql.telephony'; } > requirements.lock.new; \
 	mv requirements.lock.new requirements.lock
 
 run: install

@@ -181,3 +181,55 @@ def test_help_describes_the_key_commands():
     for command in ("create-api-key", "list-api-keys", "revoke-api-key"):
         assert command in result.stdout
     assert "--label" in run(["create-api-key", "--help"], os.environ.copy()).stdout
+
+
+# Arguments are checked before any work: a clear message naming the argument, exit 2 --------
+
+BAD_ARGUMENTS = [
+    (["serve", "--port", "99999"], "--port"),
+    (["serve", "--port", "0"], "--port"),
+    (["serve", "--port", "80a"], "--port"),
+    (["serve", "--host", "not a host"], "--host"),
+    (["serve", "--host", "-bad-.example"], "--host"),
+    (["rotate-secrets", "--batch-size", "0"], "--batch-size"),
+    (["rotate-secrets", "--batch-size", "-5"], "--batch-size"),
+    (["rotate-secrets", "--batch-size", "1e3"], "--batch-size"),
+    (["create-org", "   "], "NAME"),
+]
+
+
+@pytest.mark.parametrize("args,named", BAD_ARGUMENTS)
+def test_nonsense_arguments_are_refused_naming_the_argument(tmp_path, args, named):
+    result = run(args, cli_env(tmp_path), check=False)
+    assert result.returncode == 2, result
+    assert f"argument {named}" in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert not (tmp_path / "cli.sqlite3").exists()  # refused before the database was touched
+
+
+SUBCOMMANDS = ["serve", "migrate", "create-org", "create-api-key", "list-api-keys", "revoke-api-key",
+               "rotate-secrets", "export-schema"]
+
+
+def test_top_level_help_lists_every_command_with_a_summary():
+    lines = run(["--help"], os.environ.copy()).stdout.splitlines()
+    for command in SUBCOMMANDS:
+        # The name, then its summary on the same line or the next (argparse wraps long names).
+        at = next(i for i, line in enumerate(lines) if line.strip().split(" ")[0] == command)
+        summary = lines[at].strip()[len(command):].strip() or lines[at + 1].strip()
+        assert len(summary) > 10, (command, summary)
+
+
+@pytest.mark.parametrize("command,defaults", [
+    ("serve", ["(default: 127.0.0.1)", "(default: 8000)"]),
+    ("rotate-secrets", ["(default: 200)"]),
+])
+def test_subcommand_help_shows_the_defaults(command, defaults):
+    text = " ".join(run([command, "--help"], os.environ.copy()).stdout.split())  # unwrapped
+    for default in defaults:
+        assert default in text
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_every_subcommand_has_a_description(command):
+    lines = run([command, "--help"], os.environ.copy()).stdout.split("\n\n")
+    assert len(lines) >= 2 and not lines[1].lstrip().startswith(("options:", "positional")), lines

@@ -234,6 +234,27 @@ async def test_metrics_count_active_subscriptions(api):
     assert sample(await metrics(api), "gql_telephony_active_subscriptions") == 0
 
 
+async def test_metrics_count_provider_calls_by_provider_and_outcome(api):
+    api.runtime.provider_http.outcomes["TWILIO", "ok"] += 3  # as the provider client counts them
+    api.runtime.provider_http.outcomes["TELNYX", "timeout"] += 1
+    text = (await api.client.get("/metrics")).text
+    samples = parse_metrics(text)
+    assert sample(samples, "gql_telephony_provider_requests_total", provider="TWILIO", outcome="ok") == 3
+    assert sample(samples, "gql_telephony_provider_requests_total", provider="TELNYX", outcome="timeout") == 1
+    assert "# TYPE gql_telephony_provider_requests_total counter" in text
+
+
+async def test_each_app_has_metrics_of_its_own(api):
+    """Several apps in one process (as in these tests): one's requests are not counted by another."""
+    async with app_client(api.runtime.settings, beside=api.runtime) as other:
+        for _ in range(3):
+            await other.client.get("/healthz")
+        mine = parse_metrics((await api.client.get("/metrics")).text)
+        theirs = parse_metrics((await other.client.get("/metrics")).text)
+    assert sample(theirs, "gql_telephony_http_requests_total", route="/healthz", status="200") == 3
+    assert sample(mine, "gql_telephony_http_requests_total", route="/healthz", status="200") == 0
+
+
 # /readyz ------------------------------------------------------------------------------------
 
 async def readiness(settings) -> httpx.Response:

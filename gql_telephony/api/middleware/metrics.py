@@ -1,4 +1,15 @@
-"""Prometheus metrics in the text exposition format (version 0.0.4), served at /metrics.
+"""Prometheus metrics, served at /metrics in the text format (version 0.0.4), by prometheus-client.
+
+Each application has a registry of its own, so that several apps in one process (the tests) do not
+share or collide on counters. Values another part keeps (the read paths, the provider client's
+outcome counts, the subscription listeners) are read when /metrics is scraped, not copied.
+
+Cost, measured against the hand-written exposition this replaced (same machine, one process): counting
+a request takes about 2.5 us instead of 1 (the library locks each value), a scrape of about 30
+series a few milliseconds instead of one; both far below a request's own time, so the library stays.
+
+One process, one /metrics: the server runs one uvicorn process per `serve` (no workers sharing a
+port), so prometheus-client's multiprocess mode is not needed; a scraper sums the servers.
 
 No label names an organization, a key or anything a client chose: routes outside the known
 ones are "other", and error codes are the server's own.
@@ -6,10 +17,13 @@ ones are "other", and error codes are the server's own.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy import event
 
 from ...storage.db import Database
@@ -17,105 +31,38 @@ from ...storage.db import Database
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
-
-def _labels(names: tuple[str, ...], values: tuple[str, ...], extra: str = "") -> str:
-    pairs = [f'{name}="{_escape(value)}"' for name, value in zip(names, values, strict=True)]
-    if extra:
-        pairs.append(extra)
-    return "{" + ",".join(pairs) + "}" if pairs else ""
+# A `_created` timestamp beside every counter and histogram series doubles the output for nothing a
+# dashboard here uses (counter resets are seen without it). Process-wide, as the library offers it.
+prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]  # unannotated in the library
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _number(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value)) if not float(value).is_integer() else str(int(value))
-
-
-class Counter:
-    def __init__(self, name: str, help_text: str, labels: tuple[str, ...] = ()) -> None:
-        self.name, self.help, self.label_names = name, help_text, labels
-        self.values: dict[tuple[str, ...], float] = {} if labels else {(): 0.0}
-
-    def inc(self, *labels: str, amount: float = 1.0) -> None:
-        self.values[labels] = self.values.get(labels, 0.0) + amount
-
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} counter"
-        for labels, value in sorted(self.values.items()):
-            yield f"{self.name}{_labels(self.label_names, labels)} {_number(value)}"
-
-
-class Gauge:
-    def __init__(self, name: str, help_text: str, read: Callable[[], float]) -> None:
-        self.name, self.help, self.read = name, help_text, read
-
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} gauge"
-        yield f"{self.name} {_number(self.read())}"
-
-
-class Histogram:
-    def __init__(self, name: str, help_text: str, labels: tuple[str, ...], buckets: tuple[float, ...]) -> None:
-        self.name, self.help, self.label_names = name, help_text, labels
-        self.bounds = (*buckets, math.inf)
-        # per label values: [count per bucket (not cumulative)..., sum]
-        self.series: dict[tuple[str, ...], list[float]] = {}
-
-    def observe(self, value: float, *labels: str) -> None:
-        series = self.series.setdefault(labels, [0.0] * (len(self.bounds) + 1))
-        for index, bound in enumerate(self.bounds):
-            if value <= bound:
-                series[index] += 1
-                break
-        series[-1] += value
-
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} histogram"
-        for labels, series in sorted(self.series.items()):
-            cumulative = 0.0
-            for bound, count in zip(self.bounds, series, strict=False):
-                cumulative += count
-                le = 'le="' + _number(bound) + '"'
-                yield f"{self.name}_bucket{_labels(self.label_names, labels, le)} {_number(cumulative)}"
-            yield f"{self.name}_sum{_labels(self.label_names, labels)} {_number(series[-1])}"
-            yield f"{self.name}_count{_labels(self.label_names, labels)} {_number(cumulative)}"
-
-
-class ReadPathCounter:
-    """Counts kept by the view itself (api/runtime.py ReadPaths), rendered as one counter."""
-
-    name = "gql_telephony_read_path_total"
+class ReadPathCollector(Collector):
+    """gql_telephony_read_path_total, from the counts the view keeps (api/runtime.py ReadPaths)."""
 
     def __init__(self, read_paths: Any) -> None:
         self.read_paths = read_paths
 
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} Queries over HTTP by how they were answered: plan, generic executor or cache."
-        yield f"# TYPE {self.name} counter"
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily("gql_telephony_read_path_total",
+                                     "Queries over HTTP by how they were answered: plan, generic executor or cache.",
+                                     labels=("path",))
         for path, count in (("cache", self.read_paths.cache), ("generic", self.read_paths.generic),
                             ("plan", self.read_paths.planned)):
-            yield f'{self.name}{{path="{path}"}} {count}'
+            family.add_metric((path,), count)
+        yield family
 
 
-class CountsView:
-    """A counter whose values another part keeps (a collections.Counter keyed by label values)."""
+class CountsCollector(Collector):
+    """A counter whose values another part keeps: a mapping from label values to counts."""
 
-    def __init__(self, name: str, help_text: str, labels: tuple[str, ...],
-                 counts: Mapping[Any, float]) -> None:
+    def __init__(self, name: str, help_text: str, labels: tuple[str, ...], counts: Mapping[Any, float]) -> None:
         self.name, self.help, self.label_names, self.counts = name, help_text, labels, counts
 
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} counter"
-        for labels, value in sorted(self.counts.items()):
-            yield f"{self.name}{_labels(self.label_names, labels)} {_number(value)}"
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self.name, self.help, labels=self.label_names)
+        for labels, value in sorted(dict(self.counts).items()):  # a copy: the client may count meanwhile
+            family.add_metric(labels, value)
+        yield family
 
 
 class Metrics:
@@ -123,22 +70,29 @@ class Metrics:
 
     def __init__(self, db: Database, listeners: Callable[[], int], read_paths: Any = None,
                  provider_calls: Mapping[tuple[str, str], float] | None = None) -> None:
+        self.registry = CollectorRegistry()
         self.requests = Counter("gql_telephony_http_requests_total", "HTTP requests by route and status.",
-                                ("route", "status"))
+                                ("route", "status"), registry=self.registry)
         self.durations = Histogram("gql_telephony_http_request_duration_seconds",
                                    "HTTP request durations by route and status.", ("route", "status"),
-                                   DURATION_BUCKETS)
+                                   buckets=DURATION_BUCKETS, registry=self.registry)
         self.graphql_errors = Counter("gql_telephony_graphql_errors_total",
-                                      "Errors in GraphQL responses over HTTP, by extensions.code.", ("code",))
-        self.sql_statements = Counter("gql_telephony_sql_statements_total", "SQL statements executed.")
+                                      "Errors in GraphQL responses over HTTP, by extensions.code.", ("code",),
+                                      registry=self.registry)
+        self.sql_statements = Counter("gql_telephony_sql_statements_total", "SQL statements executed.",
+                                      registry=self.registry)
         self.subscriptions = Gauge("gql_telephony_active_subscriptions",
-                                   "Subscriptions being served (warning-summary listeners).", listeners)
-        self.read_paths = ReadPathCounter(read_paths) if read_paths is not None else None
-        self.provider_calls = None if provider_calls is None else CountsView(
-            "gql_telephony_provider_requests_total",
-            "Provider API call attempts by provider and outcome (docs/PROVIDER_CHECKS.md lists the outcomes).",
-            ("provider", "outcome"), provider_calls,
-        )
+                                   "Subscriptions being served (warning-summary listeners).", registry=self.registry)
+        self.subscriptions.set_function(lambda: float(listeners()))
+        if read_paths is not None:
+            self.registry.register(ReadPathCollector(read_paths))
+        if provider_calls is not None:
+            self.registry.register(CountsCollector(
+                "gql_telephony_provider_requests_total",
+                "Provider API call attempts by provider and outcome (docs/PROVIDER_CHECKS.md lists the outcomes).",
+                ("provider", "outcome"), provider_calls,
+            ))
+        self._series: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
         self._db = db
         for engine in db.engines:
             event.listen(engine.sync_engine, "before_cursor_execute", self._count_statement)
@@ -152,17 +106,14 @@ class Metrics:
                 event.remove(engine.sync_engine, "before_cursor_execute", self._count_statement)
 
     def observe_request(self, route: str, status: int, seconds: float, error_codes: Iterable[str]) -> None:
-        self.requests.inc(route, str(status))
-        self.durations.observe(seconds, route, str(status))
+        series = self._series.get((route, status))
+        if series is None:  # routes and statuses are few: one lookup of the labelled children each
+            labels = (route, str(status))
+            series = self._series[route, status] = (self.requests.labels(*labels), self.durations.labels(*labels))
+        series[0].inc()
+        series[1].observe(seconds)
         for code in error_codes:
-            self.graphql_errors.inc(code)
+            self.graphql_errors.labels(code).inc()
 
     def render(self) -> str:
-        lines: list[str] = []
-        for metric in (self.requests, self.durations, self.graphql_errors, self.sql_statements, self.subscriptions):
-            lines.extend(metric.render())
-        if self.read_paths is not None:
-            lines.extend(self.read_paths.render())
-        if self.provider_calls is not None:
-            lines.extend(self.provider_calls.render())
-        return "\n".join(lines) + "\n"
+        return generate_latest(self.registry).decode()

@@ -140,7 +140,8 @@ class GraphQLView(GraphQL[Context, None]):
 
     def _check_websocket_origin(self, request: WebSocket) -> bool:
         """Strawberry's check (no Origin: not a browser; the same origin; a listed one), whose
-        refusal is logged here in terms of our setting, not of Strawberry's parameter."""
+        refusal is logged here in terms of our setting, not of Strawberry's parameter. It replaces
+        a private method of Strawberry: tests/live/test_allowed_origins.py fails if that goes."""
         headers = request.headers
         origin, host = headers.get("origin"), headers.get("host")
         if origin is None or headers.get("sec-fetch-site") == "same-origin" or is_same_origin(origin, host) \

@@ -12,8 +12,9 @@ skipped for the header: the client meant it.
 A socket without a usable key is closed with 4401 (Unauthorized) and a reason that says what
 to send. Not the 4403 the protocol suggests: graphql-ws, the client of GraphiQL, Apollo and
 urql, retries a 4403 five times (about 40 seconds, nothing shown meanwhile) and gives up at once
-on a 4401. A revoked key's open socket is still closed with 4403: its reconnection then meets
-the 4401 here, so the client stops after one retry.
+on a 4401 (seen with graphql-ws 6.4.2 in Node: one attempt and the reason within milliseconds
+on 4401; still reconnecting after 12 seconds on 4403). A revoked key's open socket is still
+closed with 4403: its reconnection then meets the 4401 here, so the client stops after one retry.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -21,6 +20,7 @@ from .api.http.graphiql_assets import graphiql_asset
 from .api.http.key_watch import KeyWatch
 from .api.http.view import GraphQLView
 from .api.middleware.body_limit import BodySizeLimit
+from .api.middleware.cors import LoggedCORS
 from .api.middleware.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .api.middleware.metrics import Metrics
 from .api.middleware.rate_buckets import buckets_from_settings
@@ -147,7 +147,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # Dashboards on these origins may call the API from a browser (the same list lets them
         # open WebSockets). Keys travel in the Authorization header, never in cookies.
         middleware.insert(1, Middleware(
-            CORSMiddleware, allow_origins=list(settings.allowed_origins),
+            LoggedCORS, allow_origins=list(settings.allowed_origins),
             allow_methods=["GET", "POST"], allow_headers=["authorization", "content-type", "accept", "x-request-id"],
             expose_headers=["x-request-id", "retry-after"], max_age=600,
         ))

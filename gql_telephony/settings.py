@@ -101,7 +101,7 @@ class Settings:
             secret_keys=_split(env.get("GQL_TELEPHONY_SECRET_KEYS", "")),
             broker_url=broker_url,
             env=mode,
-            allowed_origins=_split(env.get("GQL_TELEPHONY_ALLOWED_ORIGINS", "")),
+            allowed_origins=_allowed_origins(env.get("GQL_TELEPHONY_ALLOWED_ORIGINS", "")),
             db_pool_size=_positive_int(env, "GQL_TELEPHONY_DB_POOL_SIZE", cls.db_pool_size),
             db_pool_timeout=float(_positive_int(env, "GQL_TELEPHONY_DB_POOL_TIMEOUT", 30)),
             ws_init_timeout=float(_positive_int(env, "GQL_TELEPHONY_WS_INIT_TIMEOUT", 10)),
@@ -126,6 +126,58 @@ class Settings:
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+ORIGINS_VARIABLE = "GQL_TELEPHONY_ALLOWED_ORIGINS"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _allowed_origins(value: str) -> tuple[str, ...]:
+    """Each entry as a browser writes it in its Origin header (CORS compares the two as text):
+    scheme and host in lower case, no default port, no trailing slash. An entry that is more
+    than an origin is refused, by position: the value is not echoed, it may hold a password."""
+    origins: list[str] = []
+    for position, entry in enumerate(_split(value), start=1):
+        try:
+            origin = _normalized_origin(entry)
+        except _NotAnOrigin as why:
+            raise SettingsError(
+                f"{ORIGINS_VARIABLE}: entry {position} is not an origin ({why}). List origins as "
+                "scheme://host[:port], comma-separated, e.g. https://dashboard.example.com,http://localhost:3000"
+            ) from None
+        if origin not in origins:
+            origins.append(origin)
+    return tuple(origins)
+
+
+class _NotAnOrigin(ValueError):
+    """Why an entry is not an origin: a phrase that quotes nothing of the entry."""
+
+
+def _normalized_origin(entry: str) -> str:
+    """scheme://host[:port] as a browser sends it; _NotAnOrigin for anything more or less."""
+    if entry == "*":
+        raise _NotAnOrigin("'*' is not accepted: list each origin whose pages may call this API")
+    if not entry.isascii() or any(c.isspace() or c == "\\" for c in entry):
+        raise _NotAnOrigin("it holds spaces, backslashes or non-ASCII characters; write a host in ASCII (punycode)")
+    try:
+        parts = urlsplit(entry)
+        port = parts.port
+    except ValueError:
+        raise _NotAnOrigin("its host or port cannot be read") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not entry.lower().startswith(scheme + "://"):
+        raise _NotAnOrigin("it must start with http:// or https://")
+    if "@" in parts.netloc:
+        raise _NotAnOrigin("it holds a user name or password")
+    if not parts.hostname or parts.netloc.endswith(":"):
+        raise _NotAnOrigin("it has no host, or an empty port")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or entry.endswith(("?", "#")):
+        raise _NotAnOrigin("it has a path, a query or a fragment; an origin ends after the host and port")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
 
 
 def _networks(env: os._Environ[str] | dict[str, str], name: str) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ import websockets
 from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from gql_telephony.api.http.ws_auth import KEY_NOT_VALID
 from gql_telephony.services.tenancy import create_api_key, create_organization, list_api_keys
 from gql_telephony.settings import Settings
 from gql_telephony.storage.db import Database
@@ -123,9 +124,9 @@ async def test_revoked_and_deleted_keys_sockets_close_with_4403_on_every_server(
             refused = await client.post(f"{server.http}/graphql", json=COUNT,
                                         headers=bearer(keys['victim']))
         assert refused.status_code == 401
-        with pytest.raises(websockets.ConnectionClosed) as closed:
+        with pytest.raises(websockets.ConnectionClosed) as closed:  # a new socket: refused for its key
             await opened(server, keys["victim"], subscribe=False)
-        assert closed.value.rcvd.code == 4403
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, KEY_NOT_VALID)
         assert await total_count(server, keys["admin"]) == 0  # the mutation sent after it never ran
     # Other keys' sockets stay open.
     assert await asyncio.gather(*(close_code(s, 0.5) for s in untouched)) == [0] * len(untouched)

@@ -7,6 +7,8 @@ import pytest
 import websockets
 from cryptography.fernet import Fernet
 
+from gql_telephony.api.http.ws_auth import KEY_NOT_VALID, NO_KEY, NOT_BEARER
+
 from ..documents import ADD_NUMBER, CREATE, UPDATE, UPDATE_NUMBER, VALID
 from ..support import bearer
 from .server import cli, running_server, server_env
@@ -56,12 +58,14 @@ async def test_summary_at_once_then_after_each_change(server):
     await subscriber.close()
 
 
-async def test_no_key_or_bad_key_is_closed_with_4403(server):
-    for payload in ({}, {"Authorization": "Bearer nope"}, {"Authorization": 5}):
+async def test_no_key_or_bad_key_is_closed_with_4401_and_a_reason(server):
+    """4401, on which graphql-ws clients stop at once (they retry a 4403 for about 40 s)."""
+    for payload, reason in (({}, NO_KEY), ({"Authorization": "Bearer nope"}, KEY_NOT_VALID),
+                            ({"Authorization": 5}, NOT_BEARER)):
         subscriber = Subscriber(server.ws, None)
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await subscriber.connect(payload)
-        assert closed.value.rcvd.code == 4403
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (4401, reason)
 
 
 async def subscribed_one(server, key_name):

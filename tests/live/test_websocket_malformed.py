@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import websockets
 
+from gql_telephony.api.http.ws_auth import NO_KEY, NOT_BEARER
 from gql_telephony.app import build_runtime
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.storage.migrate import upgrade_to_head
@@ -131,12 +132,13 @@ async def test_long_values_are_cut_to_fit_a_close_frame(served, caplog):
     assert errors_logged(caplog) == []
 
 
-async def test_a_null_or_missing_init_payload_is_no_key_4403(served):
+async def test_a_null_or_missing_init_payload_is_no_key_4401(served):
     url, _ = served
-    for message in ({"type": "connection_init"}, {"type": "connection_init", "payload": None},
-                    {"type": "connection_init", "payload": {"Authorization": 5}}):
+    for message in ({"type": "connection_init"}, {"type": "connection_init", "payload": None}):
         closed = await close_after(url, [json.dumps(message)])
-        assert closed is not None and closed.code == 4403, (message, closed)
+        assert closed is not None and (closed.code, closed.reason) == (4401, NO_KEY), (message, closed)
+    closed = await close_after(url, [json.dumps({"type": "connection_init", "payload": {"Authorization": 5}})])
+    assert closed is not None and (closed.code, closed.reason) == (4401, NOT_BEARER), closed
 
 
 async def test_well_formed_messages_with_nulls_where_allowed_still_run(served):

@@ -12,12 +12,14 @@ SUMMARY = "subscription { telephonyConfigWarningsChanged { totalCount configsWit
 
 
 class Subscriber:
-    def __init__(self, url: str, key: str | None, origin: str | None = None) -> None:
-        self.url, self.key, self.origin = url, key, origin
+    def __init__(self, url: str, key: str | None, origin: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        self.url, self.key, self.origin, self.headers = url, key, origin, headers  # headers: of the upgrade request
         self.socket: Any = None
 
     async def connect(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        self.socket = await websockets.connect(self.url, subprotocols=["graphql-transport-ws"], origin=self.origin)
+        self.socket = await websockets.connect(self.url, subprotocols=["graphql-transport-ws"], origin=self.origin,
+                                               additional_headers=self.headers)
         init = payload if payload is not None else {"Authorization": f"Bearer {self.key}"}
         await self.send({"type": "connection_init", "payload": init})
         return await self.receive()

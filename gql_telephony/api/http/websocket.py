@@ -72,7 +72,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.handle_invalid_message(problem)
             return
         if message["type"] == "connection_init" and message.get("payload") is None:
-            message = {**message, "payload": {}}  # the protocol allows null: no key, so 4403
+            message = {**message, "payload": {}}  # the protocol allows null: no key, so 4401
         await super().handle_message(message)
 
     async def handle_subscribe(self, message: Any) -> None:

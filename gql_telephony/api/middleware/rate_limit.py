@@ -5,8 +5,9 @@
   to the view, which does not look it up again.
 - An HTTP request without a key, or whose key does not authenticate, is charged to the
   unauthenticated bucket of its client address: made-up keys are limited like no key.
-- A WebSocket handshake carries no key (it comes later, inside the socket): handshakes count in a
-  bucket of their own per address, which keyless or junk-key HTTP requests do not touch.
+- A WebSocket handshake is not charged to a key (the key usually comes later, inside the
+  socket): handshakes count in a bucket of their own per address, which keyless or junk-key
+  HTTP requests do not touch.
 - Each operation sent over an open WebSocket is charged to the socket's key, as over HTTP.
 
 Over the limit: HTTP 429 with Retry-After (whole seconds) and a GraphQL error whose code is
@@ -27,12 +28,13 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ...services.tenancy import Principal
-from ..graph.documents import bearer_key, connection_key, error_entry
+from ..graph.documents import bearer_key, error_entry
 from .rate_buckets import Buckets
 
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})  # probes and scrapers, no I/O on keys
 AUTHENTICATED = "gql_telephony.authenticated"  # scope state: (key, principal) looked up here
 BUCKETS = "gql_telephony.rate_buckets"  # scope state of a WebSocket: for its operations
+SOCKET_KEY = "gql_telephony.socket_key"  # scope state of a WebSocket: the key it authenticated with
 
 Authenticate = Callable[[str], Awaitable[Principal | None]]
 
@@ -136,7 +138,7 @@ async def refused_over_socket(handler: Any, message: dict[str, Any]) -> bool:
     if not handler.connection_acknowledged or not isinstance(operation_id, str) or operation_id in handler.operations:
         return False
     state = getattr(context.request, "scope", {}).get("state") or {}
-    key = connection_key(context.connection_params)
+    key = state.get(SOCKET_KEY)  # wherever the socket presented it (api/http/ws_auth.py)
     buckets = state.get(BUCKETS)
     if buckets is None or key is None or context.principal is None:
         return False

@@ -103,7 +103,11 @@ class SummaryFeed:
 async def _ready_or_failed(watcher: _Watcher) -> None:
     """Wait for the first summary; if computing it failed, raise that failure here."""
     ready = asyncio.ensure_future(watcher.ready.wait())
-    await asyncio.wait({ready, watcher.task}, return_when=asyncio.FIRST_COMPLETED)
-    if not watcher.ready.is_set():
+    try:
+        await asyncio.wait({ready, watcher.task}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        # Also when the caller is cancelled meanwhile: a closing loop must not find it pending.
         ready.cancel()
+        await asyncio.gather(ready, return_exceptions=True)
+    if not watcher.ready.is_set():
         watcher.task.result()  # re-raises the watcher's error

@@ -27,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gql_telephony.api.graph.ids import encode_cursor, encode_id
 from gql_telephony.crypto import Vault
 from gql_telephony.domain.config_rules import StoredConfig, present_config
+from gql_telephony.domain.ids import encode_cursor, encode_id
 from gql_telephony.domain.providers import PROVIDERS, ProviderKey
 from gql_telephony.domain.warnings import config_warnings, summarize
 

@@ -15,7 +15,6 @@ from graphql import GraphQLEnumType, GraphQLField, GraphQLObjectType, GraphQLSch
 from graphql.execution.values import VariableValues, get_variable_values
 
 from gql_telephony.api.graph.fields import Batched, Read, read, view
-from gql_telephony.api.graph.ids import encode_cursor, encode_id
 from gql_telephony.api.graph.schema import build_schema
 from gql_telephony.api.plans.compiler import (
     FieldPlan,
@@ -27,6 +26,7 @@ from gql_telephony.api.plans.compiler import (
     leaf_serializer,
 )
 from gql_telephony.api.plans.coverage import NOT_PLANNED, uncovered, wrongly_listed
+from gql_telephony.domain.ids import encode_cursor, encode_id
 from gql_telephony.domain.warnings import Severity
 from gql_telephony.storage.queries import POSITIONS
 

@@ -42,11 +42,16 @@ def warnings_of(
 async def warning_summary(db: Database, vault: Vault, org_id: int) -> WarningSummary:
     """The organization's summary from one consistent snapshot: four statements, whatever its size."""
     async with db.reading() as session:
-        rows = await queries.all_configs(session, org_id=org_id, timestamps=False)
-        ids = [r.id for r in rows]
-        counts = await queries.number_counts(session, config_ids=ids)
-        accounts = await checks.account_checks(session, config_ids=ids)
-        problems = await checks.number_problems(session, config_ids=ids)
+        return await warning_summary_in(session, vault, org_id)
+
+
+async def warning_summary_in(session: queries.Reader, vault: Vault, org_id: int) -> WarningSummary:
+    """The summary as `session` sees it (a write's session sees its own changes)."""
+    rows = await queries.all_configs(session, org_id=org_id, timestamps=False)
+    ids = [r.id for r in rows]
+    counts = await queries.number_counts(session, config_ids=ids)
+    accounts = await checks.account_checks(session, config_ids=ids)
+    problems = await checks.number_problems(session, config_ids=ids)
     active = {key: count.active for key, count in counts.items()}
     return summary_of(rows, lambda row: warnings_of(
         row, vault, active.get(row.id, 0), accounts.get(row.id), problems.get(row.id, ()),

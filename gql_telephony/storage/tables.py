@@ -58,6 +58,9 @@ class Organization(SQLModel, table=True):
     # under an older version is never served again (see api/http/response_cache.py).
     data_version: int = Field(default=1, sa_type=sa.BigInteger, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # A digest of the warning summary as the last write that looked left it: a write that
+    # changes it announces WARNINGS_CHANGED (services/audit.py). None: not looked at yet.
+    warnings_digest: str | None = Field(default=None, sa_type=sa.String(64))
 
 
 class ApiKey(SQLModel, table=True):
@@ -158,3 +161,111 @@ class PhoneNumberCheckRow(SQLModel, table=True):
     voice_capable: bool | None = None
     message: str | None = Field(default=None, sa_type=sa.String(300))
     checked_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuditEventRow(SQLModel, table=True):
+    """One audited change, written in the transaction of the change. Kept for the retention
+    period (GQL_TELEPHONY_AUDIT_RETENTION_DAYS), then pruned by workers/maintenance.py."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        sa.Index("ix_audit_event_org", "organization_id", "id"),
+        sa.Index("ix_audit_event_entity", "organization_id", "entity_id", "id"),
+        sa.Index("ix_audit_event_occurred_at", "occurred_at"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(sa_column_args=[_fk("organization.id")])
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    action: str = Field(sa_type=sa.String(40))
+    entity_type: str = Field(sa_type=sa.String(40))
+    entity_id: str | None = Field(default=None, sa_type=sa.String(100))  # the global id
+    # No foreign key: an event names its key as it was, after the key is revoked.
+    api_key_id: int | None = None
+    api_key_label: str | None = Field(default=None, sa_type=sa.String(64))
+    request_id: str | None = Field(default=None, sa_type=sa.String(64))
+    changes: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+
+
+class WebhookEndpointRow(SQLModel, table=True):
+    """Where an organization wants its events sent, and the secret that signs them."""
+
+    __tablename__ = "webhook_endpoint"
+    __table_args__ = (sa.Index("ix_webhook_endpoint_org", "organization_id", "id"), NEVER_REUSE_IDS)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(sa_column_args=[_fk("organization.id")])
+    url: str = Field(sa_type=sa.String(2048))
+    description: str | None = Field(default=None, sa_type=sa.String(500))
+    events: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # WebhookEventType values
+    enabled: bool = True
+    # Why it is disabled: "USER" (updateWebhookEndpoint) or "FAILING" (a day of failed deliveries).
+    disabled_reason: str | None = Field(default=None, sa_type=sa.String(16))
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Fernet tokens, like credentials. After a rotation the previous secret signs too, until
+    # `previous_secret_until`.
+    secret: str = Field(sa_type=sa.Text)
+    previous_secret: str | None = Field(default=None, sa_type=sa.Text)
+    previous_secret_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Since when every attempt has failed (None: the last attempt succeeded).
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The claim of the server process sending this endpoint's deliveries (one sender per
+    # endpoint keeps its first attempts in commit order); at most 30 seconds.
+    lease_owner: str | None = Field(default=None, sa_type=sa.String(64))
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookDeliveryRow(SQLModel, table=True):
+    """One event for one endpoint: the outbox row, written in the transaction of the change.
+    Its `message_id` is the webhook-id of every attempt; its body never changes."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        sa.Index("ix_webhook_delivery_due", "next_attempt_at"),
+        sa.Index("ix_webhook_delivery_endpoint", "endpoint_id", "id"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(sa_column_args=[_fk("organization.id")])
+    endpoint_id: int = Field(sa_column_args=[_fk("webhook_endpoint.id")])
+    message_id: str = Field(sa_type=sa.String(64))
+    event_type: str = Field(sa_type=sa.String(40))  # a WebhookEventType value, or "PING"
+    body: str = Field(sa_type=sa.Text)  # the JSON sent, exactly
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(default="PENDING", sa_type=sa.String(16))  # PENDING, DELIVERED, FAILED
+    attempt_count: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # None: finished
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, sa_type=sa.String(300))
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookAttemptRow(SQLModel, table=True):
+    """One try of a delivery: when, what came back, how long it took."""
+
+    __tablename__ = "webhook_attempt"
+    __table_args__ = (sa.Index("ix_webhook_attempt_delivery", "delivery_id", "id"), NEVER_REUSE_IDS)
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(sa_column_args=[_fk("webhook_delivery.id")])
+    attempted_at: datetime = Field(sa_type=UTCDateTime)
+    status_code: int | None = None
+    error: str | None = Field(default=None, sa_type=sa.String(300))
+    duration_ms: int = 0
+
+
+class WorkerLeaseRow(SQLModel, table=True):
+    """A job that one server process at a time runs (the audit retention prune): whoever holds
+    an unexpired lease runs it."""
+
+    __tablename__ = "worker_lease"
+
+    name: str = Field(sa_type=sa.String(64), primary_key=True)
+    owner: str | None = Field(default=None, sa_type=sa.String(64))
+    until: datetime | None = Field(default=None, sa_type=UTCDateTime)

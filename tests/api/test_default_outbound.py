@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gql_telephony.api.graph.ids import encode_id
+from gql_telephony.domain.ids import encode_id
 
 from ..documents import CREATE, DELETE, SET_DEFAULT, UPDATE, VALID, add_number, create_config
 from .test_telephony_configs import codes, db_state, refused

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
-from gql_telephony.api.graph.ids import decode_id_of, encode_id
+from gql_telephony.domain.ids import decode_id_of, encode_id
 from gql_telephony.storage.tables import PhoneNumberRow, TelephonyConfigRow
 
 from ..documents import (

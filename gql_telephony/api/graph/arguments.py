@@ -8,7 +8,7 @@ from typing import Annotated, Any, NamedTuple
 import strawberry
 from graphql import GraphQLError
 
-from .ids import decode_cursor
+from ...domain.ids import decode_cursor
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100

@@ -32,9 +32,9 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from graphql.pyutils import Undefined
 
+from ...domain.ids import decode_cursor
 from .arguments import DEFAULT_PAGE_SIZE, MAX_NODE_IDS, MAX_PAGE_SIZE, bad_user_input
 from .documents import fragment_map
-from .ids import decode_cursor
 from .response_size import KEY_PUNCTUATION, MIN_FIELD_SIZE, field_definition, list_length, value_size
 
 MAX_DEPTH = 10

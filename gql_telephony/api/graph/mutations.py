@@ -9,10 +9,10 @@ import strawberry
 from strawberry.scalars import JSON
 
 from ...domain.errors import UserErrors
+from ...domain.ids import decode_id_of, encode_id
 from ...domain.providers import ProviderKey
 from ...storage.queries import ConfigRow, NumberRow
 from ...storage.tables import PhoneNumberRow, TelephonyConfigRow
-from .ids import decode_id_of, encode_id
 from .types import Info, PhoneNumberType, TelephonyConfigType, UserErrorType
 
 T = TypeVar("T")

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 
 import strawberry
 
+from ...domain.ids import decode_id, decode_id_of
 from ...domain.providers import PROVIDERS, Provider
 from ...domain.warnings import WarningSummary
 from ...services.reader import Reader
 from ...storage.queries import ConfigRow
 from .arguments import MAX_NODE_IDS, After, First, NodeIds, Page, bad_user_input, page_arguments
 from .fields import batched, computed, view
-from .ids import decode_id, decode_id_of
 from .types import (
     Node,
     ProviderMetadataType,

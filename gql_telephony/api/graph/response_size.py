@@ -30,13 +30,13 @@ from graphql import (
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 
 from ...domain.config_rules import MAX_VALUE_LENGTH
+from ...domain.ids import MAX_ID_LENGTH, MAX_KEY, encode_cursor
 from ...domain.phone_numbers import MAX_LABEL_LENGTH
 from ...domain.provider_checks import MAX_MESSAGE_LENGTH, AccountCheck, AccountStatus, NumberProblem, NumberStatus
 from ...domain.providers import PROVIDERS, FieldType, Provider
 from ...domain.warnings import LISTED_NUMBER_WARNINGS, WarningCode, config_warnings
 from ...services.telephony_configs import MAX_NAME_LENGTH
 from ..http.json_encoding import encode_json
-from .ids import MAX_ID_LENGTH, MAX_KEY, encode_cursor
 
 MIN_FIELD_SIZE = 128
 TEXT_BYTES = 6

@@ -18,6 +18,7 @@ from strawberry.scalars import JSON
 
 from ...domain.config_rules import present_config
 from ...domain.errors import ErrorCode, UserError
+from ...domain.ids import encode_cursor, encode_id
 from ...domain.provider_checks import AccountCheck, AccountStatus, NumberCheck, NumberStatus
 from ...domain.providers import PROVIDERS, Connectivity, FieldType, Provider, ProviderField, ProviderKey
 from ...domain.warnings import LISTED_NUMBER_WARNINGS, ConfigWarning, Severity, WarningCode, WarningSummary, listed
@@ -28,7 +29,6 @@ from .arguments import After, First, Page, page_arguments
 from .context import Context
 from .enums import register_enums
 from .fields import batched, computed, itself, read, view
-from .ids import encode_cursor, encode_id
 
 Info = strawberry.Info[Context, None]
 

@@ -60,6 +60,19 @@ class Settings:
     provider_timeout: float = 10.0
     # Off: no check runs by itself (after a change or on a schedule); checkTelephonyConfig still asks.
     provider_checks: bool = True
+    # Days an audit event is kept; older ones are pruned in the background. 0: kept forever.
+    audit_retention_days: int = 400
+    # Webhook endpoint URLs may resolve to loopback or private addresses: for receivers on the
+    # same private network, or tests.
+    allow_private_webhook_hosts: bool = False
+    # Off: this process sends no webhook deliveries (another process, or none, does); the outbox
+    # keeps them.
+    webhook_deliveries: bool = True
+    # Seconds before the first retry of a failed delivery; later retries back off from it.
+    webhook_retry_base: float = 5.0
+    # Seconds after which a delivery that keeps failing is given up, and an endpoint whose every
+    # attempt failed for that long is disabled (about a day).
+    webhook_give_up_after: int = 86400
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -121,6 +134,15 @@ class Settings:
             ),
             provider_timeout=_positive_seconds(env, "GQL_TELEPHONY_PROVIDER_TIMEOUT", cls.provider_timeout),
             provider_checks=_switch(env, "GQL_TELEPHONY_PROVIDER_CHECKS", cls.provider_checks),
+            audit_retention_days=_whole_number(env, "GQL_TELEPHONY_AUDIT_RETENTION_DAYS", cls.audit_retention_days),
+            allow_private_webhook_hosts=_switch(
+                env, "GQL_TELEPHONY_ALLOW_PRIVATE_WEBHOOK_HOSTS", cls.allow_private_webhook_hosts
+            ),
+            webhook_deliveries=_switch(env, "GQL_TELEPHONY_WEBHOOK_DELIVERIES", cls.webhook_deliveries),
+            webhook_retry_base=_positive_seconds(env, "GQL_TELEPHONY_WEBHOOK_RETRY_BASE", cls.webhook_retry_base),
+            webhook_give_up_after=_positive_int(
+                env, "GQL_TELEPHONY_WEBHOOK_GIVE_UP_AFTER", cls.webhook_give_up_after
+            ),
         )
 
 

@@ -37,9 +37,11 @@ from .services.provider_checks import ProviderChecks
 from .services.summary_feed import SummaryFeed
 from .services.telephony_configs import TelephonyConfigs
 from .services.tenancy import Principal, authenticate
+from .services.webhook_delivery import WebhookSender
 from .settings import Settings
 from .storage.db import Database
 from .workers.provider_checks import CheckWorker
+from .workers.webhook_delivery import DeliveryWorker
 
 READY_TIMEOUT_SECONDS = 1.0
 
@@ -64,6 +66,9 @@ def build_runtime(settings: Settings, *, db: Database | None = None, vault: Vaul
     worker = CheckWorker(db, checks, interval=settings.provider_check_interval)
     # Changes wake this process's worker; with checks off nothing runs by itself.
     wake = worker.wake if settings.provider_checks else _nothing
+    sender = WebhookSender(allow_private_hosts=settings.allow_private_webhook_hosts)
+    delivery_worker = DeliveryWorker(db, vault, sender, retry_base=settings.webhook_retry_base,
+                                     give_up_after=settings.webhook_give_up_after)
     return Runtime(
         settings=settings, db=db, vault=vault, broker=broker,
         configs=TelephonyConfigs(db, vault, broker, checks_due=wake),
@@ -75,6 +80,9 @@ def build_runtime(settings: Settings, *, db: Database | None = None, vault: Vaul
         provider_http=provider_http,
         checks=checks,
         check_worker=worker,
+        webhook_sender=sender,
+        delivery_worker=delivery_worker,
+        webhooks_due=delivery_worker.wake if settings.webhook_deliveries else _nothing,
     )
 
 
@@ -87,7 +95,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     view = GraphQLView(build_schema(production=runtime.settings.is_production), runtime)
 
     metrics = Metrics(runtime.db, lambda: runtime.summaries.listener_count, runtime.read_paths,
-                      runtime.provider_http.outcomes)
+                      runtime.provider_http.outcomes, runtime.delivery_worker.outcomes)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

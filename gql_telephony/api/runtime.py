@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -15,9 +15,11 @@ from ..services.phone_numbers import PhoneNumbers
 from ..services.provider_checks import ProviderChecks
 from ..services.summary_feed import SummaryFeed
 from ..services.telephony_configs import TelephonyConfigs
+from ..services.webhook_delivery import WebhookSender
 from ..settings import Settings
 from ..storage.db import Database
 from ..workers.provider_checks import CheckWorker
+from ..workers.webhook_delivery import DeliveryWorker
 from .http.key_watch import KeyWatch
 
 
@@ -47,6 +49,11 @@ class Runtime:
     provider_http: ProviderHttp
     checks: ProviderChecks
     check_worker: CheckWorker
+    webhook_sender: WebhookSender
+    delivery_worker: DeliveryWorker
+    # Called after a commit that wrote webhook deliveries: wakes this process's delivery worker
+    # (does nothing when GQL_TELEPHONY_WEBHOOK_DELIVERIES=0).
+    webhooks_due: Callable[[], None]
 
     @asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
@@ -54,6 +61,8 @@ class Runtime:
         loops = [asyncio.create_task(self.key_usage.run()), asyncio.create_task(self.key_watch.run())]
         if self.settings.provider_checks:
             loops.append(asyncio.create_task(self.check_worker.run()))
+        if self.settings.webhook_deliveries:
+            loops.append(asyncio.create_task(self.delivery_worker.run()))
         try:
             yield
         finally:
@@ -62,3 +71,4 @@ class Runtime:
             await asyncio.gather(*loops, return_exceptions=True)
             await self.key_usage.flush()  # the last uses noted before the stop
             await self.provider_http.aclose()
+            await self.webhook_sender.aclose()

@@ -17,26 +17,22 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
-import ipaddress
 import logging
 import random
-import socket
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
 
-import httpcore
 import httpx
 import orjson
 
-from ..domain.addresses import refusal_of
 from ..domain.provider_checks import AccountStatus, ProviderFailure
 from ..domain.providers import PROVIDERS, ProviderKey
 from ..logs import quiet_http_client_logs
+from .guard import RefusedHost, UnresolvableHost, guarded_transport, no_cookies
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -84,86 +80,6 @@ class Reply:
             )
 
 
-class RefusedHost(Exception):
-    """A host typed by a tenant resolves to an address the server must not contact."""
-
-    def __init__(self, rule: str) -> None:
-        super().__init__(rule)
-        self.rule = rule
-
-
-class UnresolvableHost(Exception):
-    pass
-
-
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves the host itself, refuses private addresses, and connects to the address it
-    checked, so that a second lookup (DNS rebinding) cannot swap in another one. TLS still
-    verifies the host name, which httpcore passes separately."""
-
-    def __init__(self) -> None:
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await _resolve(host, port)
-        for address in addresses:
-            rule = refusal_of(address)
-            if rule is not None:
-                raise RefusedHost(rule)
-        # Each checked address in turn, as an unguarded connect would (a name with an IPv6
-        # address first still works where only IPv4 is routed).
-        for address in addresses[:-1]:
-            try:
-                return await self._inner.connect_tcp(
-                    str(address), port, timeout=timeout, local_address=local_address, socket_options=socket_options
-                )
-            except httpcore.ConnectError:
-                continue
-        return await self._inner.connect_tcp(
-            str(addresses[-1]), port, timeout=timeout, local_address=local_address, socket_options=socket_options
-        )
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise RefusedHost("a local socket")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-async def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    try:
-        return [ipaddress.ip_address(host.strip("[]"))]
-    except ValueError:
-        pass
-    try:
-        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise UnresolvableHost() from None
-    addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in found))
-    if not addresses:
-        raise UnresolvableHost()
-    return addresses
-
-
-def _guarded_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    transport = httpx.AsyncHTTPTransport(trust_env=False, limits=limits)
-    # httpx has no parameter for the network backend; its pool is rebuilt with ours (same limits).
-    # No proxy from the environment either: through a proxy the guard would check the proxy's address.
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        network_backend=_GuardedBackend(),
-    )
-    return transport
-
-
 @dataclass
 class ProviderHttp:
     """Built once per process (app.build_runtime, with `from_settings`) and closed at shut-down."""
@@ -182,11 +98,11 @@ class ProviderHttp:
         # The clients are shared by every organization: a cookie one account's answer sets must
         # never ride along on another's request, so no cookie is kept. Redirects are not followed
         # (a provider API has no reason to send one, and a guarded call must not be led elsewhere).
-        self._public = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, cookies=_no_cookies())
+        self._public = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, cookies=no_cookies())
         self._guarded = (
             self._public if self.allow_private_hosts
             else httpx.AsyncClient(
-                timeout=timeout, transport=_guarded_transport(limits), follow_redirects=False, cookies=_no_cookies()
+                timeout=timeout, transport=guarded_transport(limits), follow_redirects=False, cookies=no_cookies()
             )
         )
         # Calls in flight: per provider API, and per host for hosts tenants typed (one tenant's slow
@@ -344,10 +260,6 @@ def _outcome_of(status: int) -> str:
     if status >= 400:
         return "http_4xx"
     return "redirect" if status >= 300 else "ok"
-
-
-def _no_cookies() -> CookieJar:
-    return CookieJar(DefaultCookiePolicy(allowed_domains=()))
 
 
 def _basic(auth: tuple[str, str]) -> str:

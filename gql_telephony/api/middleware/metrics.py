@@ -69,7 +69,8 @@ class Metrics:
     """The metrics of one application; `listeners` reads the number of active subscriptions."""
 
     def __init__(self, db: Database, listeners: Callable[[], int], read_paths: Any = None,
-                 provider_calls: Mapping[tuple[str, str], float] | None = None) -> None:
+                 provider_calls: Mapping[tuple[str, str], float] | None = None,
+                 webhook_deliveries: Mapping[tuple[str], float] | None = None) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter("gql_telephony_http_requests_total", "HTTP requests by route and status.",
                                 ("route", "status"), registry=self.registry)
@@ -91,6 +92,13 @@ class Metrics:
                 "gql_telephony_provider_requests_total",
                 "Provider API call attempts by provider and outcome (docs/PROVIDER_CHECKS.md lists the outcomes).",
                 ("provider", "outcome"), provider_calls,
+            ))
+        if webhook_deliveries is not None:
+            self.registry.register(CountsCollector(
+                "gql_telephony_webhook_deliveries_total",
+                "Webhook delivery attempts by outcome, and deliveries given up and endpoints disabled "
+                "(docs/WEBHOOK_DELIVERY.md lists the outcomes).",
+                ("outcome",), webhook_deliveries,
             ))
         self._series: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
         self._db = db

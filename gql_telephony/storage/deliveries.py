@@ -1,0 +1,197 @@
+"""Webhook deliveries on their way out: claiming an endpoint with a lease, its due deliveries,
+recording each attempt, giving the lease back.
+
+The lease is on the endpoint, not on each delivery: whoever holds it is the only sender of that
+endpoint's deliveries, which it sends one at a time in id order (the commit order of the
+organization's writes), so first attempts go out in commit order and no delivery is sent by two
+processes at once. The claim is one UPDATE whose WHERE repeats the claimable condition, as in
+storage/checks.py: on PostgreSQL a process racing for the same row re-reads it after the first
+commits and finds the lease taken (SKIP LOCKED lets it pass over rows being claimed); on SQLite
+writers take turns. Every write of an attempt first locks the endpoint row where the lease owner
+is still this process: a late finisher whose lease was taken over writes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .queries import Reader
+from .tables import WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow
+
+ENDPOINTS: sa.Table = WebhookEndpointRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
+DELIVERIES: sa.Table = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
+ATTEMPTS: sa.Table = WebhookAttemptRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
+
+PENDING, DELIVERED, FAILED = "PENDING", "DELIVERED", "FAILED"
+
+
+@dataclass(frozen=True)
+class EndpointClaim:
+    """An endpoint this process may send to until `lease_until`, as it was when claimed."""
+
+    endpoint_id: int
+    org_id: int
+    url: str
+    secret: str  # sealed
+    previous_secret: str | None  # sealed
+    previous_secret_until: datetime | None
+    failing_since: datetime | None
+    lease_until: datetime
+
+
+@dataclass(frozen=True)
+class Due:
+    id: int
+    message_id: str
+    body: str
+    attempt_count: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to, as stored."""
+
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    delivered: bool
+    next_attempt_at: datetime | None  # for a failure; None: given up
+
+
+# --- Claiming -----------------------------------------------------------------------------------
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(DELIVERIES.c.status == PENDING, DELIVERIES.c.next_attempt_at <= now)
+
+
+def _claimable(now: datetime) -> sa.ColumnElement[bool]:
+    """Enabled, with a due delivery, and nobody's live lease."""
+    return sa.and_(
+        ENDPOINTS.c.enabled,
+        sa.or_(ENDPOINTS.c.lease_owner.is_(None), ENDPOINTS.c.lease_until < now),
+        ENDPOINTS.c.id.in_(sa.select(DELIVERIES.c.endpoint_id).where(_due(now))),
+    )
+
+
+async def any_due(session: Reader, *, now: datetime) -> bool:
+    """Whether an endpoint could be claimed: a read, so that an idle poll takes no write lock."""
+    found = await session.execute(sa.select(ENDPOINTS.c.id).where(_claimable(now)).limit(1))
+    return found.first() is not None
+
+
+async def claim_endpoints(
+    session: AsyncSession, *, owner: str, now: datetime, lease_until: datetime, limit: int
+) -> list[EndpointClaim]:
+    """Up to `limit` claimable endpoints, the one served longest ago first (a release leaves
+    `lease_until` at its time, so a busy endpoint does not keep the others waiting)."""
+    claimable = (
+        sa.select(ENDPOINTS.c.id).where(_claimable(now))
+        .order_by(ENDPOINTS.c.lease_until.nulls_first(), ENDPOINTS.c.id).limit(limit)
+        .with_for_update(skip_locked=True, of=ENDPOINTS)
+        .scalar_subquery()
+    )
+    claimed = await session.execute(
+        sa.update(ENDPOINTS)
+        .where(ENDPOINTS.c.id.in_(claimable), _claimable(now))
+        .values(lease_owner=owner, lease_until=lease_until)
+        .returning(ENDPOINTS.c.id, ENDPOINTS.c.organization_id, ENDPOINTS.c.url, ENDPOINTS.c.secret,
+                   ENDPOINTS.c.previous_secret, ENDPOINTS.c.previous_secret_until, ENDPOINTS.c.failing_since)
+    )
+    return [
+        EndpointClaim(row.id, row.organization_id, row.url, row.secret, row.previous_secret,
+                      row.previous_secret_until, row.failing_since, lease_until)
+        for row in claimed.all()
+    ]
+
+
+async def due_deliveries(session: Reader, *, endpoint_id: int, now: datetime, limit: int) -> list[Due]:
+    """The endpoint's due deliveries, oldest (by commit) first."""
+    rows = await session.execute(
+        sa.select(DELIVERIES.c.id, DELIVERIES.c.message_id, DELIVERIES.c.body, DELIVERIES.c.attempt_count,
+                  DELIVERIES.c.created_at)
+        .where(DELIVERIES.c.endpoint_id == endpoint_id, _due(now))
+        .order_by(DELIVERIES.c.id).limit(limit)
+    )
+    return [Due(*row) for row in rows.all()]
+
+
+async def release(session: AsyncSession, *, endpoint_id: int, owner: str, now: datetime) -> None:
+    """The lease ends; `lease_until` keeps the time, which orders the next claims."""
+    await session.execute(
+        sa.update(ENDPOINTS).where(ENDPOINTS.c.id == endpoint_id, ENDPOINTS.c.lease_owner == owner)
+        .values(lease_owner=None, lease_until=now)
+    )
+
+
+# --- Recording ----------------------------------------------------------------------------------
+
+
+async def hold(session: AsyncSession, *, endpoint_id: int, owner: str) -> Any:
+    """The endpoint's row (enabled, failing_since), locked until the transaction ends, if this
+    process still holds its lease; None otherwise (taken over: write nothing)."""
+    found = await session.execute(
+        sa.select(ENDPOINTS.c.enabled, ENDPOINTS.c.failing_since)
+        .where(ENDPOINTS.c.id == endpoint_id, ENDPOINTS.c.lease_owner == owner)
+        .with_for_update()
+    )
+    return found.first()
+
+
+async def record_attempt(
+    session: AsyncSession, *, endpoint_id: int, delivery: Due, outcome: Outcome, failing_since: datetime | None,
+) -> bool:
+    """The attempt's row and the delivery's new state; the endpoint's `failing_since` moves
+    (set at the first failure after a success, cleared by a success), and a success after
+    failures makes the endpoint's waiting retries due now. Call after `hold`. False when the
+    delivery was not in the state it was read in (nothing written)."""
+    at = outcome.attempted_at
+    values: dict[str, Any] = {
+        "attempt_count": delivery.attempt_count + 1, "last_attempt_at": at,
+        "last_status_code": outcome.status_code, "last_error": outcome.error,
+    }
+    if outcome.delivered:
+        values.update(status=DELIVERED, delivered_at=at, next_attempt_at=None)
+    elif outcome.next_attempt_at is None:
+        values.update(status=FAILED, next_attempt_at=None)
+    else:
+        values.update(next_attempt_at=outcome.next_attempt_at)
+    updated = await session.execute(
+        sa.update(DELIVERIES)
+        .where(DELIVERIES.c.id == delivery.id, DELIVERIES.c.status == PENDING,
+               DELIVERIES.c.attempt_count == delivery.attempt_count)
+        .values(**values)
+    )
+    if updated.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's Result is a CursorResult
+        return False
+    await session.execute(sa.insert(ATTEMPTS).values(
+        delivery_id=delivery.id, attempted_at=at, status_code=outcome.status_code, error=outcome.error,
+        duration_ms=outcome.duration_ms,
+    ))
+    if outcome.delivered and failing_since is not None:
+        await session.execute(sa.update(ENDPOINTS).where(ENDPOINTS.c.id == endpoint_id).values(failing_since=None))
+        await session.execute(
+            sa.update(DELIVERIES)
+            .where(DELIVERIES.c.endpoint_id == endpoint_id, DELIVERIES.c.status == PENDING,
+                   DELIVERIES.c.next_attempt_at > at)
+            .values(next_attempt_at=at)
+        )
+    elif not outcome.delivered and failing_since is None:
+        await session.execute(sa.update(ENDPOINTS).where(ENDPOINTS.c.id == endpoint_id).values(failing_since=at))
+    return True
+
+
+async def disable_failing(session: AsyncSession, *, endpoint_id: int, now: datetime) -> None:
+    await session.execute(
+        sa.update(ENDPOINTS).where(ENDPOINTS.c.id == endpoint_id).values(
+            enabled=False, disabled_reason="FAILING", disabled_at=now, version=ENDPOINTS.c.version + 1,
+            updated_at=now,
+        )
+    )

@@ -51,6 +51,7 @@ class Due:
     body: str
     attempt_count: int
     created_at: datetime
+    next_attempt_at: datetime
 
 
 @dataclass(frozen=True)
@@ -112,15 +113,25 @@ async def claim_endpoints(
     ]
 
 
-async def due_deliveries(session: Reader, *, endpoint_id: int, now: datetime, limit: int) -> list[Due]:
-    """The endpoint's due deliveries, oldest (by commit) first."""
-    rows = await session.execute(
-        sa.select(DELIVERIES.c.id, DELIVERIES.c.message_id, DELIVERIES.c.body, DELIVERIES.c.attempt_count,
-                  DELIVERIES.c.created_at)
-        .where(DELIVERIES.c.endpoint_id == endpoint_id, _due(now))
+async def due_deliveries(
+    session: Reader, *, endpoint_id: int, now: datetime, limit: int, catch_up: bool = False
+) -> list[Due]:
+    """The endpoint's due deliveries, oldest (by commit) first. `catch_up` (the endpoint is
+    failing): when a retry is due, the pending deliveries older than it come with it, due or
+    not, so that the first to reach a receiver that is back is the oldest."""
+    columns = (DELIVERIES.c.id, DELIVERIES.c.message_id, DELIVERIES.c.body, DELIVERIES.c.attempt_count,
+               DELIVERIES.c.created_at, DELIVERIES.c.next_attempt_at)
+    rows = [Due(*row) for row in (await session.execute(
+        sa.select(*columns).where(DELIVERIES.c.endpoint_id == endpoint_id, _due(now))
         .order_by(DELIVERIES.c.id).limit(limit)
-    )
-    return [Due(*row) for row in rows.all()]
+    )).all()]
+    if not catch_up or not any(row.attempt_count > 0 for row in rows):
+        return rows
+    return [Due(*row) for row in (await session.execute(
+        sa.select(*columns).where(DELIVERIES.c.endpoint_id == endpoint_id, DELIVERIES.c.status == PENDING,
+                                  DELIVERIES.c.id <= rows[-1].id)
+        .order_by(DELIVERIES.c.id).limit(limit)
+    )).all()]
 
 
 async def release(session: AsyncSession, *, endpoint_id: int, owner: str, now: datetime) -> None:

@@ -137,14 +137,18 @@ class DeliveryWorker:
         while self._time_left(claim):
             async with self.db.reading_rows() as connection:
                 page = await deliveries.due_deliveries(
-                    connection, endpoint_id=claim.endpoint_id, now=utcnow(), limit=PAGE
+                    connection, endpoint_id=claim.endpoint_id, now=utcnow(), limit=PAGE,
+                    catch_up=failing_since is not None,
                 )
             if not page:
                 return sent
+            failed = False
             for delivery in page:
                 if not self._time_left(claim):
                     return sent
                 at = utcnow()
+                if failed and delivery.next_attempt_at > at:
+                    continue  # brought along to catch up, but the endpoint still fails: it keeps its turn
                 result = await self.sender.send(
                     claim.url, message_id=delivery.message_id, body=delivery.body,
                     secrets=self._secrets(claim, at), at=at,
@@ -152,6 +156,7 @@ class DeliveryWorker:
                 sent += 1
                 woke = failing_since is not None  # a success now makes the endpoint's retries due
                 self.outcomes[(result.outcome,)] += 1
+                failed = failed or not result.delivered
                 carry_on, failing_since = await self._record(claim, delivery, result, at, failing_since)
                 if not carry_on:
                     return sent  # the lease was taken over, or the endpoint disabled: stop here

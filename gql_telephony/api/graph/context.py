@@ -6,6 +6,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from ...domain.audit import Actor
+from ...logs import current_request_id
 from ...services.reader import Reader
 from ...services.tenancy import Principal
 from ..middleware.request_log import note_organization
@@ -51,6 +53,13 @@ class Context:
         batches = Batches(Reader(runtime.db, self.principal.org_id if self.principal else -1, runtime.vault))
         _operation_batches.set((self, batches))
         return batches
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit trail names for this request's writes: its key, and the request id."""
+        assert self.principal is not None, "resolvers run only for authenticated requests"
+        return Actor(api_key_id=self.principal.key_id, label=self.principal.label,
+                     request_id=current_request_id.get())
 
     @property
     def org_id(self) -> int:

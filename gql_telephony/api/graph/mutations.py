@@ -222,7 +222,7 @@ class Mutation:
         ctx = info.context
         result, errors = await attempt(info, ctx.runtime.configs.create(
             ctx.org_id, name=input.name, provider=input.provider, config=input.config,
-            make_default=bool(input.is_default_outbound),
+            make_default=bool(input.is_default_outbound), actor=ctx.actor,
         ))
         created, previous = result if result is not None else (None, None)
         return CreateTelephonyConfigPayload(
@@ -238,7 +238,7 @@ class Mutation:
         ctx = info.context
         row, errors = await attempt(info, ctx.runtime.configs.update(
             ctx.org_id, config_key(input.id), name=input.name, config=input.config,
-            expected_version=input.expected_version,
+            expected_version=input.expected_version, actor=ctx.actor,
         ))
         return UpdateTelephonyConfigPayload(telephony_config=of_config(row), user_errors=errors)
 
@@ -250,7 +250,7 @@ class Mutation:
     ) -> DeleteTelephonyConfigPayload:
         ctx = info.context
         deleted, errors = await attempt(info, ctx.runtime.configs.delete(
-            ctx.org_id, config_key(input.id), expected_version=input.expected_version
+            ctx.org_id, config_key(input.id), expected_version=input.expected_version, actor=ctx.actor,
         ))
         return DeleteTelephonyConfigPayload(
             deleted_telephony_config_id=strawberry.ID(encode_id("TelephonyConfig", deleted)) if deleted else None,
@@ -265,7 +265,9 @@ class Mutation:
         input: Annotated[SetDefaultOutboundTelephonyConfigInput, _input("The configuration to make the default.")],
     ) -> SetDefaultOutboundTelephonyConfigPayload:
         ctx = info.context
-        result, errors = await attempt(info, ctx.runtime.configs.set_default(ctx.org_id, config_key(input.id)))
+        result, errors = await attempt(info, ctx.runtime.configs.set_default(
+            ctx.org_id, config_key(input.id), actor=ctx.actor,
+        ))
         row, previous = result if result is not None else (None, None)
         return SetDefaultOutboundTelephonyConfigPayload(
             telephony_config=of_config(row), previous_default=of_config(previous), user_errors=errors
@@ -281,7 +283,7 @@ class Mutation:
         added, errors = await attempt(info, ctx.runtime.numbers.add(
             ctx.org_id, config_key(input.telephony_config_id), phone_number=input.phone_number,
             region=input.region, label=input.label,
-            is_active=True if input.is_active is None else input.is_active,
+            is_active=True if input.is_active is None else input.is_active, actor=ctx.actor,
         ))
         if added is None:
             return AddPhoneNumberPayload(phone_number=None, user_errors=errors)
@@ -298,7 +300,7 @@ class Mutation:
         ctx = info.context
         row, errors = await attempt(info, ctx.runtime.numbers.update(
             ctx.org_id, number_key(input.id), label=input.label or None,
-            set_label=input.label is not strawberry.UNSET, is_active=input.is_active,
+            set_label=input.label is not strawberry.UNSET, is_active=input.is_active, actor=ctx.actor,
         ))
         return UpdatePhoneNumberPayload(phone_number=of_number(row), user_errors=errors)
 
@@ -307,7 +309,9 @@ class Mutation:
         self, info: Info, input: Annotated[RemovePhoneNumberInput, _input("The number to remove.")]
     ) -> RemovePhoneNumberPayload:
         ctx = info.context
-        deleted, errors = await attempt(info, ctx.runtime.numbers.remove(ctx.org_id, number_key(input.id)))
+        deleted, errors = await attempt(info, ctx.runtime.numbers.remove(
+            ctx.org_id, number_key(input.id), actor=ctx.actor,
+        ))
         return RemovePhoneNumberPayload(
             deleted_phone_number_id=strawberry.ID(encode_id("PhoneNumber", deleted)) if deleted else None,
             user_errors=errors,
@@ -334,7 +338,7 @@ class Mutation:
 
         ctx = info.context
         result, errors = await attempt(info, ctx.runtime.checks.import_numbers(
-            ctx.org_id, config_key(input.telephony_config_id)
+            ctx.org_id, config_key(input.telephony_config_id), actor=ctx.actor,
         ))
         if result is None:
             return ImportPhoneNumbersPayload(

@@ -62,17 +62,19 @@ def build_runtime(settings: Settings, *, db: Database | None = None, vault: Vaul
     vault = vault_from_settings(settings) if vault is None else vault
     broker = make_broker(settings) if broker is None else broker
     provider_http = ProviderHttp.from_settings(settings)
-    checks = ProviderChecks(db, vault, provider_http, broker, CLIENTS)
-    worker = CheckWorker(db, checks, interval=settings.provider_check_interval)
-    # Changes wake this process's worker; with checks off nothing runs by itself.
-    wake = worker.wake if settings.provider_checks else _nothing
     sender = WebhookSender(allow_private_hosts=settings.allow_private_webhook_hosts)
     delivery_worker = DeliveryWorker(db, vault, sender, retry_base=settings.webhook_retry_base,
                                      give_up_after=settings.webhook_give_up_after)
+    # A commit that wrote webhook deliveries wakes this process's sender; off, the outbox keeps them.
+    webhooks_due = delivery_worker.wake if settings.webhook_deliveries else _nothing
+    checks = ProviderChecks(db, vault, provider_http, broker, CLIENTS, webhooks_due=webhooks_due)
+    worker = CheckWorker(db, checks, interval=settings.provider_check_interval)
+    # Changes wake this process's worker; with checks off nothing runs by itself.
+    wake = worker.wake if settings.provider_checks else _nothing
     return Runtime(
         settings=settings, db=db, vault=vault, broker=broker,
-        configs=TelephonyConfigs(db, vault, broker, checks_due=wake),
-        numbers=PhoneNumbers(db, broker, vault, checks_due=wake),
+        configs=TelephonyConfigs(db, vault, broker, checks_due=wake, webhooks_due=webhooks_due),
+        numbers=PhoneNumbers(db, broker, vault, checks_due=wake, webhooks_due=webhooks_due),
         summaries=SummaryFeed(db, vault, broker),
         read_paths=ReadPaths(),
         key_usage=KeyUsage(db),
@@ -82,7 +84,7 @@ def build_runtime(settings: Settings, *, db: Database | None = None, vault: Vaul
         check_worker=worker,
         webhook_sender=sender,
         delivery_worker=delivery_worker,
-        webhooks_due=delivery_worker.wake if settings.webhook_deliveries else _nothing,
+        webhooks_due=webhooks_due,
     )
 
 

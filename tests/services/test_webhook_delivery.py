@@ -31,6 +31,7 @@ from gql_telephony.storage.tables import Organization, utcnow
 from gql_telephony.workers.webhook_delivery import DeliveryWorker
 
 from ..outbound.fakes.base import free_port
+from ..support import app_client
 from ..webhook_receiver import Receiver, first_per_id, receiving
 
 ORGANIZATIONS: sa.Table = Organization.__table__  # type: ignore[attr-defined]
@@ -369,3 +370,32 @@ async def test_a_private_address_is_refused_at_delivery_time(runtime, org_id, re
     assert attempt.error == delivery.last_error
     assert worker.outcomes == Counter({("refused_host",): 1})
     await runtime.webhook_sender.aclose()
+
+
+# --- Waking -------------------------------------------------------------------------------------
+
+
+async def test_a_mutation_wakes_the_sender_at_once(api, settings, receiver):
+    """Through the API: the commit that wrote the delivery wakes this process's worker, which
+    would otherwise look again only at its next poll (set far away here)."""
+    from .. import documents  # noqa: PLC0415
+
+    async with app_client(settings, beside=api.runtime, allow_private_webhook_hosts=True,
+                          provider_checks=False) as other:
+        runtime = other.runtime
+        runtime.delivery_worker.poll = 60.0
+        _, secret = await add_endpoint(runtime, api.org_id, receiver.url)
+        async with runtime.db.writing() as session:
+            await session.execute(sa.update(ENDPOINTS).values(events=["TELEPHONY_CONFIG_CREATED"]))
+        async with runtime.background():
+            await asyncio.sleep(0.2)  # the worker's first look found nothing: it waits for a wake
+            started = time.monotonic()
+            created = await documents.create_config(api.through(other))
+            await until(lambda: len(receiver.all()) == 1, timeout=5)
+            assert time.monotonic() - started < 2
+            await until_stored(runtime, 1)
+        await runtime.webhook_sender.aclose()
+    (item,) = receiver.all()
+    body = Webhook(secret).verify(item.body, item.headers)
+    assert body["type"] == "telephony_config.created"
+    assert body["data"]["id"] == created["telephonyConfig"]["id"]

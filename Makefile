@@ -89,5 +89,12 @@ bench: install $(BENCH_STAMP)
 bench-checks: install $(BENCH_STAMP)
 	$(BIN)/python -m bench.provider_checks $(BENCH_ARGS)
 
+# Webhook deliveries per second from one server process to a local receiver, and the write latency
+# the audit trail and the outbox add (docs/PERFORMANCE.md, "Webhooks"): about a minute with the
+# defaults; options in BENCH_ARGS, e.g. make bench-webhooks BENCH_ARGS="--database-url postgresql+asyncpg://postgres@127.0.0.1/postgres".
+.PHONY: bench-webhooks
+bench-webhooks: install $(BENCH_STAMP)
+	$(BIN)/python -m bench.webhooks $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

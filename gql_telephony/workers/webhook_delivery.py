@@ -85,8 +85,8 @@ class DeliveryWorker:
                     await asyncio.gather(woken, return_exceptions=True)
                 running -= done
         finally:
-            # Sends cut short keep their leases until they run out; their deliveries stay
-            # pending and another process (or this one, started again) sends them.
+            # Shut-down: a send cut short is not recorded, its delivery stays pending, and the
+            # endpoint's lease is given back (_serve) for another process to send it again.
             for task in running:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)

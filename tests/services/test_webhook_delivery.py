@@ -394,7 +394,9 @@ async def test_a_mutation_wakes_the_sender_at_once(api, settings, receiver):
             await until(lambda: len(receiver.all()) == 1, timeout=5)
             assert time.monotonic() - started < 2
             await until_stored(runtime, 1)
+        metrics = (await other.client.get("/metrics")).text
         await runtime.webhook_sender.aclose()
+    assert 'gql_telephony_webhook_deliveries_total{outcome="delivered"} 1.0' in metrics
     (item,) = receiver.all()
     body = Webhook(secret).verify(item.body, item.headers)
     assert body["type"] == "telephony_config.created"

@@ -96,7 +96,7 @@ async def claim_endpoints(
     claimable = (
         sa.select(ENDPOINTS.c.id).where(_claimable(now))
         .order_by(ENDPOINTS.c.lease_until.nulls_first(), ENDPOINTS.c.id).limit(limit)
-        .with_for_update(skip_locked=True, of=ENDPOINTS)
+        .with_for_update(skip_locked=True, of=ENDPOINTS, key_share=True)
         .scalar_subquery()
     )
     claimed = await session.execute(
@@ -151,7 +151,9 @@ async def hold(session: AsyncSession, *, endpoint_id: int, owner: str) -> Any:
     found = await session.execute(
         sa.select(ENDPOINTS.c.enabled, ENDPOINTS.c.failing_since)
         .where(ENDPOINTS.c.id == endpoint_id, ENDPOINTS.c.lease_owner == owner)
-        .with_for_update()
+        # FOR NO KEY UPDATE: a write inserting a delivery for this endpoint (its foreign key
+        # takes KEY SHARE on the row) does not wait for the attempt to be recorded.
+        .with_for_update(key_share=True)
     )
     return found.first()
 

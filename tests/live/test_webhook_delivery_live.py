@@ -90,3 +90,47 @@ async def test_a_change_committed_before_a_kill_9_is_delivered_after_the_restart
     assert body["data"]["id"] == created["telephonyConfig"]["id"]
     assert len(receiver.all()) == 1
     assert "Traceback" not in (tmp_path / "b.log").read_text()
+
+
+async def test_two_servers_deliver_each_event_once(shared_database, tmp_path):
+    """Two server processes on one database, changes made through both: every delivery of every
+    endpoint reaches the receiver exactly once."""
+    receiver = Receiver()
+    receiver.delay = 0.02
+    env = server_env(**shared_database, GQL_TELEPHONY_ALLOW_PRIVATE_WEBHOOK_HOSTS="1")
+    cli(["migrate"], env)
+    key = cli(["create-api-key", cli(["create-org", "Hooks"], env)], env)
+    settings = Settings(database_url=shared_database["GQL_TELEPHONY_DATABASE_URL"],
+                        secret_keys=(shared_database["GQL_TELEPHONY_SECRET_KEYS"],))
+    db = Database(settings)
+    try:
+        with receiving(receiver) as url:
+            async with db.writing() as session:
+                org_id = (await session.execute(sa.text("SELECT id FROM organization"))).scalar_one()
+                await session.execute(sa.insert(ENDPOINTS), [
+                    {"organization_id": org_id, "url": f"{url}/{n}", "events": ["TELEPHONY_CONFIG_CREATED"],
+                     "secret": seal(vault_from_settings(settings), new_secret()), "created_at": utcnow(),
+                     "updated_at": utcnow()}
+                    for n in range(3)
+                ])
+            with running_server(env, tmp_path / "a.log") as first, running_server(env, tmp_path / "b.log") as second:
+                async with httpx.AsyncClient(headers=bearer(key), timeout=30) as client:
+                    for n in range(12):
+                        server = (first, second)[n % 2]
+                        response = await client.post(f"{server.http}/graphql", json={
+                            "query": CREATE, "variables": {"input": {
+                                "name": f"Config {n}", "provider": "TWILIO", "config": VALID["TWILIO"]}},
+                        })
+                        assert response.json()["data"]["createTelephonyConfig"]["userErrors"] == []
+                    deadline = time.monotonic() + 30
+                    while len(receiver.all()) < 36 and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                    time.sleep(1.0)  # time for a duplicate to show
+                    metrics = [(await client.get(f"{s.http}/metrics")).text for s in (first, second)]
+    finally:
+        await db.dispose()
+    sends = [(r.path, r.message_id) for r in receiver.all()]
+    assert len(sends) == 36 and len(set(sends)) == 36
+    assert all("gql_telephony_webhook_deliveries_total" in text for text in metrics)
+    for name in ("a.log", "b.log"):
+        assert "Traceback" not in (tmp_path / name).read_text()

@@ -315,9 +315,9 @@ async def test_a_delivery_is_given_up_and_an_endpoint_failing_that_long_disabled
     worker = worker_of(runtime, sender, give_up_after=1.5)
     task = await running(worker)
     try:
-        await asyncio.sleep(0.5)
-        # A later event is still tried after the first is given up, by when the endpoint has
-        # been failing for longer than the give-up time.
+        await asyncio.sleep(1.0)
+        # A later event is still tried around when the first is given up, by when the endpoint
+        # has been failing for longer than the give-up time (its own give-up is 1.5 s later).
         await announce(runtime, org_id, 1, start=2)
         await until(lambda: worker.outcomes[("endpoint_disabled",)] == 1)
     finally:

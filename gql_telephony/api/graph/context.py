@@ -6,6 +6,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from ...domain.audit import SYSTEM, Actor
+from ...logs import current_request_id
 from ...services.reader import Reader
 from ...services.tenancy import Principal
 from ..middleware.request_log import note_organization
@@ -51,6 +53,14 @@ class Context:
         batches = Batches(Reader(runtime.db, self.principal.org_id if self.principal else -1, runtime.vault))
         _operation_batches.set((self, batches))
         return batches
+
+    @property
+    def actor(self) -> Actor:
+        """Who this request's writes are audited as: its API key (id and label) and request id."""
+        principal = self.principal
+        if principal is None:
+            return SYSTEM
+        return Actor(api_key_id=principal.key_id, label=principal.label, request_id=current_request_id.get())
 
     @property
     def org_id(self) -> int:

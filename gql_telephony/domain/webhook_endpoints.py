@@ -16,6 +16,12 @@ from .text import clean_text, text_problem
 MAX_URL_LENGTH = 2048
 MAX_DESCRIPTION_LENGTH = 500
 MAX_ENDPOINTS_PER_ORGANIZATION = 20
+# A delivery lists its latest attempts, at most this many (attemptCount counts them all): the
+# retries of about a day stay well under it.
+MAX_LISTED_ATTEMPTS = 50
+MAX_ERROR_LENGTH = 300  # an attempt's error, as the column keeps it
+# The largest body the API shows (a payload holds ids and changed field names, never values).
+MAX_PAYLOAD_BYTES = 16_384
 PING_EVENT = "PING"  # webhook_delivery.event_type of a sendTestWebhook delivery
 PING_TYPE = "webhook.test"  # its payload's `type`
 

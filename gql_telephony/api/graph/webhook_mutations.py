@@ -22,15 +22,9 @@ from .webhook_types import WebhookDeliveryType, WebhookEndpointType
 _ID = "The webhook endpoint's global id."
 _USER_ERRORS = "Why the input was refused; empty when the mutation succeeded."
 _ENDPOINT = "The endpoint as the mutation left it; null when refused."
-_SECRET_ONCE = (
-    "The signing secret in clear (whsec_...), shown this once: keep it to verify the webhook-signature "
-    "header. Later reads show it masked. Null when refused."
-)
-_URL = (
-    f"An absolute http:// or https:// URL of at most {MAX_URL_LENGTH:,} characters, without user name, password "
-    "or fragment. Its host must resolve, and not to a loopback, private, link-local or metadata address "
-    "(unless the operator allows it)."
-)
+_SECRET_ONCE = "The signing secret in clear, shown this once (later reads mask it); null when refused."
+# The rules in full: docs/WEBHOOKS.md.
+_URL = f"http(s) URL, at most {MAX_URL_LENGTH:,} characters; not to a private address (docs/WEBHOOKS.md)."
 
 
 def _service(info: Info) -> WebhookEndpoints:
@@ -72,7 +66,7 @@ class CreateWebhookEndpointPayload:
 @strawberry.input(description="Changes to a webhook endpoint; what is left out stays as it is.")
 class UpdateWebhookEndpointInput:
     id: strawberry.ID = strawberry.field(description=_ID)
-    url: str | None = strawberry.field(default=None, description="A new URL; null keeps it. " + _URL)
+    url: str | None = strawberry.field(default=None, description="A new URL; null keeps it. Rules as at create.")
     events: list[WebhookEventType] | None = strawberry.field(
         default=None, description="The events to send it from now on (replacing them); null keeps them."
     )
@@ -80,8 +74,7 @@ class UpdateWebhookEndpointInput:
         default=strawberry.UNSET, description="null or blank removes the description; leave it out to keep it."
     )
     enabled: bool | None = strawberry.field(default=None, description=(
-        "false disables it (no events are kept for it); true re-enables it, clearing disabledReason and "
-        "failingSince. null keeps it."
+        "false disables it; true re-enables it (clearing disabledReason); null keeps it."
     ))
 
 
@@ -181,7 +174,7 @@ class WebhookMutations:
         )
 
     @strawberry.mutation(description=(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
-        "Replaces the signing secret (in the payload, this once); the old one still signs for 24 hours."
+        "Replaces the signing secret (shown this once); the old one still signs for 24 hours."
     ))
     async def rotate_webhook_secret(
         self, info: Info, input: Annotated[RotateWebhookSecretInput, _input("The endpoint.")]

@@ -18,9 +18,10 @@ from strawberry.scalars import JSON
 
 from ...domain.audit import WebhookEventType
 from ...domain.ids import decode_id_of, encode_cursor, encode_id
-from ...domain.warnings import ENDPOINT_DISABLED, ConfigWarning
+from ...domain.warnings import ENDPOINT_DISABLED, ConfigWarning, Severity, WarningCode
 from ...domain.webhook_endpoints import (
     MAX_ENDPOINTS_PER_ORGANIZATION,
+    MAX_LISTED_ATTEMPTS,
     PING_EVENT,
     DeliveryStatus,
     DisabledReason,
@@ -33,7 +34,7 @@ from ...storage.webhooks import AttemptRow, DeliveryRow, EndpointRow
 from .arguments import After, First, Page, page_arguments
 from .enums import _register
 from .fields import batched, computed, itself, read, view
-from .types import Node, PageInfo, TelephonyConfigWarningType
+from .types import Node, PageInfo
 
 _register(WebhookEventType, "WebhookEventType", "A change a webhook endpoint can subscribe to.", {
     WebhookEventType.TELEPHONY_CONFIG_CREATED: "A configuration was created (telephony_config.created).",
@@ -74,6 +75,14 @@ def _endpoint_warnings(row: EndpointRow) -> list[ConfigWarning]:
     return [ENDPOINT_DISABLED] if failing else []
 
 
+@view("WebhookEndpointWarning", description="Something wrong with a webhook endpoint (counted in the summary).")
+class WebhookEndpointWarningType:
+    source: strawberry.Private[ConfigWarning]
+    code: WarningCode = read(description="What it is about: match on this, not on message.")
+    severity: Severity = read(description="How urgent it is (fixed for each code).")
+    message: str = read(description="A fixed sentence for people.")
+
+
 @view("WebhookEndpoint", description="Where the organization's changes are sent, signed (Standard Webhooks).")
 class WebhookEndpointType(Node):
     source: strawberry.Private[EndpointRow]
@@ -90,10 +99,9 @@ class WebhookEndpointType(Node):
         description="Since when every attempt to it has failed (UTC); null when the last one succeeded."
     )
     signing_secret: str = batched(_masked_secrets, description=(
-        "The signing secret, masked (whsec_ and its last 4 characters): it is shown in clear only once, "
-        "by createWebhookEndpoint or rotateWebhookSecret."
+        "Masked: whsec_ and its last 4 characters (create and rotate show it once in clear)."
     ))
-    warnings: list[TelephonyConfigWarningType] = computed(_endpoint_warnings, description=(
+    warnings: list[WebhookEndpointWarningType] = computed(_endpoint_warnings, description=(
         "WEBHOOK_ENDPOINT_DISABLED when the server disabled it for failing; empty otherwise."
     ))
     version: int = read(description="Increases on every change.")
@@ -150,7 +158,7 @@ async def _attempts(reader: Reader, rows: list[DeliveryRow]) -> list[list[Attemp
     ids = [row.id for row in rows if row.id is not None]
     async with reader.rows() as session:
         found = await webhooks.attempts_of(session, delivery_ids=ids)
-    return [found.get(row.id, []) if row.id is not None else [] for row in rows]
+    return [found.get(row.id, [])[-MAX_LISTED_ATTEMPTS:] if row.id is not None else [] for row in rows]
 
 
 @view("WebhookDelivery", description="One event for one endpoint, and how its delivery went.")
@@ -174,9 +182,11 @@ class WebhookDeliveryType:
     last_error: str | None = read(description="Why the last attempt failed; null when it did not.")
     delivered_at: datetime | None = read(description="When the endpoint accepted it (UTC); null until then.")
     payload: JSON = read("body", then=_payload, description=(
-        "The JSON body sent, exactly: type, timestamp and data (ids and changed field names, never a secret)."
+        "The JSON body sent: type, timestamp, data (ids and changed field names, no secret)."
     ))
-    attempts: list[WebhookAttemptType] = batched(_attempts, description="Every attempt, oldest first.")
+    attempts: list[WebhookAttemptType] = batched(_attempts, description=(
+        f"Its attempts, oldest first: the latest {MAX_LISTED_ATTEMPTS} (attemptCount counts them all)."
+    ))
 
 
 @view("WebhookDeliveryEdge", description="A delivery of a page, with its cursor.")

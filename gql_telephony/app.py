@@ -67,7 +67,7 @@ def build_runtime(settings: Settings, *, db: Database | None = None, vault: Vaul
     return Runtime(
         settings=settings, db=db, vault=vault, broker=broker,
         configs=TelephonyConfigs(db, vault, broker, checks_due=wake),
-        numbers=PhoneNumbers(db, broker, checks_due=wake),
+        numbers=PhoneNumbers(db, broker, vault, checks_due=wake),
         summaries=SummaryFeed(db, vault, broker),
         read_paths=ReadPaths(),
         key_usage=KeyUsage(db),

@@ -9,13 +9,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from ..crypto import Vault
+from ..domain.audit import SYSTEM, Actor, AuditAction, Happening, changes_between
 from ..domain.errors import ErrorCode, UserError, UserErrors
+from ..domain.ids import encode_id
 from ..domain.phone_numbers import NUMBER_PATH, clean_label, normalize_number
 from ..domain.providers import PROVIDERS, ProviderKey
 from ..storage import checks, queries
 from ..storage.constraints import broken_constraint
 from ..storage.db import Database
 from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
+from . import audit
 from .events import Broker
 from .telephony_configs import not_found
 from .unit_of_work import writing
@@ -39,11 +43,13 @@ class AddedNumber:
 class PhoneNumbers:
     db: Database
     events: Broker
+    vault: Vault  # the audit trail compares warning summaries, which look at configs' keys
     checks_due: Callable[[], None] = field(default=lambda: None)  # wakes this process's check worker
+    webhooks_due: Callable[[], None] = field(default=lambda: None)  # wakes this process's webhook sender
 
     async def add(
         self, org_id: int, config_id: int | None, *, phone_number: str, region: str | None,
-        label: str | None, is_active: bool,
+        label: str | None, is_active: bool, actor: Actor = SYSTEM,
     ) -> AddedNumber:
         try:
             async with writing(self.db, org_id, _violation_error) as session:
@@ -71,10 +77,14 @@ class PhoneNumbers:
                 session.add(row)
                 await session.flush()
                 await checks.ask_again(session, config_id=config.id, now=now)
+                await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[
+                    added_happening(row),
+                ])
         except NumberTaken:
             raise await self._taken(org_id, normalized) from None
         await self.events.publish(org_id)
         self.checks_due()
+        self.webhooks_due()
         # A delete of the configuration may commit right after the add (and take the number
         # with it): the answer is then NOT_FOUND, as if it had come first, never a payload
         # whose configuration cannot be read. The row read here is the one the payload shows.
@@ -85,7 +95,8 @@ class PhoneNumbers:
         return AddedNumber(row, found[config.id])
 
     async def update(
-        self, org_id: int, number_id: int | None, *, label: str | None, set_label: bool, is_active: bool | None
+        self, org_id: int, number_id: int | None, *, label: str | None, set_label: bool, is_active: bool | None,
+        actor: Actor = SYSTEM,
     ) -> PhoneNumberRow:
         async with writing(self.db, org_id) as session:
             row = await _locked_number(session, org_id, number_id)
@@ -93,16 +104,29 @@ class PhoneNumbers:
             new_active = row.is_active if is_active is None else is_active
             if (new_label, new_active) == (row.label, row.is_active):
                 return row
+            before = _audited(row)
             row.label, row.is_active, row.updated_at = new_label, new_active, utcnow()
             await session.flush()
+            await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[Happening(
+                AuditAction.PHONE_NUMBER_UPDATED, "PhoneNumber", _global_id(row),
+                tuple(changes_between(before, _audited(row))),
+            )], warnings_may_change=new_active != before["isActive"])
         await self.events.publish(org_id)
+        self.webhooks_due()
         return row
 
-    async def remove(self, org_id: int, number_id: int | None) -> int:
+    async def remove(self, org_id: int, number_id: int | None, *, actor: Actor = SYSTEM) -> int:
         async with writing(self.db, org_id) as session:
             row = await _locked_number(session, org_id, number_id)
+            happening = Happening(
+                AuditAction.PHONE_NUMBER_REMOVED, "PhoneNumber", _global_id(row),
+                tuple(changes_between(_audited(row), {})),
+            )
             await session.delete(row)
+            await session.flush()
+            await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[happening])
         await self.events.publish(org_id)
+        self.webhooks_due()
         assert row.id is not None
         return row.id
 
@@ -111,6 +135,24 @@ class PhoneNumbers:
             holder = await queries.number_holder(session, org_id=org_id, phone_number=normalized or "")
         where = f' on the configuration "{holder.name}"' if holder is not None else ""
         return UserErrors.one(NUMBER_PATH, f"This number is already registered{where}.", ErrorCode.TAKEN)
+
+
+def _global_id(row: PhoneNumberRow) -> str:
+    assert row.id is not None  # flushed
+    return encode_id("PhoneNumber", row.id)
+
+
+def _audited(row: PhoneNumberRow) -> dict[str, object]:
+    return {
+        "phoneNumber": row.phone_number, "label": row.label, "isActive": row.is_active,
+        "telephonyConfigId": encode_id("TelephonyConfig", row.telephony_config_id),
+    }
+
+
+def added_happening(row: PhoneNumberRow) -> Happening:
+    """A number registered (added, or imported from the provider): every field, before null."""
+    return Happening(AuditAction.PHONE_NUMBER_ADDED, "PhoneNumber", _global_id(row),
+                     tuple(changes_between({}, _audited(row))))
 
 
 def _violation_error(error: IntegrityError) -> Exception:

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from ..crypto import Vault
+from ..domain.audit import SYSTEM, Actor, AuditAction, Change, Happening
 from ..domain.errors import ErrorCode, UserErrors
+from ..domain.ids import encode_id
 from ..domain.provider_checks import (
     ANSWERED,
     AccountStatus,
@@ -33,8 +35,10 @@ from ..outbound.http import ProviderHttp
 from ..storage import checks, queries
 from ..storage.db import Database
 from ..storage.queries import ConfigRow
-from ..storage.tables import utcnow
+from ..storage.tables import PhoneNumberRow, utcnow
+from . import audit
 from .events import Broker
+from .phone_numbers import added_happening
 from .reads import stored_config
 from .unit_of_work import writing
 
@@ -69,6 +73,7 @@ class ProviderChecks:
     clients: Mapping[ProviderKey, ProviderClient]
     budget: float = 30.0  # seconds for one check, the account and every number
     checks_due: Callable[[], None] = field(default=lambda: None)  # wakes this process's worker
+    webhooks_due: Callable[[], None] = field(default=lambda: None)  # wakes this process's webhook sender
 
     async def check(self, config_id: int, *, wanted: int | None = None) -> bool:
         """Ask about the configuration and store the answers; False when it is gone or changed
@@ -88,11 +93,18 @@ class ProviderChecks:
             if await checks.wanted_now(session, config_id=config_id) != wanted:
                 return False
             now = utcnow()
+            account_before, numbers_before = await checks.statuses_before(
+                session, config_id=config_id, number_ids=list(answers.numbers)
+            )
             await checks.record_account(
                 session, config_id=config_id, status=answers.status, message=answers.message, now=now
             )
             await checks.record_numbers(session, answers.numbers.items())
+            # The provider's answers are the server's doing, whoever asked for the check.
+            await audit.record(session, self.vault, org_id=config.organization_id, actor=SYSTEM,
+                               happenings=_status_changes(config_id, account_before, answers, numbers_before))
         await self.events.publish(config.organization_id)
+        self.webhooks_due()
         return True
 
     async def check_now(self, org_id: int, config_id: int | None) -> ConfigRow:
@@ -172,7 +184,9 @@ class ProviderChecks:
         for number_id, number in listed:
             found[number_id] = number_check_from(number, inventory, now=now, provider_name=provider.name)
 
-    async def import_numbers(self, org_id: int, config_id: int | None) -> tuple[Imported, ConfigRow]:
+    async def import_numbers(
+        self, org_id: int, config_id: int | None, *, actor: Actor = SYSTEM,
+    ) -> tuple[Imported, ConfigRow]:
         """Registers every voice number of the account not yet registered in the organization."""
         async with self.db.reading_rows() as connection:
             config = None if config_id is None else await checks.config_to_check(connection, config_id=config_id)
@@ -199,8 +213,16 @@ class ProviderChecks:
                 (number_id, NumberCheck(NumberStatus.IN_ACCOUNT, voice[number].voice, now, None))
                 for number, number_id in added.items()
             ))
+            await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[
+                added_happening(PhoneNumberRow(
+                    id=number_id, organization_id=org_id, telephony_config_id=config.id, phone_number=number,
+                    label=None, is_active=True,
+                ))
+                for number, number_id in added.items()
+            ])
         if added:
             await self.events.publish(org_id)
+            self.webhooks_due()
         row = await self._config_as_now(org_id, config.id, IMPORT_PATH)
         return Imported(len(added), len(voice) - len(added)), row
 
@@ -215,3 +237,21 @@ class ProviderChecks:
             message = f"{provider.name} did not list the numbers within {self.budget:g} seconds."
             raise UserErrors.one(IMPORT_PATH, message, ErrorCode.PROVIDER_ERROR) from None
 
+
+
+def _status_changes(
+    config_id: int, account_before: str | None, answers: Answers, numbers_before: Mapping[int, str],
+) -> list[Happening]:
+    """PROVIDER_CHECK_CHANGED for the account and for each number whose status moved."""
+    found = []
+    if account_before != answers.status.value:
+        found.append(Happening(AuditAction.PROVIDER_CHECK_CHANGED, "TelephonyConfig",
+                               encode_id("TelephonyConfig", config_id),
+                               (Change("providerCheck.status", account_before, answers.status.value),)))
+    for number_id, check in answers.numbers.items():
+        before = numbers_before.get(number_id)
+        if before != check.status.value:
+            found.append(Happening(AuditAction.PROVIDER_CHECK_CHANGED, "PhoneNumber",
+                                   encode_id("PhoneNumber", number_id),
+                                   (Change("providerCheck.status", before, check.status.value),)))
+    return found

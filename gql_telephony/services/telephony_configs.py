@@ -11,14 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from ..crypto import Vault
+from ..domain.audit import SYSTEM, Actor, AuditAction, Change, Happening, changes_between
 from ..domain.config_rules import StoredConfig, apply_config, present_config
 from ..domain.errors import ErrorCode, UserError, UserErrors
+from ..domain.ids import encode_id
 from ..domain.providers import PROVIDERS, Provider, ProviderKey
 from ..domain.text import check_name_key, clean_text, name_key
 from ..storage import checks
 from ..storage.constraints import broken_constraint
 from ..storage.db import Database
 from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
+from . import audit
 from .events import Broker
 from .reads import stored_config
 from .unit_of_work import writing
@@ -39,9 +42,11 @@ class TelephonyConfigs:
     vault: Vault
     events: Broker
     checks_due: Callable[[], None] = field(default=lambda: None)  # wakes this process's check worker
+    webhooks_due: Callable[[], None] = field(default=lambda: None)  # wakes this process's webhook sender
 
     async def create(
-        self, org_id: int, *, name: str, provider: ProviderKey, config: object, make_default: bool
+        self, org_id: int, *, name: str, provider: ProviderKey, config: object, make_default: bool,
+        actor: Actor = SYSTEM,
     ) -> tuple[TelephonyConfigRow, TelephonyConfigRow | None]:
         """The new configuration, and the one it demoted when created as the default."""
         errors: list[UserError] = []
@@ -70,13 +75,23 @@ class TelephonyConfigs:
             await session.flush()
             assert row.id is not None
             await checks.add_check(session, config_id=row.id, org_id=org_id, now=now)
+            facts, secret = _audited(row, stored)
+            facts["isDefaultOutbound"] = make_default
+            happenings = [Happening(
+                AuditAction.TELEPHONY_CONFIG_CREATED, "TelephonyConfig", _global_id(row),
+                tuple(changes_between({}, facts, secret=secret)),
+            )]
+            if make_default:
+                happenings.append(_default_moved(previous, row))
+            await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=happenings)
         await self.events.publish(org_id)
         self.checks_due()
+        self.webhooks_due()
         return row, previous
 
     async def update(
         self, org_id: int, config_id: int | None, *, name: str | None, config: object | None,
-        expected_version: int | None,
+        expected_version: int | None, actor: Actor = SYSTEM,
     ) -> TelephonyConfigRow:
         async with writing(self.db, org_id, _violation_error) as session:
             row = await _locked_config(session, org_id, config_id, expected_version)
@@ -99,6 +114,7 @@ class TelephonyConfigs:
                 raise UserErrors(errors)
             if new_name == row.name and _reads_the_same(provider, new_config, current):
                 return row  # nothing changed: no new version, no event
+            before, secret = _audited(row, current)
             row.name, row.name_key = new_name, name_key(new_name)
             row.settings = new_config.settings
             if new_config.secrets != current.secrets:
@@ -110,22 +126,41 @@ class TelephonyConfigs:
                 await checks.ask_again(session, config_id=row.id, now=utcnow())
             _bump(row)
             await session.flush()
+            after, secret_after = _audited(row, new_config)
+            changes = changes_between(before, after, secret=secret | secret_after)
+            await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[Happening(
+                AuditAction.TELEPHONY_CONFIG_UPDATED, "TelephonyConfig", _global_id(row), tuple(changes),
+            )])
         await self.events.publish(org_id)
         if config_changed:
             self.checks_due()
+        self.webhooks_due()
         return row
 
-    async def delete(self, org_id: int, config_id: int | None, *, expected_version: int | None) -> int:
+    async def delete(
+        self, org_id: int, config_id: int | None, *, expected_version: int | None, actor: Actor = SYSTEM,
+    ) -> int:
         async with writing(self.db, org_id, _violation_error) as session:
             row = await _locked_config(session, org_id, config_id, expected_version, for_delete=True)
+            # A delete records what was there (secrets only by name), as a create records what it made.
+            facts, secret = _audited(row, stored_config(row, self.vault))
+            happenings = [Happening(
+                AuditAction.TELEPHONY_CONFIG_DELETED, "TelephonyConfig", _global_id(row),
+                tuple(changes_between(facts, {}, secret=secret)),
+            )]
+            if row.is_default_outbound:
+                happenings.append(_default_moved(row, None))
             await session.execute(sa.delete(PhoneNumberRow).where(col(PhoneNumberRow.telephony_config_id) == row.id))
             await session.delete(row)
+            await session.flush()
+            await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=happenings)
         await self.events.publish(org_id)
+        self.webhooks_due()
         assert row.id is not None
         return row.id
 
     async def set_default(
-        self, org_id: int, config_id: int | None
+        self, org_id: int, config_id: int | None, *, actor: Actor = SYSTEM,
     ) -> tuple[TelephonyConfigRow, TelephonyConfigRow | None]:
         async with writing(self.db, org_id, _violation_error) as session:
             row = await _locked_config(session, org_id, config_id, None)
@@ -135,7 +170,10 @@ class TelephonyConfigs:
             row.is_default_outbound = True
             _bump(row)
             await session.flush()
+            await audit.record(session, self.vault, org_id=org_id, actor=actor,
+                               happenings=[_default_moved(previous, row)])
         await self.events.publish(org_id)
+        self.webhooks_due()
         return row, previous
 
 
@@ -208,6 +246,30 @@ async def _demote_default(session: AsyncSession, org_id: int) -> TelephonyConfig
 def _reads_the_same(provider: Provider, new: StoredConfig, current: StoredConfig) -> bool:
     """No change as clients see it: a field's default given explicitly is not a change."""
     return new.secrets == current.secrets and present_config(provider, new) == present_config(provider, current)
+
+
+def _global_id(row: TelephonyConfigRow) -> str:
+    assert row.id is not None  # flushed
+    return encode_id("TelephonyConfig", row.id)
+
+
+def _audited(row: TelephonyConfigRow, stored: StoredConfig) -> tuple[dict[str, object], set[str]]:
+    """The facts of a configuration as its audit events compare them (config keys as
+    `config.<key>`), and which of them are secret (compared, never recorded)."""
+    facts: dict[str, object] = {"name": row.name, "provider": row.provider}
+    facts.update({f"config.{key}": value for key, value in stored.settings.items()})
+    facts.update({f"config.{key}": value for key, value in stored.secrets.items()})
+    return facts, {f"config.{key}" for key in stored.secrets}
+
+
+def _default_moved(previous: TelephonyConfigRow | None, new: TelephonyConfigRow | None) -> Happening:
+    """The default outbound configuration moved: the event is about the new default (or, when
+    none is left, the one that stopped being it)."""
+    about = new if new is not None else previous
+    assert about is not None
+    return Happening(AuditAction.DEFAULT_OUTBOUND_CHANGED, "TelephonyConfig", _global_id(about), (
+        Change("defaultOutbound", _global_id(previous) if previous else None, _global_id(new) if new else None),
+    ))
 
 
 def _bump(row: TelephonyConfigRow) -> None:

@@ -126,6 +126,23 @@ async def record_account(
     )
 
 
+async def statuses_before(
+    session: AsyncSession, *, config_id: int, number_ids: Sequence[int],
+) -> tuple[str | None, dict[int, str]]:
+    """The account's stored status and those of the given numbers, before an answer is recorded."""
+    account = (await session.execute(
+        sa.select(CHECKS.c.status).where(CHECKS.c.telephony_config_id == config_id)
+    )).scalar_one_or_none()
+    numbers: dict[int, str] = {}
+    if number_ids:
+        rows = (await session.execute(
+            sa.select(NUMBER_CHECKS.c.phone_number_id, NUMBER_CHECKS.c.status)
+            .where(NUMBER_CHECKS.c.phone_number_id.in_(list(number_ids)))
+        )).all()
+        numbers = {number_id: status for number_id, status in rows}
+    return account, numbers
+
+
 async def record_numbers(session: AsyncSession, checks: Iterable[tuple[int, NumberCheck]]) -> None:
     rows = [
         {"phone_number_id": number_id, "status": check.status.value, "voice_capable": check.voice_capable,

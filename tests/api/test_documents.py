@@ -16,7 +16,6 @@ from gql_telephony.api.graph.documents import (
     bearer_key,
     choose_operation,
     chosen_operation,
-    connection_key,
     error_body,
     fragment_map,
     parse_document,
@@ -114,20 +113,6 @@ async def test_the_schema_runs_no_first_of_several_operations_either():
 ])
 def test_a_bearer_key_is_read_from_its_header(authorization: str | None, key: str | None):
     assert bearer_key(authorization) == key
-
-
-@pytest.mark.parametrize(("params", "key"), [
-    ({"Authorization": "Bearer k1"}, "k1"),
-    ({"authorization": "Bearer k1"}, "k1"),
-    ({"Authorization": "Basic k1"}, None),
-    ({"Authorization": 5}, None),
-    ({}, None),
-    (None, None),
-    ("Bearer k1", None),
-    (["Bearer k1"], None),
-])
-def test_a_socket_presents_its_key_in_connection_init(params: Any, key: str | None):
-    assert connection_key(params) == key
 
 
 def test_an_error_body_has_a_message_and_a_code():

@@ -17,6 +17,7 @@ from ..documents import ADD_NUMBER, CREATE, UPDATE
 from ..outbound.fakes.base import Fault, serve
 from ..outbound.fakes.twilio import FakeNumber, TwilioAccount, TwilioFake
 from ..support import Api, app_client
+from .test_audit_recording import changes, events, key_id
 
 SID = "AC" + "1" * 32
 TOKEN = "a" * 32
@@ -290,3 +291,33 @@ async def test_a_check_answers_within_its_budget_whatever_the_provider_does(prov
     assert asyncio.get_running_loop().time() - started < 2.5
     assert config["providerCheck"] == {**config["providerCheck"], "status": "UNREACHABLE",
                                        "message": "Twilio did not answer within 1.5 seconds."}
+
+
+async def test_a_check_that_moves_a_status_is_audited_as_the_system_and_one_that_does_not_is_not(provider):
+    config_id = await create_twilio(provider.api)
+    await add(provider.api, config_id, "+14155550100")
+    await add(provider.api, config_id, "+14155550199")
+    await check(provider.api, config_id)
+    moved = [event for event in await events(provider.api) if event["action"] == "PROVIDER_CHECK_CHANGED"]
+    assert all(event["api_key_id"] is None and event["api_key_label"] is None for event in moved)
+    about = {event["entity_type"]: changes(event) for event in moved if event["entity_type"] == "TelephonyConfig"}
+    assert about["TelephonyConfig"]["providerCheck.status"] == (None, "ACTIVE", False)
+    numbers = sorted(changes(event)["providerCheck.status"] for event in moved if event["entity_type"] == "PhoneNumber")
+    assert numbers == [(None, "IN_ACCOUNT", False), (None, "NOT_IN_ACCOUNT", False)]
+
+    count = len(await events(provider.api))
+    await check(provider.api, config_id)  # the same answers: nothing moved, nothing recorded
+    assert len(await events(provider.api)) == count
+    provider.account.status = "suspended"
+    await check(provider.api, config_id)
+    (suspended,) = (await events(provider.api))[count:]
+    assert changes(suspended) == {"providerCheck.status": ("ACTIVE", "SUSPENDED", False)}
+
+
+async def test_imported_numbers_are_audited_as_added_by_the_key_that_imported_them(provider):
+    config_id = await create_twilio(provider.api)
+    payload = (await provider.api.gql(IMPORT, {"id": config_id}))["importPhoneNumbers"]
+    assert payload["userErrors"] == [] and payload["importedCount"] > 0
+    added = [event for event in await events(provider.api) if event["action"] == "PHONE_NUMBER_ADDED"]
+    assert len(added) == payload["importedCount"]
+    assert {event["api_key_id"] for event in added} == {await key_id(provider.api, provider.api.key)}

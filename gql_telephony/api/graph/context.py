@@ -6,7 +6,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from ...domain.audit import SYSTEM, Actor
+from ...domain.audit import Actor
 from ...logs import current_request_id
 from ...services.reader import Reader
 from ...services.tenancy import Principal
@@ -56,11 +56,10 @@ class Context:
 
     @property
     def actor(self) -> Actor:
-        """Who this request's writes are audited as: its API key (id and label) and request id."""
-        principal = self.principal
-        if principal is None:
-            return SYSTEM
-        return Actor(api_key_id=principal.key_id, label=principal.label, request_id=current_request_id.get())
+        """Who the audit trail names for this request's writes: its key, and the request id."""
+        assert self.principal is not None, "resolvers run only for authenticated requests"
+        return Actor(api_key_id=self.principal.key_id, label=self.principal.label,
+                     request_id=current_request_id.get())
 
     @property
     def org_id(self) -> int:

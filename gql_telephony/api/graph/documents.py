@@ -101,14 +101,6 @@ def bearer_key(authorization: str | None) -> str | None:
     return key.strip() if scheme.lower() == "bearer" and key.strip() else None
 
 
-def connection_key(params: object) -> str | None:
-    """The key of a WebSocket's connection_init payload: {"Authorization": "Bearer KEY"}."""
-    if not isinstance(params, dict):
-        return None
-    authorization = params.get("Authorization") or params.get("authorization")
-    return bearer_key(authorization) if isinstance(authorization, str) else None
-
-
 # -- Errors refused before GraphQL runs ---------------------------------------------------------
 # Every error a client sees has this shape: a message, and extensions holding at least a code.
 

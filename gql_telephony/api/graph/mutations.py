@@ -223,7 +223,7 @@ class Mutation(WebhookMutations):
         ctx = info.context
         result, errors = await attempt(info, ctx.runtime.configs.create(
             ctx.org_id, name=input.name, provider=input.provider, config=input.config,
-            make_default=bool(input.is_default_outbound),
+            make_default=bool(input.is_default_outbound), actor=ctx.actor,
         ))
         created, previous = result if result is not None else (None, None)
         return CreateTelephonyConfigPayload(
@@ -239,7 +239,7 @@ class Mutation(WebhookMutations):
         ctx = info.context
         row, errors = await attempt(info, ctx.runtime.configs.update(
             ctx.org_id, config_key(input.id), name=input.name, config=input.config,
-            expected_version=input.expected_version,
+            expected_version=input.expected_version, actor=ctx.actor,
         ))
         return UpdateTelephonyConfigPayload(telephony_config=of_config(row), user_errors=errors)
 
@@ -251,7 +251,7 @@ class Mutation(WebhookMutations):
     ) -> DeleteTelephonyConfigPayload:
         ctx = info.context
         deleted, errors = await attempt(info, ctx.runtime.configs.delete(
-            ctx.org_id, config_key(input.id), expected_version=input.expected_version
+            ctx.org_id, config_key(input.id), expected_version=input.expected_version, actor=ctx.actor,
         ))
         return DeleteTelephonyConfigPayload(
             deleted_telephony_config_id=strawberry.ID(encode_id("TelephonyConfig", deleted)) if deleted else None,
@@ -266,7 +266,9 @@ class Mutation(WebhookMutations):
         input: Annotated[SetDefaultOutboundTelephonyConfigInput, _input("The configuration to make the default.")],
     ) -> SetDefaultOutboundTelephonyConfigPayload:
         ctx = info.context
-        result, errors = await attempt(info, ctx.runtime.configs.set_default(ctx.org_id, config_key(input.id)))
+        result, errors = await attempt(info, ctx.runtime.configs.set_default(
+            ctx.org_id, config_key(input.id), actor=ctx.actor,
+        ))
         row, previous = result if result is not None else (None, None)
         return SetDefaultOutboundTelephonyConfigPayload(
             telephony_config=of_config(row), previous_default=of_config(previous), user_errors=errors
@@ -282,7 +284,7 @@ class Mutation(WebhookMutations):
         added, errors = await attempt(info, ctx.runtime.numbers.add(
             ctx.org_id, config_key(input.telephony_config_id), phone_number=input.phone_number,
             region=input.region, label=input.label,
-            is_active=True if input.is_active is None else input.is_active,
+            is_active=True if input.is_active is None else input.is_active, actor=ctx.actor,
         ))
         if added is None:
             return AddPhoneNumberPayload(phone_number=None, user_errors=errors)
@@ -299,7 +301,7 @@ class Mutation(WebhookMutations):
         ctx = info.context
         row, errors = await attempt(info, ctx.runtime.numbers.update(
             ctx.org_id, number_key(input.id), label=input.label or None,
-            set_label=input.label is not strawberry.UNSET, is_active=input.is_active,
+            set_label=input.label is not strawberry.UNSET, is_active=input.is_active, actor=ctx.actor,
         ))
         return UpdatePhoneNumberPayload(phone_number=of_number(row), user_errors=errors)
 
@@ -308,7 +310,9 @@ class Mutation(WebhookMutations):
         self, info: Info, input: Annotated[RemovePhoneNumberInput, _input("The number to remove.")]
     ) -> RemovePhoneNumberPayload:
         ctx = info.context
-        deleted, errors = await attempt(info, ctx.runtime.numbers.remove(ctx.org_id, number_key(input.id)))
+        deleted, errors = await attempt(info, ctx.runtime.numbers.remove(
+            ctx.org_id, number_key(input.id), actor=ctx.actor,
+        ))
         return RemovePhoneNumberPayload(
             deleted_phone_number_id=strawberry.ID(encode_id("PhoneNumber", deleted)) if deleted else None,
             user_errors=errors,
@@ -335,7 +339,7 @@ class Mutation(WebhookMutations):
 
         ctx = info.context
         result, errors = await attempt(info, ctx.runtime.checks.import_numbers(
-            ctx.org_id, config_key(input.telephony_config_id)
+            ctx.org_id, config_key(input.telephony_config_id), actor=ctx.actor,
         ))
         if result is None:
             return ImportPhoneNumbersPayload(

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -75,6 +76,7 @@ class WebhookEndpoints:
     vault: Vault
     events: Broker
     allow_private_hosts: bool = False  # GQL_TELEPHONY_ALLOW_PRIVATE_WEBHOOK_HOSTS
+    webhooks_due: Callable[[], None] = field(default=lambda: None)  # wakes this process's webhook sender
 
     async def create(
         self, org_id: int, actor: Actor, *, url: str, events: list[WebhookEventType], description: str | None,
@@ -209,6 +211,8 @@ class WebhookEndpoints:
             )
             session.add(delivery)
             await session.flush()
+        await self.events.publish(org_id)
+        self.webhooks_due()
         return delivery
 
     async def _stored_url_is(self, org_id: int, key: int, url: str) -> bool:

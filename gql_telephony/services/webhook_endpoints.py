@@ -50,6 +50,7 @@ RESOLVE_TIMEOUT_SECONDS = 3.0
 # After a rotation the previous secret still signs for this long (a second signature).
 PREVIOUS_SECRET_LASTS = timedelta(hours=24)
 SETTING = "GQL_TELEPHONY_ALLOW_PRIVATE_WEBHOOK_HOSTS"
+SECRET_FIELD = "signingSecret"  # audited as changed, never with a value
 ENDPOINTS: sa.Table = WebhookEndpointRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
 
 KEEP: Any = object()  # a description left out: kept (None clears it)
@@ -103,9 +104,10 @@ class WebhookEndpoints:
             await session.flush()
             if WebhookEventType.WARNINGS_CHANGED.value in row.events:
                 await audit.reset_warnings_digest(session, self.vault, org_id=org_id)
+            changes = (*changes_between({}, _shown(row)), Change(SECRET_FIELD, secret=True))
             await audit.record(session, self.vault, org_id=org_id, actor=actor, warnings_may_change=False,
                                happenings=[Happening(AuditAction.WEBHOOK_ENDPOINT_CREATED, ENTITY,
-                                                     endpoint_id(row.id), tuple(changes_between({}, _shown(row))))])
+                                                     endpoint_id(row.id), changes)])
         await self.events.publish(org_id)
         return Created(row, secret)
 
@@ -189,7 +191,7 @@ class WebhookEndpoints:
             await session.flush()
             await audit.record(session, self.vault, org_id=org_id, actor=actor, warnings_may_change=False,
                                happenings=[Happening(AuditAction.WEBHOOK_ENDPOINT_SECRET_ROTATED, ENTITY,
-                                                     endpoint_id(row.id), (Change("signingSecret", secret=True),))])
+                                                     endpoint_id(row.id), (Change(SECRET_FIELD, secret=True),))])
         await self.events.publish(org_id)
         return Created(row, secret)
 

@@ -296,6 +296,7 @@ async def test_every_endpoint_change_is_audited_with_its_key_and_no_secret(api):
         {"field": "enabled", "before": None, "after": True, "secret": False},
         {"field": "events", "before": None, "after": ["PHONE_NUMBER_ADDED"], "secret": False},
         {"field": "url", "before": None, "after": PUBLIC_URL, "secret": False},
+        {"field": "signingSecret", "before": None, "after": None, "secret": True},
     ]
     assert url_changes == [{"field": "url", "before": PUBLIC_URL, "after": PUBLIC_URL + "/v2", "secret": False}]
     assert disabled == [{"field": "enabled", "before": True, "after": False, "secret": False}]
@@ -318,3 +319,14 @@ async def test_subscribing_to_warnings_changed_starts_from_the_summary_as_it_is(
     async with api.runtime.db.reading() as session:
         digest = (await session.execute(sa.text("SELECT warnings_digest FROM organization"))).scalar_one()
     assert digest is not None
+
+
+async def test_concurrent_creates_never_pass_the_limit(api):
+    import asyncio  # noqa: PLC0415
+
+    await asyncio.gather(*(create(api, f"{PUBLIC_URL}/{n}") for n in range(15)))
+    payloads = await asyncio.gather(*(
+        mutate(api, CREATE, url=f"{PUBLIC_URL}/more/{n}", events=["WARNINGS_CHANGED"]) for n in range(10)
+    ))
+    assert sum(not p["userErrors"] for p in payloads) == 5
+    assert len(await stored(api)) == 20

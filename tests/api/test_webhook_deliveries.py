@@ -98,7 +98,9 @@ async def test_deliveries_and_their_attempts_take_the_same_statements_for_one_or
 
     first = (await mutate(api, SEND_TEST, endpointId=endpoint["id"]))["delivery"]
     await add_attempts(api, await delivery_key(api, first["id"]), 500)
+    planned = api.runtime.read_paths.planned
     one = await statements()
+    assert api.runtime.read_paths.planned == planned + 1  # a compiled plan answered it
     for _ in range(9):
         delivery = (await mutate(api, SEND_TEST, endpointId=endpoint["id"]))["delivery"]
         await add_attempts(api, await delivery_key(api, delivery["id"]), 500, 502, 200)

@@ -86,9 +86,13 @@ async def test_create_shows_the_secret_once_then_only_masked(api):
     }
     assert decode_id_of("WebhookEndpoint", endpoint["id"]) is not None
 
+    planned = api.runtime.read_paths.planned
     listed = (await api.gql(LIST))["webhookEndpoints"]
+    assert api.runtime.read_paths.planned == planned + 1  # a compiled plan answered it
     assert listed["totalCount"] == 1
     assert listed["nodes"] == [endpoint]
+    async with app_client(api.runtime.settings, beside=api.runtime, compiled_plans=False, response_cache_mb=0) as other:
+        assert (await api.through(other).gql(LIST))["webhookEndpoints"] == listed
     node = (await api.gql(NODE, {"id": endpoint["id"]}))["node"]
     assert node == {"__typename": "WebhookEndpoint", "id": endpoint["id"], "url": PUBLIC_URL,
                     "signingSecret": endpoint["signingSecret"]}

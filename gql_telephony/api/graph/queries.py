@@ -110,8 +110,8 @@ class Query:
     webhook_endpoints: WebhookEndpointConnection = batched(
         endpoint_pages, description="The organization's webhook endpoints, oldest first."
     )
-    webhook_deliveries: WebhookDeliveryConnection = batched(delivery_pages, description=(
-        "An endpoint's deliveries, newest first, with their attempts (NOT_FOUND: no such endpoint)."
+    webhook_deliveries: WebhookDeliveryConnection | None = batched(delivery_pages, description=(
+        "An endpoint's deliveries, newest first, with their attempts; null when it has no such endpoint."
     ))
     node: Node | None = batched(_node, description="Any object by global id; null when the organization has none.")
     nodes: list[Node | None] = batched(

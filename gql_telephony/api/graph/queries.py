@@ -111,7 +111,7 @@ class Query:
         endpoint_pages, description="The organization's webhook endpoints, oldest first."
     )
     webhook_deliveries: WebhookDeliveryConnection | None = batched(delivery_pages, description=(
-        "An endpoint's deliveries, newest first, with their attempts; null when it has no such endpoint."
+        "An endpoint's deliveries, newest first, with attempts; null for an id of no endpoint."
     ))
     node: Node | None = batched(_node, description="Any object by global id; null when the organization has none.")
     nodes: list[Node | None] = batched(

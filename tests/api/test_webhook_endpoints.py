@@ -3,6 +3,7 @@ disable and re-enable, delete, rotate the secret, and the rules a URL obeys."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -65,8 +66,6 @@ async def audit_rows(api) -> list[dict]:
     for row in rows:
         changes = row["changes"]
         if isinstance(changes, str):  # SQLite hands JSON back as text through a plain SELECT
-            import json  # noqa: PLC0415
-
             changes = json.loads(changes)
         found.append({**dict(row), "changes": changes})
     return found
@@ -334,3 +333,17 @@ async def test_concurrent_creates_never_pass_the_limit(api):
     ))
     assert sum(not p["userErrors"] for p in payloads) == 5
     assert len(await stored(api)) == 20
+
+
+async def test_text_that_cannot_be_stored_is_refused_on_both_databases(api):
+    for url, description in [(PUBLIC_URL + "/\ud800", None), (PUBLIC_URL + "/\u202e", None), (PUBLIC_URL, "a\x00b"),
+                             (PUBLIC_URL, "x\ud800"), (PUBLIC_URL, "\u202eevil")]:
+        # A lone surrogate travels as a JSON escape (httpx would refuse to encode it).
+        body = json.dumps({"query": CREATE, "variables": {"input": {
+            "url": url, "events": ["WARNINGS_CHANGED"], "description": description}}})
+        response = await api.client.post("/graphql", content=body, headers={
+            "authorization": f"Bearer {api.key}", "content-type": "application/json"})
+        payload = response.json()["data"]["createWebhookEndpoint"]
+        field = "url" if description is None else "description"
+        assert codes(payload) == [(["input", field], "INVALID")], (url, description)
+    assert await stored(api) == []

@@ -37,6 +37,7 @@ from ..domain.webhook_endpoints import (
     clean_events,
     clean_url,
 )
+from ..storage import outbox
 from ..storage.db import Database
 from ..storage.outbox import new_message_id
 from ..storage.tables import WebhookDeliveryRow, WebhookEndpointRow, utcnow
@@ -102,7 +103,7 @@ class WebhookEndpoints:
                 ), ErrorCode.INVALID)
             session.add(row)
             await session.flush()
-            if WebhookEventType.WARNINGS_CHANGED.value in row.events:
+            if _wants_warnings(row) and not await _others_listen(session, org_id, row.id or 0):
                 await audit.reset_warnings_digest(session, self.vault, org_id=org_id)
             changes = (*changes_between({}, _shown(row)), Change(SECRET_FIELD, secret=True))
             await audit.record(session, self.vault, org_id=org_id, actor=actor, warnings_may_change=False,
@@ -145,13 +146,16 @@ class WebhookEndpoints:
             row.version += 1
             row.updated_at = now
             await session.flush()
-            newly_wants_warnings = _wants_warnings(row) and not wanted_warnings
-            if newly_wants_warnings:
+            # The stored digest is current only while some endpoint listens: the first listener
+            # starts from the summary as it is now, and is not told of older changes.
+            first_listener = _wants_warnings(row) and not wanted_warnings and not await _others_listen(
+                session, org_id, key)
+            if first_listener:
                 await audit.reset_warnings_digest(session, self.vault, org_id=org_id)
             # Re-enabling an endpoint disabled for failing clears an organization warning.
             await audit.record(
                 session, self.vault, org_id=org_id, actor=actor,
-                warnings_may_change=was_failing and row.enabled and not newly_wants_warnings,
+                warnings_may_change=was_failing and row.enabled and not first_listener,
                 happenings=[Happening(AuditAction.WEBHOOK_ENDPOINT_UPDATED, ENTITY, endpoint_id(row.id),
                                       tuple(changes))],
             )
@@ -282,6 +286,12 @@ def _shown(row: WebhookEndpointRow) -> dict[str, Any]:
 
 def _wants_warnings(row: WebhookEndpointRow) -> bool:
     return row.enabled and WebhookEventType.WARNINGS_CHANGED.value in row.events
+
+
+async def _others_listen(session: AsyncSession, org_id: int, key: int) -> bool:
+    """Whether another enabled endpoint of the organization wants WARNINGS_CHANGED."""
+    endpoints = await outbox.subscriptions(session, org_id=org_id)
+    return any(WebhookEventType.WARNINGS_CHANGED in events for other, events in endpoints.items() if other != key)
 
 
 async def _locked(

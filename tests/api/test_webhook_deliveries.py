@@ -182,3 +182,26 @@ async def test_re_enabling_a_failing_endpoint_announces_the_warning_change_to_su
         rows = (await session.execute(sa.select(DELIVERY_ROWS.c.endpoint_id, DELIVERY_ROWS.c.event_type))).all()
     assert [(row.endpoint_id, row.event_type) for row in rows] == [
         (decode_id_of("WebhookEndpoint", watcher["id"]), "WARNINGS_CHANGED")]
+
+
+async def test_a_failing_listener_re_enabled_still_announces_the_change_to_the_others(api):
+    watcher = (await create(api, "https://93.184.215.14/watcher", events=["WARNINGS_CHANGED"]))["webhookEndpoint"]
+    failing = (await create(api, events=["WARNINGS_CHANGED"]))["webhookEndpoint"]
+    await disable_for_failing(api, failing["id"])
+    from gql_telephony.services import audit  # noqa: PLC0415
+
+    async with api.runtime.db.writing() as session:
+        await audit.reset_warnings_digest(session, api.runtime.vault, org_id=api.org_id)
+    await mutate(api, UPDATE, id=failing["id"], enabled=True)
+    async with api.runtime.db.reading() as session:
+        rows = (await session.execute(sa.select(DELIVERY_ROWS.c.endpoint_id, DELIVERY_ROWS.c.event_type))).all()
+    assert sorted((row.endpoint_id, row.event_type) for row in rows) == sorted(
+        (decode_id_of("WebhookEndpoint", e["id"]), "WARNINGS_CHANGED") for e in (watcher, failing))
+
+
+async def test_the_first_listener_hears_of_no_earlier_change(api):
+    endpoint = (await create(api, events=["PHONE_NUMBER_ADDED"]))["webhookEndpoint"]
+    await disable_for_failing(api, endpoint["id"])  # the summary moves while nobody listens
+    await mutate(api, UPDATE, id=endpoint["id"], enabled=True, events=["WARNINGS_CHANGED"])
+    async with api.runtime.db.reading() as session:
+        assert (await session.execute(sa.select(sa.func.count()).select_from(DELIVERY_ROWS))).scalar_one() == 0

@@ -401,3 +401,30 @@ async def test_a_mutation_wakes_the_sender_at_once(api, settings, receiver):
     body = Webhook(secret).verify(item.body, item.headers)
     assert body["type"] == "telephony_config.created"
     assert body["data"]["id"] == created["telephonyConfig"]["id"]
+
+
+async def test_through_the_api_a_rotated_endpoint_gets_its_ping_signed_by_both_secrets(api, settings, receiver):
+    """The endpoint made, rotated and pinged by the mutations: the ping goes out at once, signed
+    by the new secret and, for the day after the rotation, by the old one."""
+    from ..api.test_webhook_endpoints import CREATE, ROTATE, SEND_TEST  # noqa: PLC0415
+
+    async with app_client(settings, beside=api.runtime, allow_private_webhook_hosts=True,
+                          provider_checks=False) as other:
+        client = api.through(other)
+        created = (await client.gql(CREATE, {"input": {"url": receiver.url, "events": ["TELEPHONY_CONFIG_CREATED"]}}
+                                    ))["createWebhookEndpoint"]
+        assert created["userErrors"] == []
+        endpoint_id, old = created["webhookEndpoint"]["id"], created["signingSecret"]
+        rotated = (await client.gql(ROTATE, {"input": {"id": endpoint_id}}))["rotateWebhookSecret"]
+        new = rotated["signingSecret"]
+        async with other.runtime.background():
+            ping = (await client.gql(SEND_TEST, {"input": {"endpointId": endpoint_id}}))["sendTestWebhook"]
+            assert ping["userErrors"] == [], ping
+            await until(lambda: len(receiver.all()) == 1, timeout=5)
+            await until_stored(other.runtime, 1)
+        await other.runtime.webhook_sender.aclose()
+    (item,) = receiver.all()
+    assert item.message_id == ping["delivery"]["webhookId"]
+    assert len(item.headers["webhook-signature"].split(" ")) == 2
+    Webhook(new).verify(item.body, item.headers)
+    Webhook(old).verify(item.body, item.headers)

@@ -120,12 +120,13 @@ class DeliveryWorker:
             except Exception:  # the lease runs out by itself
                 log.exception("webhook deliveries: releasing endpoint %s failed", claim.endpoint_id)
 
-    def _secrets(self, claim: EndpointClaim, now: datetime) -> list[str]:
-        found = [unseal(self.vault, claim.secret)]
+    def _secrets(self, claim: EndpointClaim, now: datetime, unsealed: dict[str, str]) -> list[str]:
+        """The secrets that sign now, newest first; `unsealed` keeps them decrypted for the lease."""
+        tokens = [claim.secret]
         until = claim.previous_secret_until
         if claim.previous_secret is not None and until is not None and until > now:
-            found.append(unseal(self.vault, claim.previous_secret))
-        return found
+            tokens.append(claim.previous_secret)
+        return [unsealed.get(token) or unsealed.setdefault(token, unseal(self.vault, token)) for token in tokens]
 
     def _time_left(self, claim: EndpointClaim) -> bool:
         return claim.lease_until - utcnow() >= timedelta(seconds=self.sender.timeout) + MARGIN
@@ -133,6 +134,7 @@ class DeliveryWorker:
     async def _send_due(self, claim: EndpointClaim) -> int:
         """Sends the endpoint's due deliveries in id order while the lease allows; how many."""
         failing_since = claim.failing_since
+        unsealed: dict[str, str] = {}
         sent = 0
         while self._time_left(claim):
             async with self.db.reading_rows() as connection:
@@ -151,7 +153,7 @@ class DeliveryWorker:
                     continue  # brought along to catch up, but the endpoint still fails: it keeps its turn
                 result = await self.sender.send(
                     claim.url, message_id=delivery.message_id, body=delivery.body,
-                    secrets=self._secrets(claim, at), at=at,
+                    secrets=self._secrets(claim, at, unsealed), at=at,
                 )
                 sent += 1
                 woke = failing_since is not None  # a success now makes the endpoint's retries due

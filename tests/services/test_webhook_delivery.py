@@ -240,6 +240,23 @@ async def test_a_poison_event_does_not_hold_back_later_ones(runtime, org_id, sen
     assert stuck[0].next_attempt_at is not None
 
 
+async def test_a_success_after_failures_makes_the_waiting_retries_due_at_once(runtime, org_id, sender, receiver):
+    """The receiver failed three events, whose retries are 30 s away; a later event gets through:
+    the three go out right behind it, in commit order, not at their own slots."""
+    receiver.answer = lambda _body: 503
+    await add_endpoint(runtime, org_id, receiver.url)
+    ids = await announce(runtime, org_id, 3)
+    worker = worker_of(runtime, sender, retry_base=30.0)
+    assert await worker.run_due() == 3
+    assert (await rows(runtime, ENDPOINTS))[0].failing_since is not None
+    receiver.answer = lambda _body: 200
+    later = await announce(runtime, org_id, 1, start=4)
+    assert await worker.run_due() == 4
+    assert [r.data_id for r in receiver.delivered()] == later + ids
+    assert (await rows(runtime, ENDPOINTS))[0].failing_since is None
+    assert await delivered_count(runtime) == 4
+
+
 # --- Leases -------------------------------------------------------------------------------------
 
 

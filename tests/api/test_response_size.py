@@ -5,7 +5,7 @@ from __future__ import annotations
 from graphql import GraphQLInputObjectType, get_introspection_query, get_named_type
 
 from bench.worst_response import IDS, worst_document
-from gql_telephony.api.graph.limits import MAX_RESPONSE_SIZE, check_operation
+from gql_telephony.api.graph.limits import MAX_RESPONSE_SIZE, check_operation, most_wrapped
 from gql_telephony.api.graph.response_size import MIN_FIELD_SIZE, TEXT_SIZES, kind_of
 from gql_telephony.api.http.json_encoding import encode_json
 from gql_telephony.domain.config_rules import MAX_VALUE_LENGTH, StoredConfig, present_config
@@ -97,14 +97,24 @@ def test_dashboards_and_introspection_are_within_the_size_with_margin():
     assert size(DASHBOARD.replace("phoneNumbers(first: 50)", "phoneNumbers(first: 100)")) == 25_816_007
     assert codes(DASHBOARD) == [] and 1.6 * size(DASHBOARD) < MAX_RESPONSE_SIZE
     # GraphiQL's introspection query: each type, field, argument at the schema's longest. The
-    # estimate grows with the product of the schema's types, fields and longest texts; with the
-    # provider checks' types it is 19.9 MB (59% of the limit; it was under half before them).
+    # estimate grows with the product of the schema's types, fields and longest texts (19.9 MB with
+    # the provider checks' types, 21.6 MB with the audit trail's); since `ofType` is counted only
+    # as deep as the schema's most wrapped type, 11.7 MB.
     introspection = get_introspection_query(descriptions=True)
     assert codes(introspection) == [] and 1.6 * size(introspection) < MAX_RESPONSE_SIZE
     # Introspection's lists are counted too: types, their fields, their types' fields...
     deep = "{ __schema { types { fields { type { fields { type { fields { type { fields { name } } } } } } } } } }"
     assert codes(deep) == ["QUERY_TOO_COMPLEX"]
     assert codes("{ __schema { types { fields { type { name } } } } }") == []
+
+
+def test_of_type_counts_only_as_deep_as_the_most_wrapped_type():
+    """`[ID!]!` is three wrappers deep: a fourth `ofType` is null, and nothing under it is answered."""
+    assert most_wrapped(SCHEMA) == 3
+    chain = "name " + "ofType { name " * 3 + "ofType { %s }" + " }" * 3
+    # name, then three ofType holding a name each, then a fourth ofType: 8 fields of 128 bytes.
+    assert size('{ __type(name: "Query") { %s } }' % (chain % "name")) == 128 + 8 * 128
+    assert size('{ __type(name: "Query") { %s } }' % (chain % "name ofType { name }")) == 128 + 8 * 128
 
 
 def test_every_text_field_of_the_schema_has_a_largest_size():

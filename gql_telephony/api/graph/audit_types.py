@@ -28,7 +28,7 @@ from .types import Node, PageInfo
 
 MAX_LISTED_CHANGES = 32
 SHOWN_VALUE_BYTES = 2048
-MAX_NAME_LENGTH = 64  # a change's field name, an API key's label, a request id: the columns' widths
+MAX_TEXT_LENGTH = 64  # a change's field name, an API key's label, a request id: the columns' widths
 MAX_ENTITY_TYPE_LENGTH = 40
 ELLIPSIS = "…"
 
@@ -52,7 +52,7 @@ def listed_changes(stored: list[dict[str, Any]] | None) -> list[Change]:
     changes = []
     for item in (stored or [])[:MAX_LISTED_CHANGES]:
         change = Change.from_json(item)
-        name = change.field[:MAX_NAME_LENGTH]
+        name = change.field[:MAX_TEXT_LENGTH]
         if change.secret:
             changes.append(Change(name, secret=True))
         else:
@@ -66,7 +66,7 @@ def _key_id(key: int | None) -> str | None:
 
 
 def _bounded(text: str | None) -> str | None:
-    return None if text is None else text[:MAX_NAME_LENGTH]
+    return None if text is None else text[:MAX_TEXT_LENGTH]
 
 
 @view("AuditChange", description="What one change did to one field.")

@@ -10,6 +10,7 @@ linear time to check, not exponential.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -19,6 +20,7 @@ from graphql import (
     GraphQLError,
     GraphQLNamedType,
     GraphQLSchema,
+    GraphQLWrappingType,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -31,6 +33,7 @@ from graphql import (
 )
 from graphql.execution.values import get_variable_values
 from graphql.pyutils import Undefined
+from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef, introspection_types
 
 from ...domain.ids import decode_cursor
 from .arguments import DEFAULT_PAGE_SIZE, MAX_NODE_IDS, MAX_PAGE_SIZE, bad_user_input
@@ -114,7 +117,10 @@ class _Walk:
     errors: list[GraphQLError] = field(default_factory=list)
     # Cost and size are linear in the multiplier a fragment is spread under: each fragment is
     # measured once per type and enclosing page size.
-    units: dict[tuple[str, str, int], tuple[int, int]] = field(default_factory=dict)
+    units: dict[tuple[str, str, int, int], tuple[int, int]] = field(default_factory=dict)
+    # How many `ofType` in a row lead to the __Type being walked: past the schema's most wrapped
+    # type (`[ID!]!` is three wrappers deep), `ofType` is null and nothing under it is answered.
+    of_types: int = 0
 
     def argument(self, node: FieldNode, name: str) -> Any:
         for argument in node.arguments or ():
@@ -142,7 +148,7 @@ class _Walk:
                 self.size += multiplier * size
 
     def unit(self, name: str, parent: GraphQLNamedType, page: int) -> tuple[int, int]:
-        key = (name, parent.name, page)
+        key = (name, parent.name, page, self.of_types)
         if key not in self.units:
             self.units[key] = (0, 0)  # unknown or cyclic (validation refuses those)
             fragment = self.fragments.get(name)
@@ -192,7 +198,30 @@ class _Walk:
         key = node.alias.value if node.alias else name
         value, item = value_size(self.schema, parent, name, definition.type)
         self.size += multiplier * (max(MIN_FIELD_SIZE, len(key) + KEY_PUNCTUATION + value) + (items or 0) * item)
+        of_types = self.of_types + 1 if parent.name == "__Type" and name == "ofType" else 0
+        if of_types > most_wrapped(self.schema):
+            return  # null: its selection is never answered
+        outer, self.of_types = self.of_types, of_types
         self.selections(node.selection_set, result_type, multiplier * (1 if items is None else items), inner_page)
+        self.of_types = outer
+
+
+@lru_cache(maxsize=8)
+def most_wrapped(schema: GraphQLSchema) -> int:
+    """The most wrappers (non-null, list) around a named type anywhere in the schema, its
+    introspection types and directives included: the longest `ofType` chain that is not null."""
+    def wrappers(type_: Any) -> int:
+        count = 0
+        while isinstance(type_, GraphQLWrappingType):
+            type_, count = type_.of_type, count + 1
+        return count
+
+    types = [*schema.type_map.values(), *introspection_types.values()]
+    typed = [f for t in types for f in getattr(t, "fields", {}).values()]
+    typed += [a for f in typed for a in getattr(f, "args", {}).values()]
+    typed += [a for d in schema.directives for a in d.args.values()]
+    typed += [SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef, *TypeMetaFieldDef.args.values()]
+    return max(wrappers(f.type) for f in typed)
 
 
 def with_defaults(operation: OperationDefinitionNode, variables: dict[str, Any]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from ...domain.providers import PROVIDERS, FieldType, Provider
 from ...domain.warnings import LISTED_NUMBER_WARNINGS, WarningCode, config_warnings
 from ...services.telephony_configs import MAX_NAME_LENGTH
 from ..http.json_encoding import encode_json
-from .audit_types import MAX_ENTITY_TYPE_LENGTH, MAX_LISTED_CHANGES, MAX_NAME_LENGTH, SHOWN_VALUE_BYTES
+from .audit_types import MAX_ENTITY_TYPE_LENGTH, MAX_LISTED_CHANGES, MAX_TEXT_LENGTH, SHOWN_VALUE_BYTES
 
 MIN_FIELD_SIZE = 128
 TEXT_BYTES = 6
@@ -113,9 +113,9 @@ TEXT_SIZES: dict[tuple[str, str], int] = {
     ("PhoneNumberProviderCheck", "message"): _longest([_LONGEST_DETAIL]),
     # An audit event's texts are cut to these widths as they are shown (audit_types.py).
     ("AuditEvent", "entityType"): _typed(MAX_ENTITY_TYPE_LENGTH),
-    ("AuditEvent", "requestId"): _typed(MAX_NAME_LENGTH),
-    ("AuditActor", "label"): _typed(MAX_NAME_LENGTH),
-    ("AuditChange", "field"): _typed(MAX_NAME_LENGTH),
+    ("AuditEvent", "requestId"): _typed(MAX_TEXT_LENGTH),
+    ("AuditActor", "label"): _typed(MAX_TEXT_LENGTH),
+    ("AuditChange", "field"): _typed(MAX_TEXT_LENGTH),
     ("AuditChange", "before"): SHOWN_VALUE_BYTES,
     ("AuditChange", "after"): SHOWN_VALUE_BYTES,
     ("*Edge", "cursor"): len(encode_json(encode_cursor(MAX_KEY))),

@@ -39,6 +39,7 @@ from .services.telephony_configs import TelephonyConfigs
 from .services.tenancy import Principal, authenticate
 from .settings import Settings
 from .storage.db import Database
+from .workers.maintenance import Maintenance
 from .workers.provider_checks import CheckWorker
 
 READY_TIMEOUT_SECONDS = 1.0
@@ -75,6 +76,7 @@ def build_runtime(settings: Settings, *, db: Database | None = None, vault: Vaul
         provider_http=provider_http,
         checks=checks,
         check_worker=worker,
+        maintenance=Maintenance(db, retention_days=settings.audit_retention_days),
     )
 
 

@@ -17,6 +17,7 @@ from ..services.summary_feed import SummaryFeed
 from ..services.telephony_configs import TelephonyConfigs
 from ..settings import Settings
 from ..storage.db import Database
+from ..workers.maintenance import Maintenance
 from ..workers.provider_checks import CheckWorker
 from .http.key_watch import KeyWatch
 
@@ -47,11 +48,13 @@ class Runtime:
     provider_http: ProviderHttp
     checks: ProviderChecks
     check_worker: CheckWorker
+    maintenance: Maintenance
 
     @asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
         """The loops that run beside the requests, from start-up to shut-down (the app's lifespan)."""
-        loops = [asyncio.create_task(self.key_usage.run()), asyncio.create_task(self.key_watch.run())]
+        loops = [asyncio.create_task(self.key_usage.run()), asyncio.create_task(self.key_watch.run()),
+                 asyncio.create_task(self.maintenance.run())]
         if self.settings.provider_checks:
             loops.append(asyncio.create_task(self.check_worker.run()))
         try:

@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ..domain.audit import Actor, Happening
-from .tables import AuditEventRow
+from .tables import AuditEventRow, Organization
 
 AUDIT_EVENTS: sa.Table = AuditEventRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
+ORGANIZATIONS: sa.Table = Organization.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
 # A SELECT of any columns: its rows are typed by the functions below, not by SQLAlchemy.
 Select: TypeAlias = "sa.Select[*tuple[Any, ...]]"
 
@@ -167,10 +168,19 @@ async def events_by_ids(session: Reading, *, org_id: int, ids: Sequence[int]) ->
 
 
 async def prune(session: AsyncSession, *, older_than: datetime, batch: int) -> int:
-    """Deletes up to `batch` of the oldest events that occurred before `older_than`; how many."""
+    """Deletes up to `batch` of the oldest events that occurred before `older_than`; how many.
+    Their organizations' data versions move, so that no cached answer shows them again."""
     oldest = (
         sa.select(AUDIT_EVENTS.c.id).where(AUDIT_EVENTS.c.occurred_at < older_than)
         .order_by(AUDIT_EVENTS.c.id).limit(batch).scalar_subquery()
     )
-    deleted = await session.execute(sa.delete(AUDIT_EVENTS).where(AUDIT_EVENTS.c.id.in_(oldest)))
-    return int(deleted.rowcount)  # type: ignore[attr-defined]  # a DELETE's result is a CursorResult
+    deleted = (await session.execute(
+        sa.delete(AUDIT_EVENTS).where(AUDIT_EVENTS.c.id.in_(oldest)).returning(AUDIT_EVENTS.c.organization_id)
+    )).scalars().all()
+    organizations = sorted(set(deleted))  # in id order, as every write locks them
+    if organizations:
+        await session.execute(
+            sa.update(ORGANIZATIONS).where(ORGANIZATIONS.c.id.in_(organizations))
+            .values(data_version=ORGANIZATIONS.c.data_version + 1)
+        )
+    return len(deleted)

@@ -33,10 +33,10 @@ class AuditPage(NamedTuple):
 
 
 def in_utc(moment: datetime | None) -> datetime | None:
-    """A time without an offset is taken as UTC, as every time the API gives is."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+    """In UTC, as stored; a time without an offset is taken as UTC, as every time the API gives is."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def event_filter(entity_id: str | None, action: str | None, since: datetime | None,

@@ -20,7 +20,10 @@ def happening(action: AuditAction = AuditAction.TELEPHONY_CONFIG_UPDATED, entity
     return Happening(action, entity_type, entity_id, tuple(changes))
 
 
-async def record(runtime: Any, org_id: int, *happenings: Happening, actor: Actor = Actor(7, "ci", "req-1"),
+CI_KEY = Actor(7, "ci", "req-1")
+
+
+async def record(runtime: Any, org_id: int, *happenings: Happening, actor: Actor = CI_KEY,
                  at: datetime | None = None) -> None:
     """In one write of the organization, as a service would; `at`: the time the events bear."""
     async with writing(runtime.db, org_id) as session:

@@ -14,7 +14,7 @@ from gql_telephony.services.tenancy import create_api_key, list_api_keys, revoke
 
 from ..audit_support import happening, record, stored_changes
 from ..documents import add_number, create_config
-from ..support import opaque_id
+from ..support import app_client, counting_statements, opaque_id
 
 EVENT = """id occurredAt action entityType entityId requestId
   actor { apiKeyId label system } changes { field before after secret }"""
@@ -245,3 +245,66 @@ async def test_each_config_and_number_has_its_own_history(api):
     rest = (await api.gql(query, {"id": config_id, "after": page["pageInfo"]["endCursor"]}))["telephonyConfig"]["auditEvents"]
     assert len(page["nodes"]) + len(rest["nodes"]) == page["totalCount"] == rest["totalCount"]
     assert rest["pageInfo"]["hasNextPage"] is False
+
+
+async def seed_histories(api, start: int, count: int) -> None:
+    for index in range(start, start + count):
+        config_id = (await create_config(api, "TWILIO", f"Config {index}"))["telephonyConfig"]["id"]
+        await record(api.runtime, api.org_id, *[
+            happening(AuditAction.TELEPHONY_CONFIG_UPDATED, config_id, Change("name", f"n{i}", f"n{i + 1}"))
+            for i in range(5)  # more than a page and the one row read beyond it
+        ])
+
+
+MANY_HISTORIES = """{ telephonyConfigs(first: 100) { nodes { id
+  auditEvents(first: 2) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node {
+    id occurredAt action entityId actor { apiKeyId label system } requestId changes { field before after secret } } } }
+} } }"""
+
+
+@pytest.mark.parametrize("compiled_plans", [True, False], ids=["plan", "generic"])
+async def test_histories_of_many_configs_take_a_fixed_number_of_statements(api, compiled_plans):
+    async with app_client(api.runtime.settings, beside=api.runtime, compiled_plans=compiled_plans,
+                          response_cache_mb=0) as served:
+        reader = api.through(served)
+        await seed_histories(api, 0, 5)
+        with counting_statements(api.runtime) as at_5:
+            few = await reader.gql(MANY_HISTORIES)
+        await seed_histories(api, 5, 45)
+        with counting_statements(api.runtime) as at_50:
+            many = await reader.gql(MANY_HISTORIES)
+        paths = reader.runtime.read_paths
+        assert (paths.planned, paths.generic) == ((2, 0) if compiled_plans else (0, 2))
+    assert len(few["telephonyConfigs"]["nodes"]) == 5 and len(many["telephonyConfigs"]["nodes"]) == 50
+    for node in many["telephonyConfigs"]["nodes"]:
+        history = node["auditEvents"]
+        assert history["totalCount"] == 5 and history["pageInfo"]["hasNextPage"] is True
+        assert [edge["node"]["changes"][0]["after"] for edge in history["edges"]] == ["n5", "n4"]
+        assert {edge["node"]["entityId"] for edge in history["edges"]} == {node["id"]}
+    # The key, the page of configs (and its read session), one statement for every history page,
+    # one for every history's count.
+    selects = [s for s in at_50 if "audit_event" in s]
+    assert len(selects) == 2, selects
+    assert len(at_5) == len(at_50)
+
+
+async def test_both_executors_answer_the_trail_alike(api):
+    await seed_seven(api)
+    await seed_histories(api, 0, 3)
+    documents = [
+        (EVENTS, {}), (EVENTS, {"first": 2, "filter": {"action": "TELEPHONY_CONFIG_CREATED"}}),
+        (EVENTS, {"filter": {"entityId": "nope"}}), (EVENTS, {"after": "garbage"}),
+        (MANY_HISTORIES, {}), (HISTORIES, {}),
+        ('{ auditEvents(first: 3, filter: {action: TELEPHONY_CONFIG_UPDATED, since: "2026-03-01T13:00:00Z"}) '
+         "{ totalCount nodes { id action occurredAt } } }", {}),
+    ]
+    answers = {}
+    for compiled_plans in (True, False):
+        async with app_client(api.runtime.settings, beside=api.runtime, compiled_plans=compiled_plans,
+                              response_cache_mb=0) as served:
+            reader = api.through(served)
+            answers[compiled_plans] = [(await reader.post(query, variables)).text for query, variables in documents]
+            if compiled_plans:
+                assert reader.runtime.read_paths.planned == 5
+    assert answers[True] == answers[False]
+

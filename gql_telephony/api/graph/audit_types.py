@@ -161,7 +161,10 @@ Filter = Annotated[AuditEventFilter | None, strawberry.argument(description="Nul
 async def audit_event_pages(reader: Reader, roots: list[None], first: First = None, after: After = None,
                             filter: Filter = None) -> list[AuditPage]:
     """Query.auditEvents."""
-    given = filter or AuditEventFilter()
-    events = event_filter(given.entity_id, None if given.action is None else AuditAction(given.action).value,
-                          given.since, given.until)
+    if isinstance(filter, dict):  # a plan's: graphql-core's coerced input, by GraphQL names
+        entity_id, action, since, until = (filter.get(name) for name in ("entityId", "action", "since", "until"))
+    else:
+        given = filter or AuditEventFilter()
+        entity_id, action, since, until = given.entity_id, given.action, given.since, given.until
+    events = event_filter(entity_id, None if action is None else AuditAction(action).value, since, until)
     return await organization_pages(reader, len(roots), events, first, after)

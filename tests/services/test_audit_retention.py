@@ -113,3 +113,19 @@ async def test_the_setting_reaches_the_pruner(settings, retention_days):
         await runtime.provider_http.aclose()
         await runtime.broker.close()
         await runtime.db.dispose()
+
+
+async def test_the_loop_prunes_by_itself_and_stops_when_cancelled(runtime):
+    org_id = await create_organization(runtime.db, "Acme")
+    await seed(runtime, org_id, old=7, recent=2)
+    loop = asyncio.create_task(Maintenance(runtime.db, retention_days=30, every=0.05, batch=3).run())
+    try:
+        async with asyncio.timeout(10):
+            while await event_count(runtime.db) > 2:
+                await asyncio.sleep(0.02)
+        assert not loop.done()  # it goes on, round after round
+    finally:
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert loop.cancelled()
+    assert await event_count(runtime.db) == 2

@@ -117,6 +117,22 @@ def test_of_type_counts_only_as_deep_as_the_most_wrapped_type():
     assert size('{ __type(name: "Query") { %s } }' % (chain % "name ofType { name }")) == 128 + 8 * 128
 
 
+AUDIT_EVENT = ("id occurredAt action entityType entityId requestId actor { apiKeyId label system } "
+               "changes { field before after secret }")
+
+
+def test_a_full_page_of_audit_events_is_answered_and_one_per_configuration_is_not():
+    # An event at its largest: 32 changes, each value 2,048 bytes of JSON (about 150 kB): 100 of
+    # them twice over (nodes and edges) are about 30 MB.
+    assert TEXT_SIZES[("AuditChange", "before")] == TEXT_SIZES[("AuditChange", "after")] == 2048
+    page = "{ auditEvents(first: 100) { nodes { %s } edges { cursor node { %s } } } }" % (AUDIT_EVENT, AUDIT_EVENT)
+    assert codes(page) == [] and 2 * 100 * 32 * 2 * 2048 < size(page) < MAX_RESPONSE_SIZE
+    nested = "{ telephonyConfigs(first: 100) { nodes { auditEvents(first: 10) { nodes { %s } } } } }" % AUDIT_EVENT
+    assert cost(nested) == 100 + 100 * 10
+    assert codes(nested) == ["QUERY_TOO_COMPLEX"]
+    assert codes(nested.replace("changes { field before after secret }", "changes { field secret }")) == []
+
+
 def test_every_text_field_of_the_schema_has_a_largest_size():
     """A new text or JSON field fails this until response_size.py says how long it can be."""
     texts = set()

@@ -19,7 +19,7 @@ from strawberry.scalars import JSON
 from ...domain.audit import AuditAction, Change
 from ...domain.ids import encode_cursor, encode_id
 from ...services.reader import Reader
-from ...storage.audit import AuditRow
+from ...storage.audit import AuditRow, EventFilter
 from ..http.json_encoding import encode_json
 from .arguments import After, First
 from .audit_pages import AuditPage, event_filter, organization_pages
@@ -122,13 +122,16 @@ class AuditEventEdge:
 
 async def _audit_totals(reader: Reader, pages: list[AuditPage]) -> list[int]:
     counts = await reader.audit_entity_counts([page.entity_id for page in pages if page.entity_id is not None])
+    filtered: dict[EventFilter, int] = {}  # one count per filter, however many pages share it
     totals = []
     for page in pages:
         if page.entity_id is not None:
             totals.append(counts[page.entity_id])
-        else:
-            assert page.events is not None
-            totals.append(await reader.audit_count(page.events))
+            continue
+        assert page.events is not None
+        if page.events not in filtered:
+            filtered[page.events] = await reader.audit_count(page.events)
+        totals.append(filtered[page.events])
     return totals
 
 

@@ -55,7 +55,10 @@ class Maintenance:
         it deleted, or None when another process holds the lease (or retention is off)."""
         if not self.retention_days or not await self._claim():
             return None
-        older_than = utcnow() - timedelta(days=self.retention_days)
+        try:
+            older_than = utcnow() - timedelta(days=self.retention_days)
+        except OverflowError:  # before the year 1: nothing is that old
+            return 0
         total = 0
         while True:
             async with self.db.writing() as session:

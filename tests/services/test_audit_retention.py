@@ -129,3 +129,10 @@ async def test_the_loop_prunes_by_itself_and_stops_when_cancelled(runtime):
         await asyncio.gather(loop, return_exceptions=True)
     assert loop.cancelled()
     assert await event_count(runtime.db) == 2
+
+
+async def test_a_retention_longer_than_the_calendar_prunes_nothing(runtime):
+    org_id = await create_organization(runtime.db, "Acme")
+    await seed(runtime, org_id, old=2, recent=1)
+    assert await Maintenance(runtime.db, retention_days=10**9).prune_once() == 0
+    assert await event_count(runtime.db) == 3

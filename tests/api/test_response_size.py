@@ -127,6 +127,10 @@ def test_a_full_page_of_audit_events_is_answered_and_one_per_configuration_is_no
     assert TEXT_SIZES[("AuditChange", "before")] == TEXT_SIZES[("AuditChange", "after")] == 2048
     page = "{ auditEvents(first: 100) { nodes { %s } edges { cursor node { %s } } } }" % (AUDIT_EVENT, AUDIT_EVENT)
     assert codes(page) == [] and 2 * 100 * 32 * 2 * 2048 < size(page) < MAX_RESPONSE_SIZE
+    # Every audit connection costs its `first` (50 left out) times the lists enclosing it.
+    histories = ("{ auditEvents(first: 30) { nodes { id } } telephonyConfigs(first: 10) { nodes { auditEvents(first: 7)"
+                 " { totalCount } phoneNumbers(first: 4) { nodes { auditEvents { totalCount } } } } } }")
+    assert cost(histories) == 30 + 10 + 10 * 7 + 10 * 4 + 10 * 4 * 50
     nested = "{ telephonyConfigs(first: 100) { nodes { auditEvents(first: 10) { nodes { %s } } } } }" % AUDIT_EVENT
     assert cost(nested) == 100 + 100 * 10
     assert codes(nested) == ["QUERY_TOO_COMPLEX"]

@@ -124,6 +124,23 @@ async def test_bad_arguments_are_bad_user_input_never_a_fault(api, variables, na
     assert f"`{named}`" in body["errors"][0]["message"]
 
 
+@pytest.mark.parametrize("bad", [
+    '{entityId: "nope"}', '{since: "2026-03-02T00:00:00Z", until: "2026-03-02T00:59:59+02:00"}',
+])
+async def test_a_bad_filter_is_refused_before_anything_runs(api, bad):
+    response = await api.post("{ telephonyConfigs { totalCount } auditEvents(filter: %s) { totalCount } }" % bad)
+    body = response.json()
+    assert response.status_code == 200 and "data" not in body or body["data"] is None, body
+    assert [error["extensions"]["code"] for error in body["errors"]] == ["BAD_USER_INPUT"]
+    assert "on `auditEvents`" in body["errors"][0]["message"]
+    assert "path" not in body["errors"][0]  # no resolver ran
+    # Compared as instants: 23:59:59 at -01:00 is after midnight UTC, and one instant is a span.
+    for until in ("2026-03-01T23:59:59-01:00", "2026-03-02T00:00:00+00:00"):
+        assert "errors" not in (await api.post(
+            '{ auditEvents(filter: {since: "2026-03-02T00:00:00Z", until: "%s"}) { totalCount } }' % until
+        )).json()
+
+
 async def test_a_value_that_is_not_a_time_or_an_action_is_refused_as_invalid(api):
     for bad in ({"since": "yesterday"}, {"action": "NOPE"}):
         response = await api.post(EVENTS, {"filter": bad})

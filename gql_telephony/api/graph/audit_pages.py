@@ -39,16 +39,24 @@ def in_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def event_filter(entity_id: str | None, action: str | None, since: datetime | None,
-                 until: datetime | None) -> EventFilter:
-    """The stored form of AuditEventFilter; BAD_USER_INPUT for an id that is none of ours or an
-    empty span of time."""
-    if entity_id is not None and decode_id(entity_id) is None:
-        raise bad_user_input("`filter.entityId` is not a global id of this API.")
+def filter_refusal(field: str, entity_id: object, since: datetime | None, until: datetime | None) -> str | None:
+    """Why the filter of `field` is refused (the request guard asks before anything runs), if it is:
+    an id that is none of ours, or an empty span of time."""
+    if isinstance(entity_id, str) and decode_id(entity_id) is None:
+        return f"`filter.entityId` on `{field}` is not a global id of this API."
     since, until = in_utc(since), in_utc(until)
     if since is not None and until is not None and since > until:
-        raise bad_user_input("`filter.since` is after `filter.until`: no event can match.")
-    return EventFilter(entity_id=entity_id, action=action, since=since, until=until)
+        return f"`filter.since` on `{field}` is after `filter.until`: no event can match."
+    return None
+
+
+def event_filter(entity_id: str | None, action: str | None, since: datetime | None,
+                 until: datetime | None) -> EventFilter:
+    """The stored form of AuditEventFilter (BAD_USER_INPUT as the guard says, should it be passed)."""
+    refusal = filter_refusal("auditEvents", entity_id, since, until)
+    if refusal is not None:
+        raise bad_user_input(refusal)
+    return EventFilter(entity_id=entity_id, action=action, since=in_utc(since), until=in_utc(until))
 
 
 async def organization_pages(reader: Reader, count: int, events: EventFilter, first: int | None,

@@ -104,6 +104,10 @@ ARGUMENT_KINDS = {
     ("auditEvents", "first"): "first", ("auditEvents", "after"): "config_after",
     ("telephonyConfig", "id"): "id", ("node", "id"): "id", ("nodes", "ids"): "ids",
     ("__type", "name"): "type_name",
+    # Webhook endpoints' ids are not in the world: an endpointId names none (NOT_FOUND on both paths).
+    ("webhookEndpoints", "first"): "first", ("webhookEndpoints", "after"): "config_after",
+    ("webhookDeliveries", "first"): "first", ("webhookDeliveries", "after"): "config_after",
+    ("webhookDeliveries", "endpointId"): "id",
 }
 # Declared types of variables by kind: (type, default literal or None), the first the commonest.
 VARIABLE_TYPES: dict[str, list[tuple[str, str | None]]] = {

@@ -45,8 +45,9 @@ async def dashboard_statements(api) -> tuple[int, dict]:
 # root field a page of configs, its total, number counts (once: the operation's Reader keeps them
 # for the connections' totals a level below; before one Reader served both executors, that was a
 # second statement), the two check reads for the page's warnings, number pages, the warning
-# summary's four statements, and the default.
-EXPECTED = {True: 6, False: 12}
+# summary's five statements (the fifth counts the webhook endpoints disabled for failing), and
+# the default.
+EXPECTED = {True: 7, False: 13}
 
 
 @pytest.mark.parametrize("compiled_plans", [True, False], ids=["plan", "generic"])

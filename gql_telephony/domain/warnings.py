@@ -21,6 +21,7 @@ class WarningCode(enum.Enum):
     PROVIDER_TRIAL_ACCOUNT = "PROVIDER_TRIAL_ACCOUNT"
     PHONE_NUMBER_NOT_IN_ACCOUNT = "PHONE_NUMBER_NOT_IN_ACCOUNT"
     PHONE_NUMBER_NOT_VOICE_CAPABLE = "PHONE_NUMBER_NOT_VOICE_CAPABLE"
+    WEBHOOK_ENDPOINT_DISABLED = "WEBHOOK_ENDPOINT_DISABLED"
 
 
 class Severity(enum.Enum):
@@ -144,12 +145,26 @@ def _number_warning(provider_name: str, problem: NumberProblem) -> ConfigWarning
     )
 
 
-def summarize(per_config: Iterable[list[ConfigWarning]], *, has_default_outbound: bool) -> WarningSummary:
+# A webhook endpoint the delivery worker disabled after a day of failures: the organization's
+# systems no longer hear about changes. Counted in the summary, though no configuration has it.
+ENDPOINT_DISABLED = ConfigWarning(
+    WarningCode.WEBHOOK_ENDPOINT_DISABLED, Severity.CRITICAL,
+    "A webhook endpoint failed for a day and was disabled: it receives no events until it is re-enabled.",
+    None,
+)
+
+
+def summarize(
+    per_config: Iterable[list[ConfigWarning]], *, has_default_outbound: bool, disabled_endpoints: int = 0,
+) -> WarningSummary:
+    """`disabled_endpoints`: webhook endpoints disabled for failing, each one warning of the
+    organization's (in totalCount and byCode, not in configsWithWarningsCount)."""
     counts: Counter[WarningCode] = Counter()
     configs_with_warnings = 0
     for warnings in per_config:
         configs_with_warnings += bool(warnings)
         counts.update(warning.code for warning in warnings)
+    counts[WarningCode.WEBHOOK_ENDPOINT_DISABLED] += disabled_endpoints
     return WarningSummary(
         total_count=sum(counts.values()),
         configs_with_warnings_count=configs_with_warnings,

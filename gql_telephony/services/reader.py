@@ -24,7 +24,7 @@ from typing import Generic, TypeVar
 from ..crypto import Vault
 from ..domain.provider_checks import AccountCheck, NumberCheck, NumberProblem
 from ..domain.warnings import ConfigWarning, WarningSummary
-from ..storage import audit, checks, queries
+from ..storage import audit, checks, queries, webhooks
 from ..storage.audit import AuditRow, EventFilter
 from ..storage.db import Database
 from ..storage.queries import ConfigRow, NumberCounts, NumberRow, PositionalRow
@@ -230,7 +230,15 @@ class Reader:
             return await warning_summary(self.db, self.vault, self.org_id)
         rows = await self.all_configs()
         found = dict(zip((row.id for row in rows), await self.warnings(rows), strict=True))
-        return summary_of(rows, lambda row: found[row.id])
+        async with self._session() as session:
+            disabled = await webhooks.failing_endpoint_count(session, org_id=self.org_id)
+        return summary_of(rows, lambda row: found[row.id], disabled_endpoints=disabled)
+
+    @asynccontextmanager
+    async def rows(self) -> AsyncIterator[queries.Reader]:
+        """A session for reads of other kinds of rows (webhooks): the held one, or one for the call."""
+        async with self._session() as session:
+            yield session
 
     # --- Audit events (newest first) -------------------------------------------------------
 

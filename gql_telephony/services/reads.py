@@ -10,7 +10,7 @@ from ..domain.config_rules import StoredConfig
 from ..domain.provider_checks import AccountCheck, NumberProblem
 from ..domain.providers import ProviderKey
 from ..domain.warnings import ConfigWarning, WarningSummary, config_warnings, summarize
-from ..storage import checks, queries
+from ..storage import checks, queries, webhooks
 from ..storage.db import Database
 from ..storage.queries import ConfigRow
 from ..storage.tables import TelephonyConfigRow
@@ -40,7 +40,7 @@ def warnings_of(
 
 
 async def warning_summary(db: Database, vault: Vault, org_id: int) -> WarningSummary:
-    """The organization's summary from one consistent snapshot: four statements, whatever its size."""
+    """The organization's summary from one consistent snapshot: five statements, whatever its size."""
     async with db.reading() as session:
         return await warning_summary_in(session, vault, org_id)
 
@@ -52,12 +52,17 @@ async def warning_summary_in(session: queries.Reader, vault: Vault, org_id: int)
     counts = await queries.number_counts(session, config_ids=ids)
     accounts = await checks.account_checks(session, config_ids=ids)
     problems = await checks.number_problems(session, config_ids=ids)
+    disabled = await webhooks.failing_endpoint_count(session, org_id=org_id)
     active = {key: count.active for key, count in counts.items()}
     return summary_of(rows, lambda row: warnings_of(
         row, vault, active.get(row.id, 0), accounts.get(row.id), problems.get(row.id, ()),
-    ))
+    ), disabled_endpoints=disabled)
 
 
-def summary_of(rows: Sequence[ConfigRow], warnings: Callable[[ConfigRow], list[ConfigWarning]]) -> WarningSummary:
-    """The summary of all an organization's configurations, given how to find each one's warnings."""
-    return summarize(map(warnings, rows), has_default_outbound=any(row.is_default_outbound for row in rows))
+def summary_of(
+    rows: Sequence[ConfigRow], warnings: Callable[[ConfigRow], list[ConfigWarning]], *, disabled_endpoints: int = 0,
+) -> WarningSummary:
+    """The summary of all an organization's configurations, given how to find each one's warnings,
+    and of its webhook endpoints disabled for failing."""
+    return summarize(map(warnings, rows), has_default_outbound=any(row.is_default_outbound for row in rows),
+                     disabled_endpoints=disabled_endpoints)

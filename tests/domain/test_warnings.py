@@ -23,6 +23,7 @@ def test_codes_are_in_schema_order() -> None:
         "TELNYX_MISSING_WEBHOOK_PUBLIC_KEY", "VONAGE_MISSING_SIGNATURE_SECRET", "NO_ACTIVE_PHONE_NUMBERS",
         "PROVIDER_CREDENTIALS_REJECTED", "PROVIDER_ACCOUNT_SUSPENDED", "PROVIDER_UNREACHABLE",
         "PROVIDER_TRIAL_ACCOUNT", "PHONE_NUMBER_NOT_IN_ACCOUNT", "PHONE_NUMBER_NOT_VOICE_CAPABLE",
+        "WEBHOOK_ENDPOINT_DISABLED",
     ]
     assert [s.value for s in Severity] == ["INFO", "WARNING", "CRITICAL"]
 
@@ -144,3 +145,11 @@ def test_summary_from_real_rules() -> None:
     assert summary.total_count == 3
     assert summary.configs_with_warnings_count == 2
     assert summary.by_code == ((TELNYX_KEY, 1), (NO_NUMBERS, 2))
+
+
+def test_endpoints_disabled_for_failing_count_as_warnings_of_no_configuration() -> None:
+    summary = summarize([[w(NO_NUMBERS)], []], has_default_outbound=True, disabled_endpoints=2)
+    assert summary.total_count == 3
+    assert summary.configs_with_warnings_count == 1
+    assert summary.by_code == ((NO_NUMBERS, 1), (WarningCode.WEBHOOK_ENDPOINT_DISABLED, 2))
+    assert summarize([], has_default_outbound=False, disabled_endpoints=0).by_code == ()

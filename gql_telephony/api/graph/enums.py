@@ -60,6 +60,8 @@ def register_enums() -> None:
             "CRITICAL: the number is not in the provider account; phoneNumber names it.",
         WarningCode.PHONE_NUMBER_NOT_VOICE_CAPABLE:
             "CRITICAL: the provider says the number cannot carry voice; phoneNumber names it.",
+        WarningCode.WEBHOOK_ENDPOINT_DISABLED:
+            "CRITICAL: a webhook endpoint failed for a day and was disabled; re-enable it.",
     })
     _register(Severity, "WarningSeverity", "How urgent a warning is.", {
         Severity.INFO: "Worth knowing; calls work.",

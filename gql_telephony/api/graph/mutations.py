@@ -14,6 +14,7 @@ from ...domain.providers import ProviderKey
 from ...storage.queries import ConfigRow, NumberRow
 from ...storage.tables import PhoneNumberRow, TelephonyConfigRow
 from .types import Info, PhoneNumberType, TelephonyConfigType, UserErrorType
+from .webhook_mutations import WebhookMutations
 
 T = TypeVar("T")
 
@@ -212,7 +213,7 @@ class ImportPhoneNumbersPayload:
 
 
 @strawberry.type(description="Writes. A refusal comes as userErrors; a read-only API key gets FORBIDDEN.")
-class Mutation:
+class Mutation(WebhookMutations):
     @strawberry.mutation(description=(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
         "Connects a provider account; config is checked against the provider's fields."
     ))

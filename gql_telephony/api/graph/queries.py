@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Annotated, Any
 
 import strawberry
@@ -21,6 +22,13 @@ from .types import (
     TelephonyConfigConnection,
     TelephonyConfigType,
     TelephonyConfigWarningSummaryType,
+)
+from .webhook_types import (
+    WebhookDeliveryConnection,
+    WebhookEndpointConnection,
+    delivery_pages,
+    endpoint_pages,
+    endpoints_of,
 )
 
 NodeSource = tuple[str, Any]  # (type name, row): what a field of type Node gives
@@ -59,6 +67,7 @@ async def nodes_of(reader: Reader, global_ids: list[str]) -> list[NodeSource | N
     decoded = [decode_id(global_id) for global_id in global_ids]
     lookups: dict[str, Callable[[list[int]], Awaitable[Mapping[int, Any]]]] = {
         "TelephonyConfig": reader.configs, "PhoneNumber": reader.numbers, "AuditEvent": reader.audit_events,
+        "WebhookEndpoint": partial(endpoints_of, reader),
     }
     found: dict[str, Mapping[int, Any]] = {}
     for type_name, lookup in lookups.items():
@@ -102,6 +111,12 @@ class Query:
     audit_events: AuditEventConnection = batched(
         audit_event_pages, description="The organization's audit trail, newest first: who changed what, when."
     )
+    webhook_endpoints: WebhookEndpointConnection = batched(
+        endpoint_pages, description="The organization's webhook endpoints, oldest first."
+    )
+    webhook_deliveries: WebhookDeliveryConnection | None = batched(delivery_pages, description=(
+        "An endpoint's deliveries, newest first, with attempts; null for an id of no endpoint."
+    ))
     node: Node | None = batched(_node, description="Any object by global id; null when the organization has none.")
     nodes: list[Node | None] = batched(
         _nodes, description="Objects by global id, in the order given; null for an id that names none."

@@ -29,12 +29,21 @@ from graphql import (
 )
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, TypeNameMetaFieldDef
 
+from ...domain.audit import WebhookEventType
 from ...domain.config_rules import MAX_VALUE_LENGTH
 from ...domain.ids import MAX_ID_LENGTH, MAX_KEY, encode_cursor
 from ...domain.phone_numbers import MAX_LABEL_LENGTH
 from ...domain.provider_checks import MAX_MESSAGE_LENGTH, AccountCheck, AccountStatus, NumberProblem, NumberStatus
 from ...domain.providers import PROVIDERS, FieldType, Provider
-from ...domain.warnings import LISTED_NUMBER_WARNINGS, WarningCode, config_warnings
+from ...domain.warnings import ENDPOINT_DISABLED, LISTED_NUMBER_WARNINGS, WarningCode, config_warnings
+from ...domain.webhook_endpoints import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_ERROR_LENGTH,
+    MAX_LISTED_ATTEMPTS,
+    MAX_PAYLOAD_BYTES,
+    MAX_URL_LENGTH,
+)
+from ...services.signing_secrets import masked, new_secret
 from ...services.telephony_configs import MAX_NAME_LENGTH
 from ..http.json_encoding import encode_json
 from .audit_types import MAX_ENTITY_TYPE_LENGTH, MAX_LISTED_CHANGES, MAX_TEXT_LENGTH, SHOWN_VALUE_BYTES
@@ -124,6 +133,16 @@ TEXT_SIZES: dict[tuple[str, str], int] = {
     # Our own sentences, which never quote a value; a path names input fields and the config
     # keys the client sent (counted here at 256 characters: a payload is answered at the root,
     # and keys beyond that are bounded by the request body, 1 MiB).
+    ("WebhookEndpoint", "url"): _typed(MAX_URL_LENGTH),
+    ("WebhookEndpointWarning", "message"): len(encode_json(ENDPOINT_DISABLED.message)),
+    ("WebhookEndpoint", "description"): _typed(MAX_DESCRIPTION_LENGTH),
+    ("WebhookEndpoint", "signingSecret"): len(encode_json(masked(new_secret()))),
+    ("WebhookDelivery", "webhookId"): 64 + 2,  # the column's width; msg_ and base64url
+    ("WebhookDelivery", "payload"): MAX_PAYLOAD_BYTES,
+    ("WebhookDelivery", "lastError"): _typed(MAX_ERROR_LENGTH),
+    ("WebhookAttempt", "error"): _typed(MAX_ERROR_LENGTH),
+    # Shown once, in the payload of the mutation that made it.
+    ("*Payload", "signingSecret"): len(encode_json(new_secret())),
     ("UserError", "message"): 512,
     ("UserError", "field"): _typed(256),
 }
@@ -144,6 +163,9 @@ SHORT_LISTS: dict[tuple[str, str], tuple[int, str]] = {
     ("TelephonyConfigWarningSummary", "byCode"): (len(WarningCode), "one entry per warning code"),
     ("UserError", "field"): (3, "input, config, and a key"),
     ("AuditEvent", "changes"): (MAX_LISTED_CHANGES, "an event's changes, as many as shown"),
+    ("WebhookEndpoint", "events"): (len(WebhookEventType), "each event type at most once"),
+    ("WebhookEndpoint", "warnings"): (1, "WEBHOOK_ENDPOINT_DISABLED, or none"),
+    ("WebhookDelivery", "attempts"): (MAX_LISTED_ATTEMPTS, "a delivery lists its latest attempts"),
     # One per refused input key, so bounded by the request body (1 MiB) rather than a constant:
     # counted at the largest form's fields and the input's own; a payload is answered at the root.
     ("*Payload", "userErrors"): (16, "one per refused input key, at the root"),

@@ -22,6 +22,11 @@ NOT_PLANNED = {
     "RemovePhoneNumberPayload": "a mutation's payload: only a mutation returns it",
     "CheckTelephonyConfigPayload": "a mutation's payload: only a mutation returns it",
     "ImportPhoneNumbersPayload": "a mutation's payload: only a mutation returns it",
+    "CreateWebhookEndpointPayload": "a mutation's payload: only a mutation returns it",
+    "UpdateWebhookEndpointPayload": "a mutation's payload: only a mutation returns it",
+    "DeleteWebhookEndpointPayload": "a mutation's payload: only a mutation returns it",
+    "RotateWebhookSecretPayload": "a mutation's payload: only a mutation returns it",
+    "SendTestWebhookPayload": "a mutation's payload: only a mutation returns it",
     "UserError": "only in mutations' payloads",
 }
 

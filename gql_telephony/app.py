@@ -40,6 +40,7 @@ from .services.tenancy import Principal, authenticate
 from .services.webhook_delivery import WebhookSender
 from .settings import Settings
 from .storage.db import Database
+from .workers.maintenance import Maintenance
 from .workers.provider_checks import CheckWorker
 from .workers.webhook_delivery import DeliveryWorker
 
@@ -85,6 +86,7 @@ def build_runtime(settings: Settings, *, db: Database | None = None, vault: Vaul
         webhook_sender=sender,
         delivery_worker=delivery_worker,
         webhooks_due=webhooks_due,
+        maintenance=Maintenance(db, retention_days=settings.audit_retention_days),
     )
 
 

@@ -100,6 +100,8 @@ ARGUMENT_KINDS = {
     ("telephonyConfigs", "first"): "first", ("telephonyConfigs", "after"): "config_after",
     ("phoneNumbers", "first"): "first", ("phoneNumbers", "after"): "number_after",
     ("phoneNumbers", "activeOnly"): "active_only",
+    # Any cursor is one of the audit trail's: it starts after that id (the configs' make pages).
+    ("auditEvents", "first"): "first", ("auditEvents", "after"): "config_after",
     ("telephonyConfig", "id"): "id", ("node", "id"): "id", ("nodes", "ids"): "ids",
     ("__type", "name"): "type_name",
     # Webhook endpoints' ids are not in the world: an endpointId names none (NOT_FOUND on both paths).

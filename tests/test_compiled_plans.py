@@ -343,6 +343,8 @@ CONFIG_ALL = """
 """
 NUMBER_ALL = "__typename id phoneNumber label isActive createdAt updatedAt"
 PAGE_INFO = "pageInfo { hasNextPage hasPreviousPage startCursor endCursor }"
+AUDIT_EVENT = ("__typename id occurredAt action entityType entityId requestId actor { apiKeyId label system } "
+               "changes { field before after secret }")
 
 
 def q(query: str, variables: dict[str, Any] | None = None, operation_name: str | None = None, **options: Any) -> Request:
@@ -457,6 +459,35 @@ def edge_requests(world: World, *, empty_key: str, read_only_key: str, foreign_k
         q("{ node(id: \"x\") { ... on PhoneNumber { telephonyConfig { phoneNumbers { nodes { telephonyConfig { phoneNumbers "
           "{ nodes { telephonyConfig { phoneNumbers { edges { node { telephonyConfig { id } } } } } } } } } } } } } }"),
         q("{ " + "telephonyConfigs { totalCount } " * 700 + "}"),
+        # The audit trail: the organization's (filtered, paged, by literals and by variables), each
+        # entity's own, events by id (of this organization, another's, none).
+        q(f"{{ auditEvents(first: 100) {{ totalCount {PAGE_INFO} edges {{ cursor node {{ {AUDIT_EVENT} }} }} nodes {{ id }} }} }}"),
+        q(f"{{ auditEvents(first: 3) {{ totalCount nodes {{ {AUDIT_EVENT} }} }} }}", key=foreign_key),
+        q("{ auditEvents { totalCount nodes { id } } }", key=empty_key),
+        q(f"{{ auditEvents {{ totalCount nodes {{ {AUDIT_EVENT} }} }} }}", key=read_only_key),
+        *[q("query($f: AuditEventFilter, $a: String) { auditEvents(first: 2, after: $a, filter: $f) "
+            f"{{ totalCount {PAGE_INFO} nodes {{ id action entityId }} }} }}", {"f": f, "a": a})
+          for f, a in [
+              ({"entityId": configs[0]}, None), ({"entityId": numbers[0]}, world.config_cursors[-1]),
+              ({"entityId": world.deleted_ids[0]}, None), ({"entityId": world.foreign_ids[0]}, None),
+              ({"action": "PHONE_NUMBER_ADDED"}, None), ({"action": "TELEPHONY_CONFIG_DELETED"}, None),
+              ({"since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00+02:00"}, None),
+              ({"since": "2100-01-01T00:00:00"}, None), ({"until": "2000-01-01T00:00:00Z"}, None),
+              ({"since": "2100-01-01T00:00:00Z", "until": "2000-01-01T00:00:00Z"}, None),
+              ({"entityId": "nope"}, None), ({"entityId": ""}, None), ({"action": "NOPE"}, None),
+              ({"since": "yesterday"}, None), (None, "garbage"), ({}, None), (None, None),
+          ]],
+        q('{ auditEvents(filter: {action: PHONE_NUMBER_ADDED, since: "2000-01-01T00:00:00Z"}) { totalCount nodes { action } } }'),
+        q('{ auditEvents(filter: {entityId: "nope"}) { totalCount } }'),
+        q(f"{{ telephonyConfigs(first: 20) {{ nodes {{ id auditEvents(first: 3) {{ totalCount {PAGE_INFO} "
+          f"edges {{ cursor node {{ {AUDIT_EVENT} }} }} }} phoneNumbers(first: 5) {{ nodes {{ id "
+          "auditEvents(first: 2) { totalCount nodes { id action entityId } } } } } } }"),
+        *[q("query($id: ID!, $a: String) { node(id: $id) { id ... on TelephonyConfig { auditEvents(first: 1, after: $a) "
+            "{ totalCount nodes { id } pageInfo { hasNextPage endCursor } } } ... on PhoneNumber { auditEvents "
+            "{ totalCount nodes { action } } } } }", {"id": any_id, "a": a})
+          for any_id in [*configs[:2], *numbers[:2], world.foreign_ids[0]] for a in (None, world.config_cursors[0], "x")],
+        q("query($ids: [ID!]!) { nodes(ids: $ids) { __typename id ... on AuditEvent { %s } } }" % AUDIT_EVENT,
+          {"ids": [opaque_id(f"AuditEvent:{key}") for key in (1, 2, 3, 5, 8, 13, 21, 34, 99999)]}),
         q("subscription { telephonyConfigWarningsChanged { totalCount } }"),
         q("mutation { __typename }", method="GET"),
         q("{ telephonyConfigs { totalCount } }", method="GET"),

@@ -18,6 +18,7 @@ from ..services.telephony_configs import TelephonyConfigs
 from ..services.webhook_delivery import WebhookSender
 from ..settings import Settings
 from ..storage.db import Database
+from ..workers.maintenance import Maintenance
 from ..workers.provider_checks import CheckWorker
 from ..workers.webhook_delivery import DeliveryWorker
 from .http.key_watch import KeyWatch
@@ -49,6 +50,7 @@ class Runtime:
     provider_http: ProviderHttp
     checks: ProviderChecks
     check_worker: CheckWorker
+    maintenance: Maintenance
     webhook_sender: WebhookSender
     delivery_worker: DeliveryWorker
     # Called after a commit that wrote webhook deliveries: wakes this process's delivery worker
@@ -58,7 +60,8 @@ class Runtime:
     @asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
         """The loops that run beside the requests, from start-up to shut-down (the app's lifespan)."""
-        loops = [asyncio.create_task(self.key_usage.run()), asyncio.create_task(self.key_watch.run())]
+        loops = [asyncio.create_task(self.key_usage.run()), asyncio.create_task(self.key_watch.run()),
+                 asyncio.create_task(self.maintenance.run())]
         if self.settings.provider_checks:
             loops.append(asyncio.create_task(self.check_worker.run()))
         if self.settings.webhook_deliveries:

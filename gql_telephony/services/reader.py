@@ -24,7 +24,8 @@ from typing import Generic, TypeVar
 from ..crypto import Vault
 from ..domain.provider_checks import AccountCheck, NumberCheck, NumberProblem
 from ..domain.warnings import ConfigWarning, WarningSummary
-from ..storage import checks, queries, webhooks
+from ..storage import audit, checks, queries, webhooks
+from ..storage.audit import AuditRow, EventFilter
 from ..storage.db import Database
 from ..storage.queries import ConfigRow, NumberCounts, NumberRow, PositionalRow
 from .reads import summary_of, warning_summary, warnings_of
@@ -84,6 +85,8 @@ class Reader:
         self._number_checks: KeyedRows[int, NumberCheck | None] = KeyedRows(self._number_checks_by_ids, None)
         self._problems: KeyedRows[int, tuple[NumberProblem, ...]] = KeyedRows(self._number_problems, ())
         self._warnings: dict[int, list[ConfigWarning]] = {}
+        self._audit_events: KeyedRows[int, AuditRow | None] = KeyedRows(self._audit_events_by_ids, None)
+        self._audit_counts: KeyedRows[str, int] = KeyedRows(self._audit_entity_counts, 0)
 
     @classmethod
     @asynccontextmanager
@@ -236,3 +239,41 @@ class Reader:
         """A session for reads of other kinds of rows (webhooks): the held one, or one for the call."""
         async with self._session() as session:
             yield session
+
+    # --- Audit events (newest first) -------------------------------------------------------
+
+    async def audit_page(self, events: EventFilter, *, limit: int, before_id: int | None) -> list[AuditRow]:
+        async with self._session() as session:
+            rows = await audit.event_page(session, org_id=self.org_id, events=events, limit=limit, before_id=before_id)
+        self._audit_events.prime((row.id, row) for row in rows)
+        return rows
+
+    async def audit_count(self, events: EventFilter) -> int:
+        async with self._session() as session:
+            return await audit.count_events(session, org_id=self.org_id, events=events)
+
+    async def audit_entity_pages(
+        self, entity_ids: Sequence[str], *, limit: int, before_id: int | None
+    ) -> dict[str, list[AuditRow]]:
+        """Each entity's page of its own history (entities by global id), in one statement."""
+        async with self._session() as session:
+            pages = await audit.entity_pages(
+                session, org_id=self.org_id, entity_ids=list(dict.fromkeys(entity_ids)), limit=limit,
+                before_id=before_id,
+            )
+        self._audit_events.prime((row.id, row) for rows in pages.values() for row in rows)
+        return pages
+
+    async def audit_entity_counts(self, entity_ids: Sequence[str]) -> dict[str, int]:
+        return await self._audit_counts.get(entity_ids)
+
+    async def _audit_entity_counts(self, entity_ids: list[str]) -> dict[str, int]:
+        async with self._session() as session:
+            return await audit.entity_counts(session, org_id=self.org_id, entity_ids=entity_ids)
+
+    async def audit_events(self, ids: Sequence[int]) -> dict[int, AuditRow | None]:
+        return await self._audit_events.get(ids)
+
+    async def _audit_events_by_ids(self, ids: list[int]) -> dict[int, AuditRow]:
+        async with self._session() as session:
+            return await audit.events_by_ids(session, org_id=self.org_id, ids=ids)

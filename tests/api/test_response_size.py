@@ -99,7 +99,7 @@ def test_dashboards_and_introspection_are_within_the_size_with_margin():
     # GraphiQL's introspection query: each type, field, argument at the schema's longest. The
     # estimate grows with the product of the schema's types, fields and longest texts (19.9 MB with
     # the provider checks' types, 21.6 MB with the audit trail's); since `ofType` is counted only
-    # as deep as the schema's most wrapped type, 11.7 MB.
+    # as deep as the schema's most wrapped type, 11.7 MB, and 15.5 MB with the webhooks' types.
     introspection = get_introspection_query(descriptions=True)
     assert codes(introspection) == [] and 1.6 * size(introspection) < MAX_RESPONSE_SIZE
     # Introspection's lists are counted too: types, their fields, their types' fields...
@@ -115,6 +115,26 @@ def test_of_type_counts_only_as_deep_as_the_most_wrapped_type():
     # name, then three ofType holding a name each, then a fourth ofType: 8 fields of 128 bytes.
     assert size('{ __type(name: "Query") { %s } }' % (chain % "name")) == 128 + 8 * 128
     assert size('{ __type(name: "Query") { %s } }' % (chain % "name ofType { name }")) == 128 + 8 * 128
+
+
+AUDIT_EVENT = ("id occurredAt action entityType entityId requestId actor { apiKeyId label system } "
+               "changes { field before after secret }")
+
+
+def test_a_full_page_of_audit_events_is_answered_and_one_per_configuration_is_not():
+    # An event at its largest: 32 changes, each value 2,048 bytes of JSON (about 150 kB): 100 of
+    # them twice over (nodes and edges) are about 30 MB.
+    assert TEXT_SIZES[("AuditChange", "before")] == TEXT_SIZES[("AuditChange", "after")] == 2048
+    page = "{ auditEvents(first: 100) { nodes { %s } edges { cursor node { %s } } } }" % (AUDIT_EVENT, AUDIT_EVENT)
+    assert codes(page) == [] and 2 * 100 * 32 * 2 * 2048 < size(page) < MAX_RESPONSE_SIZE
+    # Every audit connection costs its `first` (50 left out) times the lists enclosing it.
+    histories = ("{ auditEvents(first: 30) { nodes { id } } telephonyConfigs(first: 10) { nodes { auditEvents(first: 7)"
+                 " { totalCount } phoneNumbers(first: 4) { nodes { auditEvents { totalCount } } } } } }")
+    assert cost(histories) == 30 + 10 + 10 * 7 + 10 * 4 + 10 * 4 * 50
+    nested = "{ telephonyConfigs(first: 100) { nodes { auditEvents(first: 10) { nodes { %s } } } } }" % AUDIT_EVENT
+    assert cost(nested) == 100 + 100 * 10
+    assert codes(nested) == ["QUERY_TOO_COMPLEX"]
+    assert codes(nested.replace("changes { field before after secret }", "changes { field secret }")) == []
 
 
 def test_every_text_field_of_the_schema_has_a_largest_size():

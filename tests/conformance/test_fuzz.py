@@ -8,9 +8,10 @@ INTERNAL_SERVER_ERROR, a schema-valid document refused only by a limit the contr
 error message repeating a string of the request, and no traceback in the server's log.
 
 Schemathesis' `positive_data_acceptance` is replaced by the contract's version of it: the schema
-cannot express that `first` is 1 to 100 or that `after` must be a cursor of the connection, and
-the contract refuses those (and documents over the depth, alias and cost limits) before anything
-runs; any other refusal of a schema-valid document still fails.
+cannot express that `first` is 1 to 100, that `after` must be a cursor of the connection, or that
+an audit filter's `entityId` must be an id and `since` not after `until`, and the contract
+refuses those (and documents over the depth, alias and cost limits) before anything runs; any
+other refusal of a schema-valid document still fails.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ CLIENT_CODES = {"BAD_USER_INPUT", "BAD_REQUEST", "GRAPHQL_PARSE_FAILED", "GRAPHQ
 CONTRACT_REFUSALS = re.compile(
     r"`first` on `\w+` must be between 1 and \d+\."
     r"|`after` on `\w+` is not a cursor of this connection\."
+    r"|`filter\.entityId` on `\w+` is not a global id of this API\."
+    r"|`filter\.since` on `\w+` is after `filter\.until`: no event can match\."
     r"|`nodes` takes at most \d+ ids\."
     r"|The operation is \d+ levels deep, above the depth limit of \d+\."
     r"|The document has \d+ aliases, above the limit of \d+ aliases\."

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import strawberry
 
+from ...domain.audit import AuditAction
 from ...domain.errors import ErrorCode
 from ...domain.provider_checks import AccountStatus, NumberStatus
 from ...domain.providers import PROVIDERS, Connectivity, FieldType, ProviderKey
@@ -88,4 +89,19 @@ def register_enums() -> None:
         NumberStatus.IN_ACCOUNT: "The provider account holds this number.",
         NumberStatus.NOT_IN_ACCOUNT: "The provider account does not hold this number: calls from it fail.",
         NumberStatus.UNKNOWN: "Not known: the account's credentials were refused, or the provider did not say.",
+    })
+    _register(AuditAction, "AuditAction", "What an audited change did.", {
+        AuditAction.TELEPHONY_CONFIG_CREATED: "A configuration was created.",
+        AuditAction.TELEPHONY_CONFIG_UPDATED: "A configuration's name or config changed.",
+        AuditAction.TELEPHONY_CONFIG_DELETED: "A configuration was deleted, with its phone numbers.",
+        AuditAction.DEFAULT_OUTBOUND_CHANGED: "Another configuration (or none) became the default outbound one.",
+        AuditAction.PHONE_NUMBER_ADDED: "A phone number was added to a configuration.",
+        AuditAction.PHONE_NUMBER_UPDATED: "A phone number's label or activity changed.",
+        AuditAction.PHONE_NUMBER_REMOVED: "A phone number was removed.",
+        AuditAction.WARNINGS_CHANGED: "The organization's warning summary changed.",
+        AuditAction.PROVIDER_CHECK_CHANGED: "A provider check changed an account's or a number's status.",
+        AuditAction.WEBHOOK_ENDPOINT_CREATED: "A webhook endpoint was created.",
+        AuditAction.WEBHOOK_ENDPOINT_UPDATED: "A webhook endpoint changed (disabling it included).",
+        AuditAction.WEBHOOK_ENDPOINT_DELETED: "A webhook endpoint was deleted.",
+        AuditAction.WEBHOOK_ENDPOINT_SECRET_ROTATED: "A webhook endpoint's signing secret was rotated.",
     })

@@ -10,6 +10,7 @@ linear time to check, not exponential.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +20,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLNamedType,
+    GraphQLScalarType,
     GraphQLSchema,
     GraphQLWrappingType,
     InlineFragmentNode,
@@ -37,6 +39,7 @@ from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef, Typ
 
 from ...domain.ids import decode_cursor
 from .arguments import DEFAULT_PAGE_SIZE, MAX_NODE_IDS, MAX_PAGE_SIZE, bad_user_input
+from .audit_pages import filter_refusal
 from .documents import fragment_map
 from .response_size import KEY_PUNCTUATION, MIN_FIELD_SIZE, field_definition, list_length, value_size
 
@@ -161,6 +164,29 @@ class _Walk:
                 self.cost, self.size = outer
         return self.units[key]
 
+    def check_filter(self, node: FieldNode, name: str) -> None:
+        """An audit trail's filter naming no id of ours, or an empty span of time (audit_pages.py)."""
+        given = self.argument(node, "filter")
+        if not isinstance(given, dict):
+            return
+        moments = [self.moment(given.get(bound)) for bound in ("since", "until")]
+        refusal = filter_refusal(name, given.get("entityId"), *moments)
+        if refusal is not None:
+            self.errors.append(bad_user_input(refusal))
+
+    def moment(self, value: Any) -> datetime | None:
+        """A DateTime as the filter takes it: a literal is still text here, a variable's is coerced."""
+        if isinstance(value, datetime) or value is None:
+            return value
+        scalar = self.schema.type_map.get("DateTime")
+        if not isinstance(scalar, GraphQLScalarType):
+            return None
+        try:
+            parsed = scalar.parse_value(value)
+        except Exception:  # not a time: validation refuses it, this rule has nothing to say
+            return None
+        return parsed if isinstance(parsed, datetime) else None
+
     def field(self, node: FieldNode, parent: GraphQLNamedType, multiplier: int, page: int) -> None:
         name = node.name.value
         definition = field_definition(self.schema, parent, name)
@@ -182,6 +208,8 @@ class _Walk:
             after = self.argument(node, "after")
             if isinstance(after, str) and decode_cursor(after) is None:
                 self.errors.append(bad_user_input(f"`after` on `{name}` is not a cursor of this connection."))
+            if "filter" in definition.args:
+                self.check_filter(node, name)
         elif name == "nodes" and "ids" in definition.args:
             ids = self.argument(node, "ids")
             items = len(ids) if isinstance(ids, list) else 1  # one id alone is coerced to a list of one

@@ -14,6 +14,7 @@ from ...domain.warnings import WarningSummary
 from ...services.reader import Reader
 from ...storage.queries import ConfigRow
 from .arguments import MAX_NODE_IDS, After, First, NodeIds, Page, bad_user_input, page_arguments
+from .audit_types import AuditEventConnection, audit_event_pages
 from .fields import batched, computed, view
 from .types import (
     Node,
@@ -65,7 +66,7 @@ async def nodes_of(reader: Reader, global_ids: list[str]) -> list[NodeSource | N
     """Each id's (type name, row), or None for an id that names nothing of this organization."""
     decoded = [decode_id(global_id) for global_id in global_ids]
     lookups: dict[str, Callable[[list[int]], Awaitable[Mapping[int, Any]]]] = {
-        "TelephonyConfig": reader.configs, "PhoneNumber": reader.numbers,
+        "TelephonyConfig": reader.configs, "PhoneNumber": reader.numbers, "AuditEvent": reader.audit_events,
         "WebhookEndpoint": partial(endpoints_of, reader),
     }
     found: dict[str, Mapping[int, Any]] = {}
@@ -106,6 +107,9 @@ class Query:
     )
     telephony_config_warnings: TelephonyConfigWarningSummaryType = batched(
         _warning_summary, description="The organization's warnings, counted by code."
+    )
+    audit_events: AuditEventConnection = batched(
+        audit_event_pages, description="The organization's audit trail, newest first: who changed what, when."
     )
     webhook_endpoints: WebhookEndpointConnection = batched(
         endpoint_pages, description="The organization's webhook endpoints, oldest first."

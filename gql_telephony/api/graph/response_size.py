@@ -46,6 +46,7 @@ from ...domain.webhook_endpoints import (
 from ...services.signing_secrets import masked, new_secret
 from ...services.telephony_configs import MAX_NAME_LENGTH
 from ..http.json_encoding import encode_json
+from .audit_types import MAX_ENTITY_TYPE_LENGTH, MAX_LISTED_CHANGES, MAX_TEXT_LENGTH, SHOWN_VALUE_BYTES
 
 MIN_FIELD_SIZE = 128
 TEXT_BYTES = 6
@@ -119,6 +120,13 @@ TEXT_SIZES: dict[tuple[str, str], int] = {
     ("TelephonyConfigWarning", "field"): _longest(w.field for w in _WARNINGS),
     ("ProviderAccountCheck", "message"): _longest([_LONGEST_DETAIL]),
     ("PhoneNumberProviderCheck", "message"): _longest([_LONGEST_DETAIL]),
+    # An audit event's texts are cut to these widths as they are shown (audit_types.py).
+    ("AuditEvent", "entityType"): _typed(MAX_ENTITY_TYPE_LENGTH),
+    ("AuditEvent", "requestId"): _typed(MAX_TEXT_LENGTH),
+    ("AuditActor", "label"): _typed(MAX_TEXT_LENGTH),
+    ("AuditChange", "field"): _typed(MAX_TEXT_LENGTH),
+    ("AuditChange", "before"): SHOWN_VALUE_BYTES,
+    ("AuditChange", "after"): SHOWN_VALUE_BYTES,
     ("*Edge", "cursor"): len(encode_json(encode_cursor(MAX_KEY))),
     ("PageInfo", "startCursor"): len(encode_json(encode_cursor(MAX_KEY))),
     ("PageInfo", "endCursor"): len(encode_json(encode_cursor(MAX_KEY))),
@@ -154,6 +162,7 @@ SHORT_LISTS: dict[tuple[str, str], tuple[int, str]] = {
     ("TelephonyConfig", "warnings"): (_MOST_WARNINGS, "a configuration's own warnings and the listed number warnings"),
     ("TelephonyConfigWarningSummary", "byCode"): (len(WarningCode), "one entry per warning code"),
     ("UserError", "field"): (3, "input, config, and a key"),
+    ("AuditEvent", "changes"): (MAX_LISTED_CHANGES, "an event's changes, as many as shown"),
     ("WebhookEndpoint", "events"): (len(WebhookEventType), "each event type at most once"),
     ("WebhookEndpoint", "warnings"): (1, "WEBHOOK_ENDPOINT_DISABLED, or none"),
     ("WebhookDelivery", "attempts"): (MAX_LISTED_ATTEMPTS, "a delivery lists its latest attempts"),
@@ -213,7 +222,8 @@ def _scalar_size(schema: GraphQLSchema, parent: GraphQLNamedType, name: str, nam
         return max(len(value) for value in named.values) + 2
     if parent.name.startswith("__"):
         texts = _introspection(schema)[1]
-        return texts.get(name) or max(*texts.values(), SCALAR_SIZES.get(named.name, 0))
+        return (texts.get(f"{parent.name}.{name}") or texts.get(name)
+                or max(*texts.values(), SCALAR_SIZES.get(named.name, 0)))
     return TEXT_SIZES.get((kind_of(parent.name), name)) or SCALAR_SIZES.get(named.name, UNKNOWN_TEXT)
 
 
@@ -260,4 +270,14 @@ def _introspection(schema: GraphQLSchema) -> tuple[dict[tuple[str, str], int], d
         ),
         "specifiedByURL": _longest(getattr(t, "specified_by_url", None) for t in types),
     }
+    # Descriptions by what they describe: a field's are short (at most 90 characters, which
+    # tests/api/test_schema_descriptions.py keeps), and there are many more fields than types.
+    inputs = arguments + [f for t in with_fields if isinstance(t, GraphQLInputObjectType) for f in t.fields.values()]
+    texts.update({
+        "__Type.description": _longest(getattr(t, "description", None) for t in types),
+        "__Field.description": _longest(f.description for t in outputs for f in t.fields.values()),
+        "__InputValue.description": _longest(a.description for a in inputs),
+        "__EnumValue.description": _longest(v.description for v in values),
+        "__Directive.description": _longest(d.description for d in schema.directives),
+    })
     return lengths, texts

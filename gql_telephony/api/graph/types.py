@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 from operator import itemgetter
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from graphql import GraphQLError
@@ -26,13 +26,20 @@ from ...services.reader import Reader
 from ...services.reads import stored_config
 from ...storage.queries import POSITIONS, ConfigRow, NumberRow
 from .arguments import After, First, Page, page_arguments
+from .audit_pages import AuditPage, entity_pages
 from .context import Context
 from .enums import register_enums
 from .fields import batched, computed, itself, read, view
 
+if TYPE_CHECKING:
+    from .audit_types import AuditEventConnection
+
 Info = strawberry.Info[Context, None]
 
 register_enums()  # fields below are annotated with the domain's own enums
+# audit_types.py builds on this module's types; its connection is named here lazily.
+AuditEvents = Annotated["AuditEventConnection", strawberry.lazy("gql_telephony.api.graph.audit_types")]
+_HISTORY = "Its own audit events, newest first (its changes, by whom and when)."
 
 
 @strawberry.interface(description="An object with a global id, which node(id:) and nodes(ids:) find again.")
@@ -240,6 +247,11 @@ async def _number_checks(reader: Reader, rows: list[NumberRow]) -> list[NumberCh
     return [found[number_id] for number_id in ids]
 
 
+async def _number_histories(reader: Reader, rows: list[NumberRow], first: First = None,
+                            after: After = None) -> list[AuditPage]:
+    return await entity_pages(reader, [_number_id(_id_of(row)) for row in rows], first, after)
+
+
 @view("PhoneNumber", description="A caller ID of a configuration: a number its calls may come from.",
       columns=POSITIONS["phone_number"])
 class PhoneNumberType(Node):
@@ -254,6 +266,7 @@ class PhoneNumberType(Node):
     provider_check: PhoneNumberProviderCheckType | None = batched(
         _number_checks, description="Null until first checked, and on providers without an inventory (ARI)."
     )
+    audit_events: AuditEvents = batched(_number_histories, description=_HISTORY)
 
 
 # --- Telephony configurations ------------------------------------------------------------------
@@ -295,6 +308,11 @@ async def _number_pages(reader: Reader, rows: list[ConfigRow], first: First = No
     return [Page.of(pages[row.id], limit, after_id, config_id=row.id, active_only=only_active) for row in rows]
 
 
+async def _config_histories(reader: Reader, rows: list[ConfigRow], first: First = None,
+                            after: After = None) -> list[AuditPage]:
+    return await entity_pages(reader, [_config_id(row.id) for row in rows], first, after)
+
+
 @view("TelephonyConfig", description="A provider account the organization connected, with its caller IDs.",
       columns=POSITIONS["telephony_config"])
 class TelephonyConfigType(Node):
@@ -325,6 +343,7 @@ class TelephonyConfigType(Node):
     provider_check: ProviderAccountCheckType | None = batched(
         _account_checks, description="Null until the provider is first asked."
     )
+    audit_events: AuditEvents = batched(_config_histories, description=_HISTORY)
 
 
 # --- Mutations' errors -------------------------------------------------------------------------

@@ -326,33 +326,42 @@ async def _due(runtime, endpoint_id):
 async def test_a_delivery_is_given_up_and_an_endpoint_failing_that_long_disabled(runtime, org_id, sender, receiver):
     receiver.answer = lambda _body: 500
     endpoint_id, _ = await add_endpoint(runtime, org_id, receiver.url)
-    await announce(runtime, org_id, 1)
+    await announce(runtime, org_id, 2)
+    old, new = (d.id for d in await rows(runtime, DELIVERIES))
+    async with runtime.db.writing() as session:  # the first is older than the give-up time
+        await session.execute(sa.update(DELIVERIES).where(DELIVERIES.c.id == old)
+                              .values(created_at=utcnow() - timedelta(seconds=10)))
+    worker = worker_of(runtime, sender, give_up_after=5)
+    assert await worker.run_due() == 2
+    first, second = await rows(runtime, DELIVERIES)
+    assert first.status == "FAILED" and first.next_attempt_at is None and first.attempt_count == 1
+    assert first.last_status_code == 500 and first.last_error.startswith("The endpoint answered HTTP 500")
+    assert second.status == "PENDING" and second.next_attempt_at is not None  # its own schedule
+    assert worker.outcomes[("given_up",)] == 1
+    (endpoint,) = await rows(runtime, ENDPOINTS)
+    assert endpoint.enabled and endpoint.failing_since is not None  # failing for a moment only
+
+    # Failing for longer than the give-up time: the next failed attempt disables the endpoint.
+    async with runtime.db.writing() as session:
+        await session.execute(sa.update(ENDPOINTS).values(failing_since=utcnow() - timedelta(seconds=6)))
+        await session.execute(sa.update(DELIVERIES).where(DELIVERIES.c.id == new).values(next_attempt_at=utcnow()))
     async with runtime.db.reading() as session:
         version = (await session.execute(sa.select(ORGANIZATIONS.c.data_version))).scalar_one()
-    worker = worker_of(runtime, sender, give_up_after=1.5)
-    task = await running(worker)
-    try:
-        await asyncio.sleep(1.0)
-        # A later event is still tried around when the first is given up, by when the endpoint
-        # has been failing for longer than the give-up time (its own give-up is 1.5 s later).
-        await announce(runtime, org_id, 1, start=2)
-        await until(lambda: worker.outcomes[("endpoint_disabled",)] == 1)
-    finally:
-        await stop(task)
-    first, second = await rows(runtime, DELIVERIES)
-    assert first.status == "FAILED" and first.next_attempt_at is None and first.attempt_count >= 2
-    assert first.last_status_code == 500 and first.last_error.startswith("The endpoint answered HTTP 500")
-    assert second.status == "PENDING"  # it waits: a disabled endpoint's deliveries are not sent
+    assert await worker.run_due() == 1
     (endpoint,) = await rows(runtime, ENDPOINTS)
     assert (endpoint.enabled, endpoint.disabled_reason) == (False, "FAILING")
     assert endpoint.disabled_at is not None and endpoint.lease_owner is None
+    (_, second) = await rows(runtime, DELIVERIES)
+    assert second.status == "PENDING" and second.attempt_count == 2  # it waits for a re-enable
     (event,) = await rows(runtime, AUDIT_EVENTS, AUDIT_EVENTS.c.action == "WEBHOOK_ENDPOINT_UPDATED")
     assert event.entity_id == encode_id("WebhookEndpoint", endpoint_id) and event.api_key_id is None
     assert event.changes == [{"field": "enabled", "before": True, "after": False, "secret": False}]
     async with runtime.db.reading() as session:
         assert (await session.execute(sa.select(ORGANIZATIONS.c.data_version))).scalar_one() > version
-    assert worker.outcomes[("given_up",)] == 1
-    assert await worker.run_due() == 0
+    assert worker.outcomes[("endpoint_disabled",)] == 1
+    async with runtime.db.writing() as session:
+        await session.execute(sa.update(DELIVERIES).values(next_attempt_at=utcnow()))
+    assert await worker.run_due() == 0 and len(receiver.all()) == 3  # a disabled endpoint gets nothing
 
 
 async def test_a_disabled_endpoints_deliveries_wait_and_go_out_when_it_is_enabled(runtime, org_id, sender, receiver):

@@ -99,7 +99,8 @@ async def throughput(runtime: Runtime, org_id: int, url: str, endpoints: int, de
     ids = await add_endpoints(runtime, org_id, url, endpoints, ["PHONE_NUMBER_ADDED"])
     await enqueue(runtime, org_id, deliveries // endpoints)
     total = deliveries // endpoints * endpoints
-    worker = DeliveryWorker(runtime.db, runtime.vault, runtime.webhook_sender, retry_base=5.0, give_up_after=86400)
+    worker = DeliveryWorker(runtime.db, runtime.vault, runtime.broker, runtime.webhook_sender, retry_base=5.0,
+                            give_up_after=86400)
     started_at = time.perf_counter()
     task = asyncio.create_task(worker.run())
     try:

@@ -38,6 +38,7 @@ from .services.summary_feed import SummaryFeed
 from .services.telephony_configs import TelephonyConfigs
 from .services.tenancy import Principal, authenticate
 from .services.webhook_delivery import WebhookSender
+from .services.webhook_endpoints import WebhookEndpoints
 from .settings import Settings
 from .storage.db import Database
 from .workers.maintenance import Maintenance
@@ -64,7 +65,7 @@ def build_runtime(settings: Settings, *, db: Database | None = None, vault: Vaul
     broker = make_broker(settings) if broker is None else broker
     provider_http = ProviderHttp.from_settings(settings)
     sender = WebhookSender(allow_private_hosts=settings.allow_private_webhook_hosts)
-    delivery_worker = DeliveryWorker(db, vault, sender, retry_base=settings.webhook_retry_base,
+    delivery_worker = DeliveryWorker(db, vault, broker, sender, retry_base=settings.webhook_retry_base,
                                      give_up_after=settings.webhook_give_up_after)
     # A commit that wrote webhook deliveries wakes this process's sender; off, the outbox keeps them.
     webhooks_due = delivery_worker.wake if settings.webhook_deliveries else _nothing
@@ -76,6 +77,8 @@ def build_runtime(settings: Settings, *, db: Database | None = None, vault: Vaul
         settings=settings, db=db, vault=vault, broker=broker,
         configs=TelephonyConfigs(db, vault, broker, checks_due=wake, webhooks_due=webhooks_due),
         numbers=PhoneNumbers(db, broker, vault, checks_due=wake, webhooks_due=webhooks_due),
+        endpoints=WebhookEndpoints(db, vault, broker, allow_private_hosts=settings.allow_private_webhook_hosts,
+                                   webhooks_due=webhooks_due),
         summaries=SummaryFeed(db, vault, broker),
         read_paths=ReadPaths(),
         key_usage=KeyUsage(db),

@@ -16,6 +16,7 @@ from ..services.provider_checks import ProviderChecks
 from ..services.summary_feed import SummaryFeed
 from ..services.telephony_configs import TelephonyConfigs
 from ..services.webhook_delivery import WebhookSender
+from ..services.webhook_endpoints import WebhookEndpoints
 from ..settings import Settings
 from ..storage.db import Database
 from ..workers.maintenance import Maintenance
@@ -51,6 +52,7 @@ class Runtime:
     checks: ProviderChecks
     check_worker: CheckWorker
     maintenance: Maintenance
+    endpoints: WebhookEndpoints
     webhook_sender: WebhookSender
     delivery_worker: DeliveryWorker
     # Called after a commit that wrote webhook deliveries: wakes this process's delivery worker

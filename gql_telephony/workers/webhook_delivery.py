@@ -25,6 +25,7 @@ from ..domain.audit import SYSTEM, AuditAction, Change, Happening
 from ..domain.ids import encode_id
 from ..domain.webhook_retries import next_attempt
 from ..services import audit
+from ..services.events import Broker
 from ..services.signing_secrets import unseal
 from ..services.unit_of_work import writing
 from ..services.webhook_delivery import SendResult, WebhookSender
@@ -43,10 +44,11 @@ PAGE = 50  # due deliveries read at a time
 
 class DeliveryWorker:
     def __init__(
-        self, db: Database, vault: Vault, sender: WebhookSender, *, retry_base: float, give_up_after: float,
+        self, db: Database, vault: Vault, events: Broker, sender: WebhookSender, *, retry_base: float,
+        give_up_after: float,
         poll: float = 1.0, endpoints: int = ENDPOINTS_IN_FLIGHT, lease: timedelta = LEASE,
     ) -> None:
-        self.db, self.vault, self.sender = db, vault, sender
+        self.db, self.vault, self.events, self.sender = db, vault, events, sender
         self.retry_base, self.give_up_after = retry_base, give_up_after
         self.poll, self.endpoints, self.lease = poll, endpoints, lease
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -181,8 +183,9 @@ class DeliveryWorker:
         # work of a change, taken only when the endpoint has been failing long enough.
         disabling = (not result.delivered and failing_since is not None
                      and now - failing_since >= timedelta(seconds=self.give_up_after))
-        unit = writing(self.db, claim.org_id) if disabling else self.db.writing()
-        async with unit as session:
+        # An attempt changes what webhookDeliveries shows: like any change of the organization's
+        # data, it bumps the data version (cached responses stop being served).
+        async with writing(self.db, claim.org_id) as session:
             held = await deliveries.hold(session, endpoint_id=claim.endpoint_id, owner=self.owner)
             if held is None:
                 return False, failing_since
@@ -203,6 +206,7 @@ class DeliveryWorker:
         if not result.delivered and retry is None:
             self.outcomes[("given_up",)] += 1
         if disable:
+            await self.events.publish(claim.org_id)  # its warning reaches the live summary
             self.outcomes[("endpoint_disabled",)] += 1
             log.warning("webhook deliveries: endpoint %s disabled after failing since %s", claim.endpoint_id, since)
         return bool(held.enabled) and not disable, since

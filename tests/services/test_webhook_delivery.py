@@ -59,7 +59,7 @@ def receiver():
 
 def worker_of(runtime, sender, **options) -> DeliveryWorker:
     options = {"retry_base": 0.2, "give_up_after": 86400, "poll": 0.05, **options}
-    return DeliveryWorker(runtime.db, runtime.vault, sender, **options)
+    return DeliveryWorker(runtime.db, runtime.vault, runtime.broker, sender, **options)
 
 
 async def add_endpoint(runtime, org_id, url, *, previous: str | None = None, previous_until=None) -> tuple[int, str]:
@@ -347,9 +347,11 @@ async def test_a_delivery_is_given_up_and_an_endpoint_failing_that_long_disabled
         await session.execute(sa.update(DELIVERIES).where(DELIVERIES.c.id == new).values(next_attempt_at=utcnow()))
     async with runtime.db.reading() as session:
         version = (await session.execute(sa.select(ORGANIZATIONS.c.data_version))).scalar_one()
+    listening = runtime.broker.subscribe(org_id)
     assert await worker.run_due() == 1
     (endpoint,) = await rows(runtime, ENDPOINTS)
     assert (endpoint.enabled, endpoint.disabled_reason) == (False, "FAILING")
+    assert not listening.empty()  # live summaries hear of the endpoint's new warning
     assert endpoint.disabled_at is not None and endpoint.lease_owner is None
     (_, second) = await rows(runtime, DELIVERIES)
     assert second.status == "PENDING" and second.attempt_count == 2  # it waits for a re-enable
@@ -454,3 +456,27 @@ async def test_through_the_api_a_rotated_endpoint_gets_its_ping_signed_by_both_s
     assert len(item.headers["webhook-signature"].split(" ")) == 2
     Webhook(new).verify(item.body, item.headers)
     Webhook(old).verify(item.body, item.headers)
+
+
+async def test_an_attempt_shows_in_webhook_deliveries_at_once_even_with_a_cached_answer(api, settings, receiver):
+    """Recording an attempt bumps the organization's data version: a cached webhookDeliveries
+    answer from before the send is not served after it."""
+    from ..api.test_webhook_endpoints import CREATE, SEND_TEST  # noqa: PLC0415
+
+    async with app_client(settings, beside=api.runtime, allow_private_webhook_hosts=True,
+                          webhook_deliveries=False) as other:
+        client = api.through(other)
+        created = (await client.gql(CREATE, {"input": {"url": receiver.url, "events": ["TELEPHONY_CONFIG_CREATED"]}}
+                                    ))["createWebhookEndpoint"]
+        endpoint_id = created["webhookEndpoint"]["id"]
+        await client.gql(SEND_TEST, {"input": {"endpointId": endpoint_id}})
+        shown = "query($id: ID!) { webhookDeliveries(endpointId: $id) { nodes { status attemptCount } } }"
+        assert (await client.gql(shown, {"id": endpoint_id}))["webhookDeliveries"]["nodes"] == [
+            {"status": "PENDING", "attemptCount": 0}]
+        sender = WebhookSender(allow_private_hosts=True)
+        try:
+            assert await worker_of(other.runtime, sender).run_due() == 1
+        finally:
+            await sender.aclose()
+        assert (await client.gql(shown, {"id": endpoint_id}))["webhookDeliveries"]["nodes"] == [
+            {"status": "DELIVERED", "attemptCount": 1}]

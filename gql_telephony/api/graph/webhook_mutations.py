@@ -28,13 +28,7 @@ _URL = f"http(s) URL, at most {MAX_URL_LENGTH:,} characters; not to a private ad
 
 
 def _service(info: Info) -> WebhookEndpoints:
-    """Made per call: it holds nothing but the runtime's parts."""
-    runtime = info.context.runtime
-    # runtime.webhooks_due arrives with the delivery worker; until then a ping waits for its poll.
-    due = getattr(runtime, "webhooks_due", None)
-    return WebhookEndpoints(runtime.db, runtime.vault, runtime.broker,
-                            allow_private_hosts=runtime.settings.allow_private_webhook_hosts,
-                            **({"webhooks_due": due} if due is not None else {}))
+    return info.context.runtime.endpoints
 
 
 def _key(global_id: str) -> int | None:

@@ -97,7 +97,7 @@ class Metrics:
             self.registry.register(CountsCollector(
                 "gql_telephony_webhook_deliveries_total",
                 "Webhook delivery attempts by outcome, and deliveries given up and endpoints disabled "
-                "(docs/WEBHOOK_DELIVERY.md lists the outcomes).",
+                "(docs/WEBHOOKS.md lists the outcomes).",
                 ("outcome",), webhook_deliveries,
             ))
         self._series: dict[tuple[str, int], tuple[Counter, Histogram]] = {}

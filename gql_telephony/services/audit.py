@@ -27,11 +27,14 @@ async def record(
 ) -> None:
     """Call inside the write's transaction, after its change is flushed. A write that may have
     changed the organization's warning summary (most do) also announces WARNINGS_CHANGED when
-    it did, if an endpoint wants to know: the summary is computed only then."""
-    if not happenings:
-        return
+    it did, if an endpoint wants to know: the summary is computed only then. With no happenings
+    (a provider check whose answers moved no status, but perhaps a number's voice capability)
+    only that comparison runs."""
     now = utcnow()
-    await audit.insert_events(session, org_id=org_id, actor=actor, happenings=happenings, now=now)
+    if happenings:
+        await audit.insert_events(session, org_id=org_id, actor=actor, happenings=happenings, now=now)
+    elif not warnings_may_change:
+        return
     endpoints = await outbox.subscriptions(session, org_id=org_id)
     announced = list(happenings)
     if warnings_may_change and any(WebhookEventType.WARNINGS_CHANGED in events for events in endpoints.values()):

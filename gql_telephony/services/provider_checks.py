@@ -240,18 +240,22 @@ class ProviderChecks:
 
 
 def _status_changes(
-    config_id: int, account_before: str | None, answers: Answers, numbers_before: Mapping[int, str],
+    config_id: int, account_before: str | None, answers: Answers,
+    numbers_before: Mapping[int, tuple[str, bool | None]],
 ) -> list[Happening]:
-    """PROVIDER_CHECK_CHANGED for the account and for each number whose status moved."""
+    """PROVIDER_CHECK_CHANGED for the account and for each number whose status or voice capability moved."""
     found = []
     if account_before != answers.status.value:
         found.append(Happening(AuditAction.PROVIDER_CHECK_CHANGED, "TelephonyConfig",
                                encode_id("TelephonyConfig", config_id),
                                (Change("providerCheck.status", account_before, answers.status.value),)))
     for number_id, check in answers.numbers.items():
-        before = numbers_before.get(number_id)
-        if before != check.status.value:
+        status, voice = numbers_before.get(number_id, (None, None))
+        changes = tuple(change for change in (
+            Change("providerCheck.status", status, check.status.value),
+            Change("providerCheck.voiceCapable", voice, check.voice_capable),
+        ) if change.before != change.after)
+        if changes:
             found.append(Happening(AuditAction.PROVIDER_CHECK_CHANGED, "PhoneNumber",
-                                   encode_id("PhoneNumber", number_id),
-                                   (Change("providerCheck.status", before, check.status.value),)))
+                                   encode_id("PhoneNumber", number_id), changes))
     return found

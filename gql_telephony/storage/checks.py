@@ -128,18 +128,19 @@ async def record_account(
 
 async def statuses_before(
     session: AsyncSession, *, config_id: int, number_ids: Sequence[int],
-) -> tuple[str | None, dict[int, str]]:
-    """The account's stored status and those of the given numbers, before an answer is recorded."""
+) -> tuple[str | None, dict[int, tuple[str, bool | None]]]:
+    """The account's stored status, and the status and voice capability of the given numbers,
+    before an answer is recorded."""
     account = (await session.execute(
         sa.select(CHECKS.c.status).where(CHECKS.c.telephony_config_id == config_id)
     )).scalar_one_or_none()
-    numbers: dict[int, str] = {}
+    numbers: dict[int, tuple[str, bool | None]] = {}
     if number_ids:
         rows = (await session.execute(
-            sa.select(NUMBER_CHECKS.c.phone_number_id, NUMBER_CHECKS.c.status)
+            sa.select(NUMBER_CHECKS.c.phone_number_id, NUMBER_CHECKS.c.status, NUMBER_CHECKS.c.voice_capable)
             .where(NUMBER_CHECKS.c.phone_number_id.in_(list(number_ids)))
         )).all()
-        numbers = {number_id: status for number_id, status in rows}
+        numbers = {number_id: (status, voice) for number_id, status, voice in rows}
     return account, numbers
 
 

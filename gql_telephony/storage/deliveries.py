@@ -7,12 +7,16 @@ organization's writes), so first attempts go out in commit order and no delivery
 processes at once. The claim is one UPDATE whose WHERE repeats the claimable condition, as in
 storage/checks.py: on PostgreSQL a process racing for the same row re-reads it after the first
 commits and finds the lease taken (SKIP LOCKED lets it pass over rows being claimed); on SQLite
-writers take turns. Every write of an attempt first locks the endpoint row where the lease owner
-is still this process: a late finisher whose lease was taken over writes nothing.
+writers take turns. Each claim has its own owner token. Before each send the holder renews the
+lease (`renew`, which fails once the lease ran out, and re-reads the URL and secrets), so a send
+always starts with a whole lease ahead of it; every write of an attempt first locks the endpoint
+row where the token is still the holder's: a late finisher whose lease was taken over writes
+nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,16 +36,22 @@ PENDING, DELIVERED, FAILED = "PENDING", "DELIVERED", "FAILED"
 
 @dataclass(frozen=True)
 class EndpointClaim:
-    """An endpoint this process may send to until `lease_until`, as it was when claimed."""
+    """An endpoint this process may send to while `owner` (this claim's token) holds its lease."""
 
     endpoint_id: int
     org_id: int
+    owner: str
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The endpoint as it is when its lease is renewed, just before a send."""
+
     url: str
     secret: str  # sealed
     previous_secret: str | None  # sealed
     previous_secret_until: datetime | None
     failing_since: datetime | None
-    lease_until: datetime
 
 
 @dataclass(frozen=True)
@@ -89,12 +99,14 @@ async def any_due(session: Reader, *, now: datetime) -> bool:
 
 
 async def claim_endpoints(
-    session: AsyncSession, *, owner: str, now: datetime, lease_until: datetime, limit: int
+    session: AsyncSession, *, owner: str, now: datetime, lease_until: datetime, limit: int,
+    serving: Collection[int] = (),
 ) -> list[EndpointClaim]:
     """Up to `limit` claimable endpoints, the one served longest ago first (a release leaves
-    `lease_until` at its time, so a busy endpoint does not keep the others waiting)."""
+    `lease_until` at its time, so a busy endpoint does not keep the others waiting); none of
+    those this process is still `serving` (a task whose lease ran out may still be sending)."""
     claimable = (
-        sa.select(ENDPOINTS.c.id).where(_claimable(now))
+        sa.select(ENDPOINTS.c.id).where(_claimable(now), ENDPOINTS.c.id.not_in(list(serving)))
         .order_by(ENDPOINTS.c.lease_until.nulls_first(), ENDPOINTS.c.id).limit(limit)
         .with_for_update(skip_locked=True, of=ENDPOINTS, key_share=True)
         .scalar_subquery()
@@ -103,35 +115,51 @@ async def claim_endpoints(
         sa.update(ENDPOINTS)
         .where(ENDPOINTS.c.id.in_(claimable), _claimable(now))
         .values(lease_owner=owner, lease_until=lease_until)
-        .returning(ENDPOINTS.c.id, ENDPOINTS.c.organization_id, ENDPOINTS.c.url, ENDPOINTS.c.secret,
-                   ENDPOINTS.c.previous_secret, ENDPOINTS.c.previous_secret_until, ENDPOINTS.c.failing_since)
+        .returning(ENDPOINTS.c.id, ENDPOINTS.c.organization_id)
     )
-    return [
-        EndpointClaim(row.id, row.organization_id, row.url, row.secret, row.previous_secret,
-                      row.previous_secret_until, row.failing_since, lease_until)
-        for row in claimed.all()
-    ]
+    return [EndpointClaim(row.id, row.organization_id, owner) for row in claimed.all()]
+
+
+async def renew(
+    session: AsyncSession, *, endpoint_id: int, owner: str, now: datetime, lease_until: datetime,
+) -> Lease | None:
+    """A whole lease again for the next send, and the endpoint as it is now (a rotated secret or
+    a new URL counts from the next send); None when the lease ran out or the endpoint was
+    disabled or deleted meanwhile: send nothing more."""
+    renewed = (await session.execute(
+        sa.update(ENDPOINTS)
+        .where(ENDPOINTS.c.id == endpoint_id, ENDPOINTS.c.lease_owner == owner, ENDPOINTS.c.lease_until > now,
+               ENDPOINTS.c.enabled)
+        .values(lease_until=lease_until)
+        .returning(ENDPOINTS.c.url, ENDPOINTS.c.secret, ENDPOINTS.c.previous_secret,
+                   ENDPOINTS.c.previous_secret_until, ENDPOINTS.c.failing_since)
+    )).first()
+    return Lease(*renewed) if renewed is not None else None
+
+
+_DUE_COLUMNS = (DELIVERIES.c.id, DELIVERIES.c.message_id, DELIVERIES.c.body, DELIVERIES.c.attempt_count,
+                DELIVERIES.c.created_at, DELIVERIES.c.next_attempt_at)
 
 
 async def due_deliveries(
-    session: Reader, *, endpoint_id: int, now: datetime, limit: int, catch_up: bool = False
+    session: Reader, *, endpoint_id: int, now: datetime, limit: int, skip: Collection[int] = (),
 ) -> list[Due]:
-    """The endpoint's due deliveries, oldest (by commit) first. `catch_up` (the endpoint is
-    failing): when a retry is due, the pending deliveries older than it come with it, due or
-    not, so that the first to reach a receiver that is back is the oldest."""
-    columns = (DELIVERIES.c.id, DELIVERIES.c.message_id, DELIVERIES.c.body, DELIVERIES.c.attempt_count,
-               DELIVERIES.c.created_at, DELIVERIES.c.next_attempt_at)
-    rows = [Due(*row) for row in (await session.execute(
-        sa.select(*columns).where(DELIVERIES.c.endpoint_id == endpoint_id, _due(now))
-        .order_by(DELIVERIES.c.id).limit(limit)
-    )).all()]
-    if not catch_up or not any(row.attempt_count > 0 for row in rows):
-        return rows
+    """The endpoint's due deliveries, oldest (by commit) first, leaving out those in `skip`
+    (already tried under this lease: each is tried at most once per lease)."""
     return [Due(*row) for row in (await session.execute(
-        sa.select(*columns).where(DELIVERIES.c.endpoint_id == endpoint_id, DELIVERIES.c.status == PENDING,
-                                  DELIVERIES.c.id <= rows[-1].id)
+        sa.select(*_DUE_COLUMNS).where(DELIVERIES.c.endpoint_id == endpoint_id, _due(now),
+                                       DELIVERIES.c.id.not_in(list(skip)))
         .order_by(DELIVERIES.c.id).limit(limit)
     )).all()]
+
+
+async def oldest_pending(session: Reader, *, endpoint_id: int) -> Due | None:
+    """The endpoint's oldest delivery not yet delivered nor given up, due or not."""
+    row = (await session.execute(
+        sa.select(*_DUE_COLUMNS).where(DELIVERIES.c.endpoint_id == endpoint_id, DELIVERIES.c.status == PENDING)
+        .order_by(DELIVERIES.c.id).limit(1)
+    )).first()
+    return Due(*row) if row is not None else None
 
 
 async def release(session: AsyncSession, *, endpoint_id: int, owner: str, now: datetime) -> None:

@@ -325,3 +325,14 @@ async def test_both_executors_answer_the_trail_alike(api):
                 assert reader.runtime.read_paths.planned == 5
     assert answers[True] == answers[False]
 
+
+
+async def test_times_at_the_ends_of_the_calendar_are_answered_not_a_fault(api):
+    """An offset that carries a time past year 1 or 9999 in UTC cannot be converted: it stands
+    for the calendar's end it is nearest to."""
+    await seed_seven(api)
+    for bounds, count in (({"since": "0001-01-01T00:00:00+05:00"}, 7), ({"until": "9999-12-31T23:59:59-01:00"}, 7),
+                          ({"since": "9999-12-31T23:59:59-01:00"}, 0), ({"until": "0001-01-01T00:00:00+05:00"}, 0)):
+        body = await events(api, filter=bounds)
+        assert "errors" not in body, (bounds, body)
+        assert body["data"]["auditEvents"]["totalCount"] == count, bounds

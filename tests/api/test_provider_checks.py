@@ -11,13 +11,15 @@ from typing import Any
 
 import pytest
 
+from gql_telephony.domain.audit import WebhookEventType
 from gql_telephony.domain.warnings import WarningCode
+from gql_telephony.services.audit import reset_warnings_digest
 
 from ..documents import ADD_NUMBER, CREATE, UPDATE
 from ..outbound.fakes.base import Fault, serve
 from ..outbound.fakes.twilio import FakeNumber, TwilioAccount, TwilioFake
 from ..support import Api, app_client
-from .test_audit_recording import changes, events, key_id
+from .test_audit_recording import changes, deliveries, events, key_id, subscribe
 
 SID = "AC" + "1" * 32
 TOKEN = "a" * 32
@@ -321,3 +323,21 @@ async def test_imported_numbers_are_audited_as_added_by_the_key_that_imported_th
     added = [event for event in await events(provider.api) if event["action"] == "PHONE_NUMBER_ADDED"]
     assert len(added) == payload["importedCount"]
     assert {event["api_key_id"] for event in added} == {await key_id(provider.api, provider.api.key)}
+
+
+async def test_a_number_losing_voice_alone_is_announced_as_a_check_change_and_a_warnings_change(provider):
+    """The status stays IN_ACCOUNT; only the voice capability moves, and with it a warning."""
+    config_id = await create_twilio(provider.api)
+    await add(provider.api, config_id, "+14155550100")
+    await check(provider.api, config_id)
+    endpoint = await subscribe(provider.api, [WebhookEventType.WARNINGS_CHANGED, WebhookEventType.PROVIDER_CHECK_CHANGED])
+    async with provider.api.runtime.db.writing() as session:  # as createWebhookEndpoint does
+        await reset_warnings_digest(session, provider.api.runtime.vault, org_id=provider.api.org_id)
+    count = len(await events(provider.api))
+    provider.account.numbers[0].voice = False
+    config = await check(provider.api, config_id)
+    assert "PHONE_NUMBER_NOT_VOICE_CAPABLE" in codes(config)
+    (moved,) = (await events(provider.api))[count:]
+    assert changes(moved) == {"providerCheck.voiceCapable": (True, False, False)}
+    announced = [row["event_type"] for row in await deliveries(provider.api) if row["endpoint_id"] == endpoint]
+    assert announced == ["PROVIDER_CHECK_CHANGED", "WARNINGS_CHANGED"]

@@ -241,8 +241,9 @@ async def test_a_poison_event_does_not_hold_back_later_ones(runtime, org_id, sen
 
 
 async def test_a_success_after_failures_makes_the_waiting_retries_due_at_once(runtime, org_id, sender, receiver):
-    """The receiver failed three events, whose retries are 30 s away; a later event gets through:
-    the three go out right behind it, in commit order, not at their own slots."""
+    """The receiver failed three events, whose retries are 30 s away; when a later event comes
+    due, the oldest pending one is tried first, gets through, and the rest follow in commit
+    order, not at their own slots."""
     receiver.answer = lambda _body: 503
     await add_endpoint(runtime, org_id, receiver.url)
     ids = await announce(runtime, org_id, 3)
@@ -252,7 +253,7 @@ async def test_a_success_after_failures_makes_the_waiting_retries_due_at_once(ru
     receiver.answer = lambda _body: 200
     later = await announce(runtime, org_id, 1, start=4)
     assert await worker.run_due() == 4
-    assert [r.data_id for r in receiver.delivered()] == later + ids
+    assert [r.data_id for r in receiver.delivered()] == ids + later
     assert (await rows(runtime, ENDPOINTS))[0].failing_since is None
     assert await delivered_count(runtime) == 4
 
@@ -305,11 +306,12 @@ async def test_an_expired_lease_is_taken_over_and_the_late_finisher_writes_nothi
     async with runtime.db.writing() as session:
         await session.execute(sa.update(ENDPOINTS).values(lease_until=utcnow() - timedelta(seconds=1)))
     assert await second.run_due() == 1  # taken over
+    assert await first._renew(claim) is None  # a stalled holder sends nothing more...
     late = await first.sender.send(receiver.url, message_id=due.message_id, body=due.body, secrets=[new_secret()],
                                    at=utcnow())
-    assert await first._record(claim, due, late, utcnow(), None) == (False, None)
+    assert await first._record(claim, due, late, utcnow()) is False  # ...and a send in flight writes nothing
     async with runtime.db.writing() as session:
-        await deliveries.release(session, endpoint_id=claim.endpoint_id, owner=first.owner, now=utcnow())
+        await deliveries.release(session, endpoint_id=claim.endpoint_id, owner=claim.owner, now=utcnow())
     (delivery,) = await rows(runtime, DELIVERIES)
     assert delivery.status == "DELIVERED" and delivery.attempt_count == 1
     assert len(await rows(runtime, ATTEMPTS)) == 1
@@ -480,3 +482,45 @@ async def test_an_attempt_shows_in_webhook_deliveries_at_once_even_with_a_cached
             await sender.aclose()
         assert (await client.gql(shown, {"id": endpoint_id}))["webhookDeliveries"]["nodes"] == [
             {"status": "DELIVERED", "attemptCount": 1}]
+
+
+async def test_a_process_never_claims_again_an_endpoint_it_is_still_sending_to(runtime, org_id, sender, receiver):
+    """A task whose lease ran out may still be in the middle of a send: the same process does
+    not claim that endpoint again, and a later claim has another owner token, so the stalled
+    task's renewal and record fail whoever holds the endpoint now."""
+    await add_endpoint(runtime, org_id, receiver.url)
+    await announce(runtime, org_id, 1)
+    worker = worker_of(runtime, sender)
+    (claim,) = await worker._claim(1)
+    worker._serving.add(claim.endpoint_id)
+    async with runtime.db.writing() as session:
+        await session.execute(sa.update(ENDPOINTS).values(lease_until=utcnow() - timedelta(seconds=1)))
+    assert await worker._claim(1) == []  # still serving it
+    worker._serving.clear()
+    (again,) = await worker._claim(1)
+    assert again.owner != claim.owner
+    assert await worker._renew(claim) is None and await worker._renew(again) is not None
+
+
+async def test_a_failing_endpoint_with_a_long_backlog_tries_each_delivery_at_most_once_per_claim(
+        runtime, org_id, sender, receiver):
+    """Far more pending deliveries than a page, the endpoint failing, one retry due: a claim
+    sends the oldest (to see if the endpoint is back) and what is due, each once; the rest keep
+    their own schedules."""
+    receiver.answer = lambda _body: 503
+    await add_endpoint(runtime, org_id, receiver.url)
+    await announce(runtime, org_id, 120)
+    worker = worker_of(runtime, sender, retry_base=300.0)
+    assert await worker.run_due() == 120  # every first attempt, each once
+    stored = await rows(runtime, DELIVERIES)
+    due_one = stored[100].id
+    schedule = {d.id: d.next_attempt_at for d in stored}
+    async with runtime.db.writing() as session:
+        await session.execute(sa.update(DELIVERIES).where(DELIVERIES.c.id == due_one).values(next_attempt_at=utcnow()))
+    before = len(receiver.all())
+    assert await worker.run_due() == 2
+    tried = [r.data_id for r in receiver.all()[before:]]
+    by_id = {d.id: d for d in await rows(runtime, DELIVERIES)}
+    assert tried == [orjson.loads(by_id[stored[0].id].body)["data"]["id"], orjson.loads(by_id[due_one].body)["data"]["id"]]
+    assert by_id[stored[0].id].next_attempt_at == schedule[stored[0].id]  # the early try kept its schedule
+    assert by_id[due_one].next_attempt_at > utcnow()  # the due one got its next retry

@@ -36,7 +36,12 @@ def in_utc(moment: datetime | None) -> datetime | None:
     """In UTC, as stored; a time without an offset is taken as UTC, as every time the API gives is."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # within an offset of the calendar's ends: the end it is nearest to
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def filter_refusal(field: str, entity_id: object, since: datetime | None, until: datetime | None) -> str | None:

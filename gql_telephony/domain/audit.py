@@ -91,13 +91,15 @@ class Change:
 def changes_between(
     before: Mapping[str, Any], after: Mapping[str, Any], *, secret: Iterable[str] = (), prefix: str = "",
 ) -> list[Change]:
-    """The fields whose values differ, in a stable order; a field absent on one side is None there.
-    Fields named in `secret` come out with no values. A create passes an empty `before`."""
+    """The fields whose values differ, in a stable order; a field absent on one side is None there,
+    and counts as changed even when the other side holds None (a create passes an empty `before`
+    and records every field; a delete, an empty `after`). Fields named in `secret` come out with
+    no values."""
     secret_fields = set(secret)
     found = []
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name), after.get(name)
-        if old == new:
+        if old == new and (name in before) == (name in after):
             continue
         if name in secret_fields:
             found.append(Change(prefix + name, secret=True))

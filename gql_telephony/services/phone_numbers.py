@@ -12,7 +12,6 @@ from sqlmodel import select
 from ..crypto import Vault
 from ..domain.audit import SYSTEM, Actor, AuditAction, Happening, changes_between
 from ..domain.errors import ErrorCode, UserError, UserErrors
-from ..domain.ids import encode_id
 from ..domain.phone_numbers import NUMBER_PATH, clean_label, normalize_number
 from ..domain.providers import PROVIDERS, ProviderKey
 from ..storage import checks, queries
@@ -21,6 +20,7 @@ from ..storage.db import Database
 from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
 from . import audit
 from .events import Broker
+from .number_audit import number_added, number_facts, number_global_id, number_removed
 from .telephony_configs import not_found
 from .unit_of_work import writing
 
@@ -78,7 +78,7 @@ class PhoneNumbers:
                 await session.flush()
                 await checks.ask_again(session, config_id=config.id, now=now)
                 await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[
-                    added_happening(row),
+                    number_added(row),
                 ])
         except NumberTaken:
             raise await self._taken(org_id, normalized) from None
@@ -104,12 +104,12 @@ class PhoneNumbers:
             new_active = row.is_active if is_active is None else is_active
             if (new_label, new_active) == (row.label, row.is_active):
                 return row
-            before = _audited(row)
+            before = number_facts(row)
             row.label, row.is_active, row.updated_at = new_label, new_active, utcnow()
             await session.flush()
             await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[Happening(
-                AuditAction.PHONE_NUMBER_UPDATED, "PhoneNumber", _global_id(row),
-                tuple(changes_between(before, _audited(row))),
+                AuditAction.PHONE_NUMBER_UPDATED, "PhoneNumber", number_global_id(row),
+                tuple(changes_between(before, number_facts(row))),
             )], warnings_may_change=new_active != before["isActive"])
         await self.events.publish(org_id)
         self.webhooks_due()
@@ -118,10 +118,7 @@ class PhoneNumbers:
     async def remove(self, org_id: int, number_id: int | None, *, actor: Actor = SYSTEM) -> int:
         async with writing(self.db, org_id) as session:
             row = await _locked_number(session, org_id, number_id)
-            happening = Happening(
-                AuditAction.PHONE_NUMBER_REMOVED, "PhoneNumber", _global_id(row),
-                tuple(changes_between(_audited(row), {})),
-            )
+            happening = number_removed(row)
             await session.delete(row)
             await session.flush()
             await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[happening])
@@ -135,24 +132,6 @@ class PhoneNumbers:
             holder = await queries.number_holder(session, org_id=org_id, phone_number=normalized or "")
         where = f' on the configuration "{holder.name}"' if holder is not None else ""
         return UserErrors.one(NUMBER_PATH, f"This number is already registered{where}.", ErrorCode.TAKEN)
-
-
-def _global_id(row: PhoneNumberRow) -> str:
-    assert row.id is not None  # flushed
-    return encode_id("PhoneNumber", row.id)
-
-
-def _audited(row: PhoneNumberRow) -> dict[str, object]:
-    return {
-        "phoneNumber": row.phone_number, "label": row.label, "isActive": row.is_active,
-        "telephonyConfigId": encode_id("TelephonyConfig", row.telephony_config_id),
-    }
-
-
-def added_happening(row: PhoneNumberRow) -> Happening:
-    """A number registered (added, or imported from the provider): every field, before null."""
-    return Happening(AuditAction.PHONE_NUMBER_ADDED, "PhoneNumber", _global_id(row),
-                     tuple(changes_between({}, _audited(row))))
 
 
 def _violation_error(error: IntegrityError) -> Exception:

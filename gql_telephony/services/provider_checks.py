@@ -38,7 +38,7 @@ from ..storage.queries import ConfigRow
 from ..storage.tables import PhoneNumberRow, utcnow
 from . import audit
 from .events import Broker
-from .phone_numbers import added_happening
+from .number_audit import number_added
 from .reads import stored_config
 from .unit_of_work import writing
 
@@ -214,7 +214,7 @@ class ProviderChecks:
                 for number, number_id in added.items()
             ))
             await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[
-                added_happening(PhoneNumberRow(
+                number_added(PhoneNumberRow(
                     id=number_id, organization_id=org_id, telephony_config_id=config.id, phone_number=number,
                     label=None, is_active=True,
                 ))

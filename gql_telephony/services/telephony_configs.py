@@ -23,6 +23,7 @@ from ..storage.db import Database
 from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
 from . import audit
 from .events import Broker
+from .number_audit import number_removed
 from .reads import stored_config
 from .unit_of_work import writing
 
@@ -150,6 +151,12 @@ class TelephonyConfigs:
             )]
             if row.is_default_outbound:
                 happenings.append(_default_moved(row, None))
+            # Its numbers go with it, each announced as removed.
+            numbers = (await session.execute(
+                select(PhoneNumberRow).where(col(PhoneNumberRow.telephony_config_id) == row.id)
+                .order_by(col(PhoneNumberRow.id))
+            )).scalars().all()
+            happenings += [number_removed(number) for number in numbers]
             await session.execute(sa.delete(PhoneNumberRow).where(col(PhoneNumberRow.telephony_config_id) == row.id))
             await session.delete(row)
             await session.flush()

@@ -123,6 +123,12 @@ async def test_refused_and_no_op_mutations_record_nothing(api):
     assert len(await events(api)) == after_add
 
 
+async def test_a_create_records_a_field_that_is_empty_too(api):
+    config_id = (await create_config(api, "TWILIO", "Main"))["telephonyConfig"]["id"]
+    await add_number(api, config_id, "+14155550100")  # no label
+    assert changes((await events(api))[-1])["label"] == (None, None, False)
+
+
 async def test_numbers_record_added_updated_removed(api):
     config_id = (await create_config(api, "TWILIO", "Main"))["telephonyConfig"]["id"]
     number_id = (await add_number(api, config_id, "+14155550100", label="Sales"))["phoneNumber"]["id"]
@@ -138,10 +144,14 @@ async def test_numbers_record_added_updated_removed(api):
     assert changes(removed)["phoneNumber"] == ("+14155550100", None, False)
 
 
-async def test_a_delete_records_what_was_there_and_the_default_leaving(api):
+async def test_a_delete_records_what_was_there_the_default_leaving_and_its_numbers_going(api):
     config_id = (await create_config(api, "TWILIO", "Main", default=True))["telephonyConfig"]["id"]
+    numbers = [(await add_number(api, config_id, number))["phoneNumber"]["id"]
+               for number in ("+14155550100", "+14155550101")]
     await api.gql(DELETE, {"input": {"id": config_id}})
-    deleted, default = (await events(api))[-2:]
+    deleted, default, *removed = (await events(api))[-4:]
+    assert [(e["action"], e["entity_id"]) for e in removed] == [("PHONE_NUMBER_REMOVED", n) for n in numbers]
+    assert changes(removed[0])["phoneNumber"] == ("+14155550100", None, False)
     assert deleted["action"] == "TELEPHONY_CONFIG_DELETED"
     assert changes(deleted)["name"] == ("Main", None, False)
     assert changes(deleted)["config.auth_token"] == (None, None, True)

@@ -16,8 +16,10 @@ Usage: .venv/bin/python -m bench.webhooks [--deliveries 2000] [--endpoints 1 20]
      Every delivery must end DELIVERED after one attempt, or the benchmark stops. Prints
      deliveries/s (median of the rounds, min-max).
   4. Write latency: MUTATIONS updateTelephonyConfig mutations (a new name each), one at a time,
-     through the ASGI app in this process (no sockets), after 30 to warm up, in three setups:
-     no enabled endpoint (the audit event is still written); one enabled endpoint subscribed to
+     through the ASGI app in this process (no sockets), after 30 to warm up, in these setups:
+     no audit trail at all (services/audit.record replaced by a no-op for this step only: the
+     floor, what a write cost before the audit trail); no enabled endpoint (the audit event is
+     written); one enabled endpoint subscribed to
      TELEPHONY_CONFIG_UPDATED only, its sender off (an outbox row is added); one subscribed to
      every event, sender off (the WARNINGS_CHANGED comparison is added: the organization's warning
      summary is computed in the write); and the same with this process's sender running,
@@ -35,6 +37,7 @@ import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
+from unittest.mock import patch
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
@@ -161,6 +164,10 @@ async def measure(settings: Settings, url: str, args: argparse.Namespace) -> Non
         print(f"\n# updateTelephonyConfig latency ({args.mutations} mutations, in-process ASGI)\n")
         print("| setup | median ms | p95 ms |\n|---|---|---|")
         every = [event.value for event in WebhookEventType]
+        with patch.object(audit, "record", _skip_record):
+            timings = await latencies(runtime, org_id, args.mutations, False)
+        print(f"| no audit trail (the record skipped) | {percentile(timings, 0.5):.2f} "
+              f"| {percentile(timings, 0.95):.2f} |", flush=True)
         for label, endpoints, events, sending in (
             ("no enabled endpoint", 0, every, False),
             ("1 endpoint subscribed to TELEPHONY_CONFIG_UPDATED only, sender off", 1, ["TELEPHONY_CONFIG_UPDATED"], False),
@@ -174,6 +181,10 @@ async def measure(settings: Settings, url: str, args: argparse.Namespace) -> Non
         await runtime.webhook_sender.aclose()
         await runtime.provider_http.aclose()
         await runtime.db.dispose()
+
+
+async def _skip_record(*_args: object, **_kwargs: object) -> None:
+    """services/audit.record as if the audit trail did not exist (the floor of the latency step)."""
 
 
 def main() -> None:

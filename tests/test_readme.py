@@ -13,7 +13,7 @@ def graphql_blocks() -> list[str]:
 
 
 async def test_readme_examples_run_in_order(api):
-    first_query, create, add_number = graphql_blocks()
+    first_query, create, add_number, audit_trail = graphql_blocks()
     data = await api.gql(first_query)
     assert len(data["telephonyProviders"]) == 9
     assert data["telephonyConfigWarnings"] == {"totalCount": 0, "hasDefaultOutbound": False, "byCode": []}
@@ -28,3 +28,9 @@ async def test_readme_examples_run_in_order(api):
     assert added["userErrors"] == []
     assert added["phoneNumber"]["phoneNumber"] == "+14155550100"
     assert added["phoneNumber"]["telephonyConfig"] == {"phoneNumberCount": 1, "warningCount": 0}
+
+    # The audit trail's example, as written: the create made its configuration the default.
+    trail = (await api.gql(audit_trail))["auditEvents"]
+    assert [(event["action"], event["entityId"]) for event in trail["nodes"]] == [
+        ("DEFAULT_OUTBOUND_CHANGED", config["id"])]
+    assert trail["nodes"][0]["actor"]["system"] is False and trail["nodes"][0]["requestId"]

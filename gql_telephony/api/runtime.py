@@ -19,6 +19,7 @@ from ..services.webhook_delivery import WebhookSender
 from ..services.webhook_endpoints import WebhookEndpoints
 from ..settings import Settings
 from ..storage.db import Database
+from ..workers import BACKGROUND
 from ..workers.maintenance import Maintenance
 from ..workers.provider_checks import CheckWorker
 from ..workers.webhook_delivery import DeliveryWorker
@@ -62,12 +63,13 @@ class Runtime:
     @asynccontextmanager
     async def background(self) -> AsyncIterator[None]:
         """The loops that run beside the requests, from start-up to shut-down (the app's lifespan)."""
-        loops = [asyncio.create_task(self.key_usage.run()), asyncio.create_task(self.key_watch.run()),
-                 asyncio.create_task(self.maintenance.run())]
+        loops = [asyncio.create_task(self.key_usage.run(), name=f"{BACKGROUND}key usage"),
+                 asyncio.create_task(self.key_watch.run(), name=f"{BACKGROUND}key watch"),
+                 asyncio.create_task(self.maintenance.run(), name=f"{BACKGROUND}maintenance")]
         if self.settings.provider_checks:
-            loops.append(asyncio.create_task(self.check_worker.run()))
+            loops.append(asyncio.create_task(self.check_worker.run(), name=f"{BACKGROUND}provider checks"))
         if self.settings.webhook_deliveries:
-            loops.append(asyncio.create_task(self.delivery_worker.run()))
+            loops.append(asyncio.create_task(self.delivery_worker.run(), name=f"{BACKGROUND}webhook deliveries"))
         try:
             yield
         finally:

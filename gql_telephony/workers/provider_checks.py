@@ -20,6 +20,7 @@ from ..services.provider_checks import ProviderChecks
 from ..storage import checks
 from ..storage.db import Database
 from ..storage.tables import utcnow
+from . import BACKGROUND
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +62,11 @@ class CheckWorker:
                     except Exception:  # a database hiccup must not end the loop: try again next poll
                         log.exception("provider checks: claiming due checks failed")
                         claimed = []
-                    running.update(asyncio.create_task(self._run(claim)) for claim in claimed)
+                    running.update(asyncio.create_task(self._run(claim), name=f"{BACKGROUND}check")
+                                   for claim in claimed)
                     if len(claimed) == free:
                         continue  # maybe more are due: claim again as soon as a slot frees
-                woken = asyncio.create_task(self._wake.wait())
+                woken = asyncio.create_task(self._wake.wait(), name=f"{BACKGROUND}checks wake")
                 try:
                     # Jitter, so that processes started together do not poll in step.
                     done, _ = await asyncio.wait(

@@ -33,6 +33,7 @@ from ..storage import deliveries
 from ..storage.db import Database
 from ..storage.deliveries import Due, EndpointClaim, Lease, Outcome
 from ..storage.tables import utcnow
+from . import BACKGROUND
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +78,11 @@ class DeliveryWorker:
                     except Exception:  # a database hiccup must not end the loop: try again next poll
                         log.exception("webhook deliveries: claiming endpoints failed")
                         claimed = []
-                    running.update(asyncio.create_task(self._serve(claim)) for claim in claimed)
+                    running.update(asyncio.create_task(self._serve(claim), name=f"{BACKGROUND}webhook endpoint")
+                                   for claim in claimed)
                     if claimed and len(claimed) == free:
                         continue
-                woken = asyncio.create_task(self._wake.wait())
+                woken = asyncio.create_task(self._wake.wait(), name=f"{BACKGROUND}deliveries wake")
                 try:
                     done, _ = await asyncio.wait(
                         {*running, woken}, timeout=self.poll * random.uniform(0.8, 1.2),

@@ -16,6 +16,7 @@ import httpcore
 import httpx
 
 from ..domain.addresses import refusal_of
+from .tls import client_tls
 
 
 class RefusedHost(Exception):
@@ -85,11 +86,11 @@ async def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddre
 
 
 def guarded_transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    transport = httpx.AsyncHTTPTransport(trust_env=False, limits=limits)
+    transport = httpx.AsyncHTTPTransport(verify=client_tls(), trust_env=False, limits=limits)
     # httpx has no parameter for the network backend; its pool is rebuilt with ours (same limits).
     # No proxy from the environment either: through a proxy the guard would check the proxy's address.
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
+        ssl_context=client_tls(),
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,

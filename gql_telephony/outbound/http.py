@@ -33,6 +33,7 @@ from ..domain.provider_checks import AccountStatus, ProviderFailure
 from ..domain.providers import PROVIDERS, ProviderKey
 from ..logs import quiet_http_client_logs
 from .guard import RefusedHost, UnresolvableHost, guarded_transport, no_cookies
+from .tls import client_tls
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -98,11 +99,14 @@ class ProviderHttp:
         # The clients are shared by every organization: a cookie one account's answer sets must
         # never ride along on another's request, so no cookie is kept. Redirects are not followed
         # (a provider API has no reason to send one, and a guarded call must not be led elsewhere).
-        self._public = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, cookies=no_cookies())
+        self._public = httpx.AsyncClient(
+            verify=client_tls(), timeout=timeout, limits=limits, follow_redirects=False, cookies=no_cookies()
+        )
         self._guarded = (
             self._public if self.allow_private_hosts
             else httpx.AsyncClient(
-                timeout=timeout, transport=guarded_transport(limits), follow_redirects=False, cookies=no_cookies()
+                verify=client_tls(), timeout=timeout, transport=guarded_transport(limits), follow_redirects=False,
+                cookies=no_cookies(),
             )
         )
         # Calls in flight: per provider API, and per host for hosts tenants typed (one tenant's slow

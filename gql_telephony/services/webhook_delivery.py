@@ -24,6 +24,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from ..outbound.guard import RefusedHost, UnresolvableHost, guarded_transport, no_cookies
+from ..outbound.tls import client_tls
 
 ERROR_LIMIT = 300  # the stored error's length (webhook_attempt.error, webhook_delivery.last_error)
 READ_LIMIT = 4096  # bytes of an answer read (to quote the start of an error page)
@@ -64,7 +65,7 @@ class WebhookSender:
         self.timeout = timeout
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=32)
         transport = (
-            httpx.AsyncHTTPTransport(trust_env=False, limits=limits) if allow_private_hosts
+            httpx.AsyncHTTPTransport(verify=client_tls(), trust_env=False, limits=limits) if allow_private_hosts
             else guarded_transport(limits)
         )
         self._client = httpx.AsyncClient(

@@ -20,7 +20,7 @@ from ..services.provider_checks import ProviderChecks
 from ..storage import checks
 from ..storage.db import Database
 from ..storage.tables import utcnow
-from . import BACKGROUND
+from .slots import keep_busy
 
 log = logging.getLogger(__name__)
 
@@ -49,41 +49,10 @@ class CheckWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        """Keeps up to `batch` checks running: a slot that frees is filled at once, so one slow
-        provider holds its own slot, not a whole batch."""
-        running: set[asyncio.Task[None]] = set()
-        try:
-            while True:
-                self._wake.clear()  # before claiming: a change committed after the claim wakes the wait
-                free = self.batch - len(running)
-                if free:
-                    try:
-                        claimed = await self._claim(free)
-                    except Exception:  # a database hiccup must not end the loop: try again next poll
-                        log.exception("provider checks: claiming due checks failed")
-                        claimed = []
-                    running.update(asyncio.create_task(self._run(claim), name=f"{BACKGROUND}check")
-                                   for claim in claimed)
-                    if len(claimed) == free:
-                        continue  # maybe more are due: claim again as soon as a slot frees
-                woken = asyncio.create_task(self._wake.wait(), name=f"{BACKGROUND}checks wake")
-                try:
-                    # Jitter, so that processes started together do not poll in step.
-                    done, _ = await asyncio.wait(
-                        {*running, woken}, timeout=self.poll * random.uniform(0.8, 1.2),
-                        return_when=asyncio.FIRST_COMPLETED,
-                    )
-                finally:
-                    woken.cancel()
-                    # Awaited, so that a shut-down never leaves it pending for the closing loop.
-                    await asyncio.gather(woken, return_exceptions=True)
-                running -= done
-        finally:
-            # Shut-down: checks cut short keep their leases until they run out; another process
-            # (or this one, started again) takes them over then.
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+        """Keeps up to `batch` checks running. Checks cut short by a shut-down keep their leases
+        until they run out; another process (or this one, started again) takes them over then."""
+        await keep_busy(slots=self.batch, claim=self._claim, work=self._run, wake=self._wake, poll=self.poll,
+                        name="provider check")
 
     async def run_due(self) -> int:
         """Claims up to `batch` due checks and runs them to the end; how many it claimed (for

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import socket
 import uuid
 from collections import Counter
@@ -33,7 +32,7 @@ from ..storage import deliveries
 from ..storage.db import Database
 from ..storage.deliveries import Due, EndpointClaim, Lease, Outcome
 from ..storage.tables import utcnow
-from . import BACKGROUND
+from .slots import keep_busy
 
 log = logging.getLogger(__name__)
 
@@ -66,38 +65,10 @@ class DeliveryWorker:
         self._wake.set()
 
     async def run(self) -> None:
-        """Keeps up to `endpoints` endpoints being served: a slot that frees is filled at once."""
-        running: set[asyncio.Task[int]] = set()
-        try:
-            while True:
-                self._wake.clear()  # before claiming: a commit after the claim wakes the wait
-                free = self.endpoints - len(running)
-                if free:
-                    try:
-                        claimed = await self._claim(free)
-                    except Exception:  # a database hiccup must not end the loop: try again next poll
-                        log.exception("webhook deliveries: claiming endpoints failed")
-                        claimed = []
-                    running.update(asyncio.create_task(self._serve(claim), name=f"{BACKGROUND}webhook endpoint")
-                                   for claim in claimed)
-                    if claimed and len(claimed) == free:
-                        continue
-                woken = asyncio.create_task(self._wake.wait(), name=f"{BACKGROUND}deliveries wake")
-                try:
-                    done, _ = await asyncio.wait(
-                        {*running, woken}, timeout=self.poll * random.uniform(0.8, 1.2),
-                        return_when=asyncio.FIRST_COMPLETED,
-                    )
-                finally:
-                    woken.cancel()
-                    await asyncio.gather(woken, return_exceptions=True)
-                running -= done
-        finally:
-            # Shut-down: a send cut short is not recorded, its delivery stays pending, and the
-            # endpoint's lease is given back (_serve) for another process to send it again.
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+        """Keeps up to `endpoints` endpoints being served. At a shut-down a send cut short is not
+        recorded, its delivery stays pending, and the endpoint's lease is given back (_serve)."""
+        await keep_busy(slots=self.endpoints, claim=self._claim, work=self._serve, wake=self._wake, poll=self.poll,
+                        name="webhook endpoint")
 
     async def run_due(self) -> int:
         """Claims what it can and serves it to the end; how many attempts it made (for tests and

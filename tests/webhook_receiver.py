@@ -12,13 +12,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .outbound.fakes.base import free_port
+from .outbound.fakes.base import serve_app
 
 
 @dataclass(frozen=True)
@@ -86,18 +85,5 @@ def first_per_id(received: list[Received]) -> list[Received]:
 @contextmanager
 def receiving(receiver: Receiver, port: int | None = None) -> Iterator[str]:
     """The receiver on 127.0.0.1 until the block ends; yields its hook URL."""
-    port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(receiver.app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the webhook receiver did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}/hook"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_app(receiver.app, port) as origin:
+        yield f"{origin}/hook"

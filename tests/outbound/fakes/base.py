@@ -90,15 +90,22 @@ def free_port() -> int:
 @contextmanager
 def serve(fake: Fake) -> Iterator[str]:
     """The fake on a real loopback server until the block ends; yields its origin."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
+    with serve_app(fake.app) as origin:
+        yield origin
+
+
+@contextmanager
+def serve_app(app: ASGIApp, port: int | None = None) -> Iterator[str]:
+    """An ASGI app on 127.0.0.1 (on `port`, or a free one) in a thread of its own until the block
+    ends, so a server subprocess can reach it while the test waits; yields its origin."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the fake provider did not start")
+            raise RuntimeError(f"the app on port {port} did not start")
         time.sleep(0.01)
     try:
         yield f"http://127.0.0.1:{port}"

@@ -9,10 +9,8 @@ import re
 from collections import defaultdict
 
 import httpx
-import pytest
 from cryptography.fernet import Fernet
 
-from .. import backends
 from ..documents import CREATE, UPDATE
 from ..outbound.fakes.base import serve
 from ..outbound.fakes.twilio import TwilioAccount, TwilioFake
@@ -26,18 +24,6 @@ WATCH = 9.0  # seconds the account requests are watched
 
 def sid(n: int) -> str:
     return "AC" + f"{n:032x}"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def shared_database(request, tmp_path):
-    """Settings for two processes on one database (a SQLite file, or a PostgreSQL database)."""
-    key = Fernet.generate_key().decode()
-    if request.param == "sqlite":
-        path = tmp_path / "shared.sqlite3"
-        yield {"GQL_TELEPHONY_DATABASE_URL": f"sqlite+aiosqlite:///{path}", "GQL_TELEPHONY_SECRET_KEYS": key}
-        return
-    async with backends.postgres_database((key,)) as url:
-        yield {"GQL_TELEPHONY_DATABASE_URL": url, "GQL_TELEPHONY_SECRET_KEYS": key}
 
 
 async def test_two_servers_check_each_configuration_once_per_interval(shared_database, tmp_path):

@@ -7,9 +7,7 @@ import signal
 import time
 
 import httpx
-import pytest
 import sqlalchemy as sa
-from cryptography.fernet import Fernet
 from standardwebhooks import Webhook
 
 from gql_telephony.crypto import vault_from_settings
@@ -19,22 +17,10 @@ from gql_telephony.storage.db import Database
 from gql_telephony.storage.deliveries import DELIVERIES, ENDPOINTS
 from gql_telephony.storage.tables import utcnow
 
-from .. import backends
 from ..documents import CREATE, VALID
 from ..support import bearer
 from ..webhook_receiver import Receiver, receiving
 from .server import cli, running_server, server_env
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def shared_database(request, tmp_path):
-    key = Fernet.generate_key().decode()
-    if request.param == "sqlite":
-        path = tmp_path / "shared.sqlite3"
-        yield {"GQL_TELEPHONY_DATABASE_URL": f"sqlite+aiosqlite:///{path}", "GQL_TELEPHONY_SECRET_KEYS": key}
-        return
-    async with backends.postgres_database((key,)) as url:
-        yield {"GQL_TELEPHONY_DATABASE_URL": url, "GQL_TELEPHONY_SECRET_KEYS": key}
 
 
 async def test_a_change_committed_before_a_kill_9_is_delivered_after_the_restart(shared_database, tmp_path):

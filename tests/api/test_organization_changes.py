@@ -13,7 +13,7 @@ from gql_telephony.app import create_app
 from gql_telephony.domain.ids import encode_id
 
 from ..documents import ADD_NUMBER, SET_DEFAULT, UPDATE, add_number, create_config
-from ..support import Api
+from ..support import Api, app_client
 from .test_http_protocol import InProcessSocket
 from .test_webhook_endpoints import create as create_endpoint
 
@@ -218,8 +218,6 @@ async def test_the_subscription_is_refused_over_http(api, document):
 
 async def test_a_number_added_through_another_app_reaches_the_subscriber(api):
     """Two apps on one database and broker: a write through either wakes the shared watcher."""
-    from ..support import app_client  # noqa: PLC0415 - used here alone
-
     async with app_client(api.runtime.settings, beside=api.runtime) as other:
         config = (await create_config(api.through(other), "TWILIO", "Main"))["telephonyConfig"]["id"]
         async with InProcessSocket(create_app(runtime=api.runtime)) as socket:

@@ -191,6 +191,7 @@ async def test_a_client_that_reads_late_gets_coalesced_messages_not_a_backlog(ap
     config = (await create_config(api, "TWILIO", "Main"))["telephonyConfig"]["id"]
     async with SlowSocket(create_app(runtime=api.runtime)) as socket:
         subscription = await Subscription.start(socket, api.key)
+        await until(socket.from_app.full)  # the first message is there: writes from now on are news
         # Not read: the first message waits in the socket, and the app's next send waits behind it.
         added = [(await add_number(api, config, f"+1415555011{n}"))["phoneNumber"]["id"] for n in range(6)]
         final = int(await version(api))

@@ -63,7 +63,7 @@ function NumberRow({
     <tr data-number=${e164}>
       <td>${e164}</td>
       <td>${editing ? html`
-        <form class="inline" aria-label=${`Label for ${e164}`} onSubmit=${saveLabel}>
+        <form class="inline" onSubmit=${saveLabel}>
           <label class="visually-hidden" for=${`label-${number.id}`}>Label for ${e164}</label>
           <input id=${`label-${number.id}`} ref=${input} value=${label} maxlength="64"
             onInput=${(event) => setLabel(event.target.value)}
@@ -72,8 +72,8 @@ function NumberRow({
           <button type="button" class="secondary" onClick=${() => setEditing(false)}>Cancel</button>
         </form>` : number.label || html`<span class="muted">No label</span>`}
       </td>
-      <td>${number.isActive ? 'Active' : 'Inactive'}</td>
-      <td>${number.providerCheck ? humanize(number.providerCheck.status) : html`<span class="muted">Not checked yet</span>`}</td>
+      <td>${number.isActive ? 'Active' : 'Inactive'}${number.providerCheck
+        && html`<span class="muted"> · ${humanize(number.providerCheck.status)}</span>`}</td>
       ${!readOnly && html`<td class="row-actions">
         <button type="button" class="secondary" aria-label=${`${number.isActive ? 'Deactivate' : 'Activate'} ${e164}`}
           onClick=${() => act(UPDATE_NUMBER, { id: number.id, isActive: !number.isActive },
@@ -156,7 +156,7 @@ function PhoneNumbers({
           <table aria-label="Phone numbers">
             <thead><tr>
               <th scope="col">Number</th><th scope="col">Label</th><th scope="col">Status</th>
-              <th scope="col">Provider says</th>${!readOnly && html`<th scope="col">Actions</th>`}
+              ${!readOnly && html`<th scope="col">Actions</th>`}
             </tr></thead>
             <tbody>${nodes.map((number) => html`
               <${NumberRow} key=${number.id} number=${number} readOnly=${readOnly} act=${act} />`)}

@@ -34,6 +34,7 @@ from .outbound.clients import CLIENTS
 from .outbound.http import ProviderHttp
 from .services.events import Broker, MemoryBroker
 from .services.key_usage import KeyUsage
+from .services.organization_changes import OrganizationChanges
 from .services.phone_numbers import PhoneNumbers
 from .services.provider_checks import ProviderChecks
 from .services.summary_feed import SummaryFeed
@@ -82,6 +83,7 @@ def build_runtime(settings: Settings, *, db: Database | None = None, vault: Vaul
         endpoints=WebhookEndpoints(db, vault, broker, allow_private_hosts=settings.allow_private_webhook_hosts,
                                    webhooks_due=webhooks_due),
         summaries=SummaryFeed(db, vault, broker),
+        changes=OrganizationChanges(db, vault, broker),
         read_paths=ReadPaths(),
         key_usage=KeyUsage(db),
         key_watch=KeyWatch(db),
@@ -103,8 +105,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or build_runtime(settings or Settings.from_env())
     view = GraphQLView(build_schema(production=runtime.settings.is_production), runtime)
 
-    metrics = Metrics(runtime.db, lambda: runtime.summaries.listener_count, runtime.read_paths,
-                      runtime.provider_http.outcomes, runtime.delivery_worker.outcomes)
+    metrics = Metrics(runtime.db, lambda: runtime.summaries.listener_count + runtime.changes.listener_count,
+                      runtime.read_paths, runtime.provider_http.outcomes, runtime.delivery_worker.outcomes)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})

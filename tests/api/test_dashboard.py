@@ -83,6 +83,14 @@ async def test_everything_the_page_loads_is_served_with_its_type(api: Api):
         assert ("immutable" in response.headers["cache-control"]) == vendored, address
 
 
+def test_every_module_is_preloaded_by_the_page():
+    """The browser fetches them all at once instead of one level of imports after another."""
+    page = (DASHBOARD_DIR / "index.html").read_text()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="([^"]+)">', page))
+    modules = {address for address in loaded_addresses() if address.endswith(".js")} - {"/dashboard/app.js"}
+    assert preloaded == modules
+
+
 async def test_the_page_names_no_address_outside_this_server():
     for path in OWN_FILES:
         text = path.read_text()

@@ -17,7 +17,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -83,9 +83,10 @@ def _respond(request: Request, asset: Asset) -> Response:
     accepts_gzip = "gzip" in request.headers.get("accept-encoding", "").lower()
     body, etag = asset.content, asset.etag
     headers = {"cache-control": asset.cache_control, "x-content-type-options": "nosniff",
-               "referrer-policy": "no-referrer", "vary": "Accept-Encoding",
-               "content-security-policy": content_security_policy(request.headers.get("host")),
-               "cross-origin-opener-policy": "same-origin", "x-frame-options": "DENY"}
+               "referrer-policy": "no-referrer", "vary": "Accept-Encoding"}
+    if asset.content_type.startswith("text/html"):  # a policy for documents; scripts and styles need none
+        headers.update({"content-security-policy": content_security_policy(request.headers.get("host")),
+                        "cross-origin-opener-policy": "same-origin", "x-frame-options": "DENY"})
     if accepts_gzip and asset.gzipped is not None:
         body, etag = asset.gzipped, asset.etag[:-1] + '-gzip"'
         headers["content-encoding"] = "gzip"
@@ -101,8 +102,7 @@ async def dashboard_page(request: Request) -> Response:
 
 
 async def dashboard_asset(request: Request) -> Response:
-    name = request.path_params["name"]
-    asset = assets().get(name) if PurePosixPath(name).as_posix() == name else None
+    asset = assets().get(request.path_params["name"])  # a name as found on disk, or nothing
     if asset is None:
         return JSONResponse(error_body("No such dashboard file.", "NOT_FOUND"), status_code=404)
     return _respond(request, asset)

@@ -146,10 +146,13 @@ function Dashboard({ session, onSignOut, onRefused }) {
     setDetails(data.telephonyConfig);
   }, [key, notify]);
 
+  const latest = useRef(0);
   const refresh = useCallback(async () => {
+    const round = ++latest.current; // answers to an older refresh that arrive late are dropped
     try {
       const { selectedId: id, after } = shown.current;
       const [data] = await Promise.all([gql(key, OVERVIEW), loadDetails(id, after)]);
+      if (round !== latest.current) return;
       setViewer(data.viewer);
       setOverview(data);
     } catch (failure) {

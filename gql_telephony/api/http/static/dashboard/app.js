@@ -162,19 +162,20 @@ function Dashboard({ session, onSignOut, onRefused }) {
 
   useEffect(() => { refresh(); }, [refresh]);
 
-  // Live updates: the first message is the current state; each later one means "something
-  // changed", and the page reads again what it shows. After a reconnection, a first message whose
-  // dataVersion differs from the last one seen means changes were missed while away.
+  // Live updates: the first message is the current state; each later one (a reconnection's
+  // first included: changes may have been missed meanwhile) means "something changed", and the
+  // page reads again what it shows. The very first is compared with the version the page read,
+  // for a change made between that read and the subscription.
+  const versionRead = useRef(null);
+  versionRead.current = overview?.viewer.organization.dataVersion ?? null;
   useEffect(() => {
     let first = true;
-    let version = null;
     const stop = watchChanges(key, CHANGES, {
       onState: setConnection,
       onRefused,
       onMessage: (change) => {
-        if (!first || (version !== null && change.dataVersion !== version)) refresh();
+        if (!first || (versionRead.current !== null && change.dataVersion !== versionRead.current)) refresh();
         first = false;
-        version = change.dataVersion;
       },
     });
     const offline = () => setConnection('Offline');

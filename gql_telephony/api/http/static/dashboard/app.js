@@ -178,13 +178,25 @@ function Dashboard({ session, onSignOut, onRefused }) {
         first = false;
       },
     });
+    // The browser knows before the socket does; back online, a fresh socket rather than waiting
+    // out the current retry.
     const offline = () => setConnection('Offline');
+    const online = () => setSocketRound((round) => round + 1);
     window.addEventListener('offline', offline);
+    window.addEventListener('online', online);
     return () => {
       window.removeEventListener('offline', offline);
+      window.removeEventListener('online', online);
       stop();
     };
   }, [key, refresh, onRefused, socketRound]);
+
+  // "5 minutes ago" stays true: a render each minute.
+  const [, setMinute] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setMinute((minute) => minute + 1), 60_000);
+    return () => clearInterval(timer);
+  }, []);
 
   function open(id) {
     shown.current = { selectedId: id, after: null };

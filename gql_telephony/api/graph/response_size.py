@@ -132,6 +132,7 @@ TEXT_SIZES: dict[tuple[str, str], int] = {
     ("AuditChange", "after"): SHOWN_VALUE_BYTES,
     ("Organization", "name"): _typed(MAX_ORGANIZATION_NAME_LENGTH),
     ("Organization", "dataVersion"): len(encode_json(str(2**63 - 1))),  # a BIGINT column
+    ("OrganizationChange", "dataVersion"): len(encode_json(str(2**63 - 1))),
     ("ApiKey", "label"): _typed(MAX_KEY_LABEL_LENGTH),
     ("*Edge", "cursor"): len(encode_json(encode_cursor(MAX_KEY))),
     ("PageInfo", "startCursor"): len(encode_json(encode_cursor(MAX_KEY))),

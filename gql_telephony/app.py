@@ -15,6 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from .api.graph.schema import build_schema
+from .api.http.dashboard import ROUTE_PREFIX as DASHBOARD_ASSETS
+from .api.http.dashboard import dashboard_asset, dashboard_page
 from .api.http.graphiql_assets import ROUTE_PREFIX as GRAPHIQL_ASSETS
 from .api.http.graphiql_assets import graphiql_asset
 from .api.http.key_watch import KeyWatch
@@ -174,6 +176,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
+        # The dashboard (docs/DASHBOARD.md): static files, a client of /graphql like any other.
+        Route("/", dashboard_page, methods=["GET", "HEAD"]),
+        Route(DASHBOARD_ASSETS + "{name:path}", dashboard_asset, methods=["GET", "HEAD"]),
     ]
     if not settings.is_production:
         # GraphiQL's scripts and styles come from here, not a CDN: the explorer works offline.

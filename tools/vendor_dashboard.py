@@ -5,9 +5,13 @@ the package's licence, and writes them, with SHA256SUMS, into
 gql_telephony/api/http/static/dashboard/vendor/ (files no longer named are removed). The server
 never fetches anything: the files are committed.
 
-- htm's `preact/standalone.module.js`: one ES module holding Preact, its hooks and htm (tagged
-  templates instead of JSX, so the page needs no build step). It bundles Preact 10, whose
-  licence is taken from the preact package at PREACT_LICENCE_VERSION.
+- Preact and its hooks (`dist/preact.mjs`, `hooks/dist/hooks.mjs`): the hooks module imports
+  the bare name "preact", which a browser resolves only through an import map (an inline script
+  the page's Content-Security-Policy would have to allow); it is rewritten here to the vendored
+  file beside it, so the browser loads the files as they are named.
+- htm's `dist/htm.module.js`: tagged templates instead of JSX, so the page needs no build step.
+  (htm's own `preact/standalone.module.js` bundles a Preact 10 of 2022; current Preact is taken
+  from its own package instead.)
 - graphql-ws's UMD build: a classic script that defines `graphqlWs` (createClient) globally.
 
 A new version: change it here, run the target, then the file names in
@@ -29,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENDOR_DIR = ROOT / "gql_telephony" / "api" / "http" / "static" / "dashboard" / "vendor"
 MANIFEST = VENDOR_DIR / "SHA256SUMS"
 LICENCES = ("LICENSE", "LICENSE.md", "LICENSE.txt")
-PREACT_LICENCE_VERSION = "10.7.3"
+PREACT = "11.2.0"
 
 
 @dataclass(frozen=True)
@@ -37,12 +41,16 @@ class Package:
     name: str
     version: str
     files: dict[str, str]  # path in the package -> name written into vendor/
+    # (text, replacement) applied to every file of the package, each of which must occur.
+    rewrites: tuple[tuple[bytes, bytes], ...] = ()
 
 
 PACKAGES = (
-    Package("htm", "3.1.1", {"preact/standalone.module.js": "htm-3.1.1-preact-standalone.module.js"}),
+    Package("preact", PREACT, {"dist/preact.mjs": f"preact-{PREACT}.module.js"}),
+    Package("preact", PREACT, {"hooks/dist/hooks.mjs": f"preact-{PREACT}-hooks.module.js"},
+            rewrites=((b'from"preact"', f'from"./preact-{PREACT}.module.js"'.encode()),)),
+    Package("htm", "3.1.1", {"dist/htm.module.js": "htm-3.1.1.module.js"}),
     Package("graphql-ws", "6.4.2", {"umd/graphql-ws.min.js": "graphql-ws-6.4.2.umd.min.js"}),
-    Package("preact", PREACT_LICENCE_VERSION, {}),  # its licence only: the code comes bundled in htm's file
 )
 
 
@@ -71,6 +79,10 @@ def vendor() -> dict[str, bytes]:
                     content = member(archive, path)
                     if content is None:
                         sys.exit(f"{package.name}@{package.version} has no file {path}")
+                    for text, replacement in package.rewrites:
+                        if text not in content:
+                            sys.exit(f"{package.name}@{package.version} {path}: {text!r} is not there to rewrite")
+                        content = content.replace(text, replacement)
                     vendored[name] = content
                 licence = next((text for name in LICENCES if (text := member(archive, name)) is not None), None)
                 if licence is None:

@@ -72,6 +72,7 @@ async def test_everything_the_page_loads_is_served_with_its_type(api: Api):
     addresses = loaded_addresses()
     assert {"/dashboard/app.js", "/dashboard/styles.css", "/dashboard/lib.js"} <= addresses
     assert any(address.startswith("/dashboard/vendor/htm-") for address in addresses)
+    assert any(address.startswith("/dashboard/vendor/preact-") for address in addresses)
     assert any(address.startswith("/dashboard/vendor/graphql-ws-") for address in addresses)
     for address in addresses:
         response = await api.client.get(address)
@@ -160,3 +161,15 @@ async def test_the_page_is_charged_to_the_address_like_any_request_without_a_key
         statuses = [(await limited.client.get(address)).status_code
                     for address in ("/", "/dashboard/app.js", "/dashboard/styles.css", "/")]
     assert statuses == [200, 200, 200, 429]
+
+
+def test_the_vendored_modules_import_only_files_beside_them():
+    """The hooks import Preact by a bare name that the vendoring rewrites to the file beside it
+    (a browser resolves a bare name only through an import map)."""
+    vendor = DASHBOARD_DIR / "vendor"
+    imports = {module.name: re.findall(r"""(?:from|import)\s*["']([^"']+)["']""", module.read_text())
+               for module in vendor.glob("*.module.js")}
+    assert any(imports.values()), imports  # the hooks import Preact
+    for module, targets in imports.items():
+        for target in targets:
+            assert target.startswith("./") and (vendor / target.removeprefix("./")).is_file(), (module, target)

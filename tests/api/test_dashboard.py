@@ -146,6 +146,56 @@ async def test_files_come_compressed_when_the_client_accepts_it_and_revalidate(a
     assert stale.status_code == 200
 
 
+@pytest.mark.parametrize(("accept_encoding", "compressed"), [
+    ("gzip", True),
+    ("GZIP;Q=0.5", True),
+    ("br, *", True),
+    ("gzip;q=0", False),  # q=0 means "not acceptable"
+    ("gzip;q=0.000, br", False),
+    ("*;q=0", False),
+    ("*, gzip;q=0", False),  # the name outweighs the wildcard
+    ("gzip;q=0, *", False),
+    ("identity", False),
+    ("", False),
+])
+async def test_gzip_only_when_the_client_accepts_it_with_a_weight_above_zero(
+        api: Api, accept_encoding: str, compressed: bool):
+    response = await api.client.get("/dashboard/app.js", headers={"accept-encoding": accept_encoding})
+    assert response.status_code == 200
+    assert ("content-encoding" in response.headers) == compressed, accept_encoding
+    assert response.content == (DASHBOARD_DIR / "app.js").read_bytes()
+
+
+@pytest.mark.parametrize("if_none_match", [
+    "*",
+    " * ",
+    "{etag}",
+    "W/{etag}",  # a weak comparison: the W/ prefix is ignored
+    '"old", {etag}',
+    '"old",W/{etag} , "older"',
+])
+async def test_a_matching_if_none_match_gets_304(api: Api, if_none_match: str):
+    first = await api.client.get("/dashboard/app.js", headers={"accept-encoding": "identity"})
+    header = if_none_match.format(etag=first.headers["etag"])
+    again = await api.client.get("/dashboard/app.js", headers={"accept-encoding": "identity", "if-none-match": header})
+    assert again.status_code == 304, header
+    assert again.content == b"" and again.headers["etag"] == first.headers["etag"]
+
+
+@pytest.mark.parametrize("if_none_match", ['"old"', 'W/"old", "older"', "", '"*"', "{bare}"])
+async def test_an_if_none_match_that_does_not_match_gets_the_file(api: Api, if_none_match: str):
+    first = await api.client.get("/dashboard/app.js", headers={"accept-encoding": "identity"})
+    header = if_none_match.format(bare=first.headers["etag"].strip('"'))  # unquoted: not an entity tag
+    again = await api.client.get("/dashboard/app.js", headers={"accept-encoding": "identity", "if-none-match": header})
+    assert again.status_code == 200, header
+    assert again.content == (DASHBOARD_DIR / "app.js").read_bytes()
+
+
+async def test_if_none_match_star_on_a_missing_file_is_still_404(api: Api):
+    response = await api.client.get("/dashboard/missing.js", headers={"if-none-match": "*"})
+    assert response.status_code == 404
+
+
 async def test_the_page_needs_no_key_and_counts_in_the_log_and_metrics_under_its_own_routes(api: Api):
     assert (await api.client.get("/", headers={"authorization": "Bearer gqlt_not_a_key"})).status_code == 200
     assert (await api.client.get("/dashboard/app.js")).status_code == 200

@@ -41,6 +41,8 @@ COMPRESSED_BELOW = 512  # smaller files gain less than the header costs
 CACHE_FOREVER = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 _HOST = re.compile(r"[A-Za-z0-9.-]+(?::\d{1,5})?|\[[0-9A-Fa-f:.]+\](?::\d{1,5})?")
+_ENTITY_TAG = re.compile(r'(?:W/)?("[^"]*")')
+_QUALITY = re.compile(r"q=([0-9.]+)", re.I)
 
 
 @dataclass(frozen=True)
@@ -79,19 +81,50 @@ def content_security_policy(host: str | None) -> str:
             f"connect-src 'self' {sockets}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding value allows gzip (RFC 9110, 12.5.3): named, or covered by `*`,
+    with a quality above zero. `gzip;q=0` means "not gzip", and a name outweighs `*`."""
+    qualities: dict[str, float] = {}
+    for item in accept_encoding.lower().split(","):
+        coding, _, params = item.partition(";")
+        coding = coding.strip()
+        if not coding:
+            continue
+        quality = _QUALITY.search(params)
+        try:
+            qualities[coding] = float(quality[1]) if quality else 1.0
+        except ValueError:  # an unreadable weight counts as a refusal rather than a guess
+            qualities[coding] = 0.0
+    for name in ("gzip", "x-gzip"):
+        if name in qualities:
+            return qualities[name] > 0
+    return qualities.get("*", 0.0) > 0
+
+
+def not_modified(if_none_match: str | None, etag: str) -> bool:
+    """If-None-Match (RFC 9110, 13.1.2): `*` matches any file that exists; otherwise a list of
+    entity tags compared weakly (a `W/` prefix on either side is ignored)."""
+    if if_none_match is None:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    opaque = _ENTITY_TAG.fullmatch(etag)
+    wanted = opaque[1] if opaque else etag
+    return wanted in _ENTITY_TAG.findall(if_none_match)
+
+
 def _respond(request: Request, asset: Asset) -> Response:
-    accepts_gzip = "gzip" in request.headers.get("accept-encoding", "").lower()
     body, etag = asset.content, asset.etag
     headers = {"cache-control": asset.cache_control, "x-content-type-options": "nosniff",
                "referrer-policy": "no-referrer", "vary": "Accept-Encoding"}
     if asset.content_type.startswith("text/html"):  # a policy for documents; scripts and styles need none
         headers.update({"content-security-policy": content_security_policy(request.headers.get("host")),
                         "cross-origin-opener-policy": "same-origin", "x-frame-options": "DENY"})
-    if accepts_gzip and asset.gzipped is not None:
+    if asset.gzipped is not None and accepts_gzip(request.headers.get("accept-encoding", "")):
         body, etag = asset.gzipped, asset.etag[:-1] + '-gzip"'
         headers["content-encoding"] = "gzip"
     headers["etag"] = etag
-    if etag in {tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")}:
+    if not_modified(request.headers.get("if-none-match"), etag):
         headers.pop("content-encoding", None)
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=asset.content_type, headers=headers)

@@ -170,7 +170,7 @@ export function ConfigForm({
           <div role="alert" class="form-error">${errors.general.map((message) => html`<p>${message}</p>`)}</div>`}
         ${!editing && html`
           <${Labelled} id="field-provider" label="Provider" hint=${provider?.notes}>
-            <select id="field-provider" ref=${first} value=${providerKey} aria-describedby="field-provider-hint"
+            <select id="field-provider" ref=${first} value=${providerKey} aria-describedby=${describedBy('field-provider', provider?.notes)}
               onChange=${(event) => chooseProvider(event.target.value)}>
               ${providers.map((candidate) => html`<option value=${candidate.key}>${candidate.name}</option>`)}
             </select>

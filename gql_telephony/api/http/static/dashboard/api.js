@@ -57,47 +57,116 @@ export async function mutate(key, query, input) {
 
 // About five minutes of tries, then "Offline" and a button to try again. The wait doubles from
 // one second up to five (a restarting server is back within a try or two), with some jitter so
-// that pages do not all come back at once.
+// that pages do not all come back at once. The same count and waits serve both ways a
+// subscription is lost: the socket closing (graphql-ws reconnects it), and the server ending the
+// subscription on an open socket (an `error` message, a `next` with errors, a `complete` nobody
+// asked for: a database blip on the server), after which the page subscribes again itself.
 const RETRY_ATTEMPTS = 60;
-const retryWait = (retries) => new Promise((resolve) => {
-  setTimeout(resolve, Math.min(5000, 1000 * 2 ** retries) * (0.75 + Math.random() / 2));
-});
+const waitBefore = (retries) => Math.min(5000, 1000 * 2 ** retries) * (0.75 + Math.random() / 2);
+const retryWait = (retries) => new Promise((resolve) => { setTimeout(resolve, waitBefore(retries)); });
 const REFUSED_CODES = new Set([4401, 4403]);
+const refusedIn = (errors) => errors.some((error) => error?.extensions?.code === 'UNAUTHENTICATED');
 
 // Subscribes to the organization's changes. `onState` gets 'Connecting…', 'Live', 'Reconnecting…' or
-// 'Offline'; `onMessage` each organizationChanges value; `onRefused` when the key is refused.
-// Returns a function that closes the socket.
+// 'Offline', once per change of state; `onMessage` each organizationChanges value; `onRefused` when
+// the key is refused. Returns a function that closes the socket.
 export function watchChanges(key, query, { onState, onMessage, onRefused }) {
   const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
   let closedByUs = false;
+  let state = null;
+  const announce = (next) => {
+    if (closedByUs || next === state) return;
+    state = next;
+    onState(next);
+  };
+  // Tries since the last message that carried data: socket reconnections and new subscriptions alike.
+  let tries = 0;
+  let lost = false; // the server ended the subscription; "Live" waits for the next one's first message
+  let timer = null;
+  let unsubscribe = () => {};
+
   const client = createClient({
     url: `${scheme}//${window.location.host}/graphql`,
     connectionParams: { Authorization: `Bearer ${key}` },
     lazy: false,
+    onNonLazyError: () => {}, // the subscription's own error handler decides what the page shows
     keepAlive: 15_000,
     retryAttempts: RETRY_ATTEMPTS,
     retryWait,
     // Retry whatever closed the socket, except a refused key (asking again would not help).
     shouldRetry: (event) => !(event && REFUSED_CODES.has(event.code)),
     on: {
-      connecting: (isRetry) => onState(isRetry ? 'Reconnecting…' : 'Connecting…'),
-      connected: () => onState('Live'),
+      connecting: (isRetry) => {
+        if (isRetry) tries += 1;
+        announce(isRetry ? 'Reconnecting…' : 'Connecting…');
+      },
+      connected: () => announce(lost ? 'Reconnecting…' : 'Live'),
       closed: (event) => {
         if (closedByUs) return;
         if (event && REFUSED_CODES.has(event.code)) onRefused();
-        else onState('Reconnecting…');
+        else announce('Reconnecting…');
       },
     },
   });
-  client.subscribe({ query }, {
-    next: (message) => {
-      if (message.data) onMessage(message.data.organizationChanges);
-    },
-    error: () => { if (!closedByUs) onState('Offline'); }, // the retries ran out, or the server refused it
-    complete: () => { if (!closedByUs) onState('Offline'); },
-  });
+
+  // The subscription ended without the page asking: subscribe again after a wait, or give up
+  // ("Offline") once the tries are spent.
+  function resubscribe() {
+    if (closedByUs) return;
+    lost = true;
+    if (tries >= RETRY_ATTEMPTS) {
+      announce('Offline');
+      return;
+    }
+    announce('Reconnecting…');
+    clearTimeout(timer);
+    timer = setTimeout(() => subscribe(), waitBefore(tries));
+    tries += 1;
+  }
+
+  function subscribe() {
+    let over = false; // this subscription's end was handled: graphql-ws's later complete is ignored
+    const end = (refused) => {
+      if (over) return;
+      over = true;
+      unsubscribe();
+      if (refused) onRefused();
+      else resubscribe();
+    };
+    unsubscribe = client.subscribe({ query }, {
+      next: (message) => {
+        if (over) return;
+        const errors = message.errors || [];
+        if (errors.length || !message.data) {
+          end(refusedIn(errors));
+          return;
+        }
+        tries = 0;
+        lost = false;
+        announce('Live');
+        onMessage(message.data.organizationChanges);
+      },
+      error: (error) => {
+        if (over || closedByUs) return;
+        if (Array.isArray(error)) { // an `error` message: the server refused this operation
+          end(refusedIn(error));
+          return;
+        }
+        // The socket closed for good: a refused key (`closed` signed out already), the retries
+        // spent, or a close graphql-ws does not retry (tried again here while tries remain).
+        over = true;
+        if (error && REFUSED_CODES.has(error.code)) return;
+        resubscribe();
+      },
+      complete: () => end(false),
+    });
+  }
+  subscribe();
+
   return () => {
     closedByUs = true;
+    clearTimeout(timer);
+    unsubscribe();
     client.dispose();
   };
 }

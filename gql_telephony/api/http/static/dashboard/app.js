@@ -8,9 +8,20 @@ import { LastCheck, SeverityCounts } from './format.js';
 import {
   html, render, useCallback, useEffect, useRef, useState,
 } from './lib.js';
-import { CHANGES, DETAILS, OVERVIEW, VIEWER } from './queries.js';
+import {
+  CHANGES, CONFIGS_PER_PAGE, DETAILS, OVERVIEW, VIEWER,
+} from './queries.js';
 
 const REFUSED = 'The server refused this API key. Check it and sign in again.';
+
+// dataVersion is a decimal string that may pass 2^53: compared as BigInt, never as text or Number.
+function isNewer(version, than) {
+  try {
+    return BigInt(version) > BigInt(than);
+  } catch {
+    return version !== than; // not a number after all: a different one is taken as newer
+  }
+}
 
 function SignIn({ onSignedIn, refusal }) {
   const [error, setError] = useState(refusal);
@@ -79,6 +90,21 @@ function WarningsSummary({ summary }) {
     </section>`;
 }
 
+// Its own names for its paging buttons: "Next page" and "Previous page" are the numbers table's.
+function ConfigPager({ connection, shownBefore, hasPrevious, onPage }) {
+  const { totalCount, pageInfo, nodes } = connection;
+  if (!hasPrevious && !pageInfo.hasNextPage) return null;
+  const from = nodes.length ? shownBefore + 1 : shownBefore;
+  return html`
+    <nav class="pager" aria-label="Configuration pages">
+      <button type="button" class="secondary" disabled=${!hasPrevious}
+        onClick=${() => onPage(undefined)}>Previous configurations</button>
+      <button type="button" class="secondary" disabled=${!pageInfo.hasNextPage}
+        onClick=${() => onPage(pageInfo.endCursor)}>Next configurations</button>
+      <span class="muted">${from}–${shownBefore + nodes.length} of ${totalCount}</span>
+    </nav>`;
+}
+
 function ConfigTable({ configs, selectedId, onOpen }) {
   if (!configs.length) return html`<p>No configuration yet.</p>`;
   return html`
@@ -110,6 +136,7 @@ function Dashboard({ session, onSignOut, onRefused }) {
   const [selectedId, setSelectedId] = useState(null);
   const [details, setDetails] = useState(null);
   const [pages, setPages] = useState([null]); // the `after` cursor of each page seen so far
+  const [configPages, setConfigPages] = useState([null]); // the same, for the configurations table
   const [mode, setMode] = useState('view'); // 'view', 'create' or 'edit'
   const [connection, setConnection] = useState('Connecting…');
   const [status, setStatus] = useState('');
@@ -118,6 +145,8 @@ function Dashboard({ session, onSignOut, onRefused }) {
   const readOnly = viewer.apiKey.readOnly;
   const shown = useRef({});
   shown.current = { selectedId, after: pages[pages.length - 1] };
+  const configsAfter = useRef(null);
+  configsAfter.current = configPages[configPages.length - 1];
 
   const notify = useCallback((text) => {
     setAlert('');
@@ -152,15 +181,32 @@ function Dashboard({ session, onSignOut, onRefused }) {
 
   const latest = useRef(0);
   const readFailed = useRef(false);
+  // The newest dataVersion the subscription has sent, and the last one a read was repeated for
+  // (once each: a version the reads never reach does not make them loop).
+  const versionSeen = useRef(null);
+  const versionChased = useRef(null);
   const refresh = useCallback(async () => {
     const round = ++latest.current; // answers to an older refresh that arrive late are dropped
     try {
       const { selectedId: id, after } = shown.current;
-      const [data] = await Promise.all([gql(key, OVERVIEW), loadDetails(id, after)]);
+      const [data] = await Promise.all([gql(key, OVERVIEW, { after: configsAfter.current }), loadDetails(id, after)]);
       readFailed.current = false;
       if (round !== latest.current) return;
+      if (!data.telephonyConfigs.nodes.length && configsAfter.current !== null) {
+        // Its page emptied (configurations deleted elsewhere): back to the first page.
+        configsAfter.current = null;
+        setConfigPages([null]);
+        refresh();
+        return;
+      }
       setViewer(data.viewer);
       setOverview(data);
+      // A change the subscription told of before this read was answered, that the read missed.
+      const seen = versionSeen.current;
+      if (seen !== null && seen !== versionChased.current && isNewer(seen, data.viewer.organization.dataVersion)) {
+        versionChased.current = seen;
+        refresh();
+      }
     } catch (failure) {
       readFailed.current = true;
       fail(failure);
@@ -169,10 +215,12 @@ function Dashboard({ session, onSignOut, onRefused }) {
 
   useEffect(() => { refresh(); }, [refresh]);
 
-  // Live updates: the first message is the current state; each later one (a reconnection's
-  // first included: changes may have been missed meanwhile) means "something changed", and the
-  // page reads again what it shows. The very first is compared with the version the page read,
-  // for a change made between that read and the subscription, and reads again if that read failed.
+  // Live updates: the first message is the current state; each later one (a resubscription's or
+  // reconnection's first included: changes may have been missed meanwhile) means "something
+  // changed", and the page reads again what it shows. The very first is compared with the version
+  // the page read, for a change made between that read and the subscription, and reads again if
+  // that read failed. When it comes before any read was answered, its version is kept and the
+  // read compares it when it is answered (in refresh).
   const versionRead = useRef(null);
   versionRead.current = overview?.viewer.organization.dataVersion ?? null;
   useEffect(() => {
@@ -181,7 +229,10 @@ function Dashboard({ session, onSignOut, onRefused }) {
       onState: setConnection,
       onRefused,
       onMessage: (change) => {
-        const missed = versionRead.current !== null && change.dataVersion !== versionRead.current;
+        if (versionSeen.current === null || isNewer(change.dataVersion, versionSeen.current)) {
+          versionSeen.current = change.dataVersion;
+        }
+        const missed = versionRead.current !== null && isNewer(change.dataVersion, versionRead.current);
         if (!first || missed || readFailed.current) refresh();
         first = false;
       },
@@ -222,6 +273,13 @@ function Dashboard({ session, onSignOut, onRefused }) {
     loadDetails(selectedId, next[next.length - 1]).catch(fail);
   }
 
+  function pageConfigs(after) {
+    const next = after === undefined ? configPages.slice(0, -1) : [...configPages, after];
+    setConfigPages(next);
+    configsAfter.current = next[next.length - 1];
+    refresh();
+  }
+
   async function saved(id, message) {
     notify(message);
     setMode('view');
@@ -253,6 +311,8 @@ function Dashboard({ session, onSignOut, onRefused }) {
               <button type="button" onClick=${() => setMode('create')}>New configuration</button>`}
           </div>
           <${ConfigTable} configs=${configs} selectedId=${selectedId} onOpen=${open} />
+          <${ConfigPager} connection=${overview.telephonyConfigs} shownBefore=${(configPages.length - 1) * CONFIGS_PER_PAGE}
+            hasPrevious=${configPages.length > 1} onPage=${pageConfigs} />
         </section>` : html`<p class="loading">Loading…</p>`}
       ${mode === 'create' && html`
         <${ConfigForm} key="create" session=${session} providers=${providers}

@@ -12,11 +12,15 @@ export const VIEWER = `query Viewer {
   }
 }`;
 
-export const OVERVIEW = `query Overview {
+// The configurations table pages like the numbers table; 100 is the most the server gives at once.
+export const CONFIGS_PER_PAGE = 100;
+
+export const OVERVIEW = `query Overview($after: String) {
   viewer { organization { id name dataVersion } apiKey { id label readOnly } }
   telephonyConfigWarnings { totalCount hasDefaultOutbound bySeverity { ${COUNTS} } }
-  telephonyConfigs(first: 100) {
+  telephonyConfigs(first: ${CONFIGS_PER_PAGE}, after: $after) {
     totalCount
+    pageInfo { hasNextPage endCursor }
     nodes {
       id name provider isDefaultOutbound phoneNumberCount
       providerMetadata { name }

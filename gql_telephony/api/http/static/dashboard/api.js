@@ -68,16 +68,15 @@ const REFUSED_CODES = new Set([4401, 4403]);
 const refusedIn = (errors) => errors.some((error) => error?.extensions?.code === 'UNAUTHENTICATED');
 
 // Subscribes to the organization's changes. `onState` gets 'Connecting…', 'Live', 'Reconnecting…' or
-// 'Offline', once per change of state; `onMessage` each organizationChanges value; `onRefused` when
+// 'Offline'; `onMessage` each organizationChanges value; `onRefused` when
 // the key is refused. Returns a function that closes the socket.
 export function watchChanges(key, query, { onState, onMessage, onRefused }) {
   const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
   let closedByUs = false;
-  let state = null;
+  // The same state again changes nothing on the page (a state hook ignores an equal value), so
+  // each change is announced once; the page may also set "Offline" itself when the browser says so.
   const announce = (next) => {
-    if (closedByUs || next === state) return;
-    state = next;
-    onState(next);
+    if (!closedByUs) onState(next);
   };
   // Tries since the last message that carried data: socket reconnections and new subscriptions alike.
   let tries = 0;

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import chain
 
 from .audit import AuditAction, WebhookEventType, webhook_event_of
 
@@ -62,6 +61,33 @@ def merge(earlier: OrganizationChange | None, later: OrganizationChange) -> Orga
     """One message saying what both say: the later version, every change of either."""
     if earlier is None:
         return later
-    return OrganizationChange(
-        max(earlier.data_version, later.data_version), coalesce(chain(_pairs(earlier.events), _pairs(later.events)))
-    )
+    pending = Pending()
+    pending.add(earlier)
+    pending.add(later)
+    change = pending.take()
+    assert change is not None
+    return change
+
+
+class Pending:
+    """What a subscriber has not taken yet, merged as it arrives: adding costs what the new
+    message holds, not what is already pending (a slow reader during a large import)."""
+
+    def __init__(self) -> None:
+        self._version: int | None = None
+        self._by_type: dict[WebhookEventType, dict[str, None]] = {}
+
+    def add(self, change: OrganizationChange) -> None:
+        self._version = change.data_version if self._version is None else max(self._version, change.data_version)
+        for event, entity_id in _pairs(change.events):
+            self._by_type.setdefault(event, {}).setdefault(entity_id)
+
+    def take(self) -> OrganizationChange | None:
+        """The one message (None: nothing pending), and nothing pending after."""
+        if self._version is None:
+            return None
+        by_type, version = self._by_type, self._version
+        self._by_type, self._version = {}, None
+        return OrganizationChange(
+            version, tuple(ChangeEvent(event, tuple(by_type[event])) for event in WebhookEventType if event in by_type)
+        )

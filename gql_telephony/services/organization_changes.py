@@ -4,22 +4,28 @@ announced, coalesced per subscriber.
 One watcher per organization and process, shared by all its subscribers there, as in
 summary_feed.py. It starts from the organization's newest audit event. On every wake-up from
 the broker (in process, or Redis across processes) it reads, in one snapshot: the audit events
-after the last one it saw, the data version, and the warning summary, which it compares with the
+after the last one it saw, the data version, the warning summary, which it compares with the
 one it last saw (WARNINGS_CHANGED is in the audit trail only when a webhook endpoint listens for
-it, so the watcher finds it out itself). Every write of an organization locks the organization's
-row first (services/unit_of_work.py), so its audit ids are its commit order: once an id is seen,
-no smaller one of the organization's writes commits later, and "after the last id" misses none.
+it, so the watcher finds it out itself), and what each configuration's providerCheck shows: a
+re-check that answers the same status again records no audit event, yet moves checkedAt (or the
+message), which a dashboard shows, so the watcher reports PROVIDER_CHECK_CHANGED for it too. The
+data version alone is no news: webhook deliveries bump it as well.
+
+Every write of an organization locks the organization's row first (services/unit_of_work.py),
+so its audit ids are its commit order: once an id is seen, no smaller one of the organization's
+writes commits later, and "after the last id" misses none.
 
 Each subscriber holds at most one pending message: what arrives while it has not taken the last
 is merged into it (domain/organization_changes.py), so a slow subscriber gets one message with
 everything, never a backlog, and loses nothing. A wake-up that finds no announced change (a
-write that changed nothing, a webhook endpoint's change) sends nothing.
+write that changed nothing, a webhook endpoint's change) sends nothing. Reads that fail (the
+first one too) are retried while a subscriber waits; once the organization is gone, its
+subscriptions end.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -27,13 +33,13 @@ from dataclasses import dataclass
 from ..crypto import Vault
 from ..domain.audit import WebhookEventType
 from ..domain.ids import encode_id
-from ..domain.organization_changes import Happened, OrganizationChange, announced, coalesce, merge
+from ..domain.organization_changes import Happened, OrganizationChange, Pending, announced, coalesce
 from ..domain.warnings import WarningSummary
-from ..storage import audit, queries
+from ..storage import audit, checks, queries
 from ..storage.db import Database
 from .events import Broker
 from .reads import warning_summary_in
-from .summary_feed import MAX_RETRY_DELAY_SECONDS, ready_or_failed
+from .summary_feed import MAX_RETRY_DELAY_SECONDS, ready_or_failed, stop
 
 logger = logging.getLogger("gql_telephony.events")
 EVENTS_PER_STATEMENT = 1000  # a large import is read in pages, all in the one snapshot
@@ -46,14 +52,16 @@ class Seen:
     last_event_id: int
     data_version: int
     summary: WarningSummary
+    answers: dict[int, checks.AnswerMark]  # per configuration ever asked: what its providerCheck shows
 
 
-async def look(db: Database, vault: Vault, org_id: int, since: Seen | None) -> tuple[Seen, list[Happened]]:
-    """The organization now, and what was announced since `since` (None: start from now)."""
+async def look(db: Database, vault: Vault, org_id: int, since: Seen | None) -> tuple[Seen, list[Happened]] | None:
+    """The organization now, and what was announced since `since` (None: start from now);
+    None when the organization is gone."""
     async with db.reading_snapshot() as connection:
         organization = await queries.organization(connection, org_id=org_id)
         if organization is None:
-            raise LookupError(f"no organization has id {org_id}")
+            return None
         happened: list[Happened] = []
         if since is None:
             last_id = await audit.last_event_id(connection, org_id=org_id)
@@ -68,26 +76,32 @@ async def look(db: Database, vault: Vault, org_id: int, since: Seen | None) -> t
                 if len(rows) < EVENTS_PER_STATEMENT:
                     break
         summary = await warning_summary_in(connection, vault, org_id)
-    if since is not None and summary != since.summary:
-        happened.append((WebhookEventType.WARNINGS_CHANGED, encode_id("Organization", org_id)))
-    return Seen(last_id, organization.data_version, summary), happened
+        answers = await checks.answer_marks(connection, org_id=org_id)
+    if since is not None:
+        # A status that moved is in the audit trail already; coalescing keeps the id once.
+        happened.extend(
+            (WebhookEventType.PROVIDER_CHECK_CHANGED, encode_id("TelephonyConfig", config_id))
+            for config_id, mark in answers.items() if since.answers.get(config_id) != mark
+        )
+        if summary != since.summary:
+            happened.append((WebhookEventType.WARNINGS_CHANGED, encode_id("Organization", org_id)))
+    return Seen(last_id, organization.data_version, summary, answers), happened
 
 
 class _Listener:
     """One subscriber's pending message: everything it has not taken yet, merged."""
 
     def __init__(self) -> None:
-        self.pending: OrganizationChange | None = None
+        self.pending = Pending()
         self.news = asyncio.Event()
 
     def add(self, change: OrganizationChange) -> None:
-        self.pending = merge(self.pending, change)
+        self.pending.add(change)
         self.news.set()
 
     def take(self) -> OrganizationChange | None:
-        change, self.pending = self.pending, None
         self.news.clear()
-        return change
+        return self.pending.take()
 
 
 class _Watcher:
@@ -95,29 +109,36 @@ class _Watcher:
         self.feed, self.org_id = feed, org_id
         self.listeners: set[_Listener] = set()
         self.seen: Seen | None = None
+        self.gone = False  # the organization was deleted: its subscriptions end
         self.ready = asyncio.Event()
         self.task = asyncio.get_running_loop().create_task(self._follow(), name=f"organization-changes-{org_id}")
 
     async def _follow(self) -> None:
         wake_ups = self.feed.broker.subscribe(self.org_id)  # before the first look: no write falls in between
         try:
-            self.seen, _ = await look(self.feed.db, self.feed.vault, self.org_id, None)
-            self.ready.set()
-            while True:
-                await wake_ups.get()
-                seen, happened = await self._look_until_it_works(self.seen)
+            found = await self._look_until_it_works(None)
+            while found is not None:
+                seen, happened = found
                 # No await from here on: a subscriber joining sees either the old state and this
                 # change, or the new state without it.
                 self.seen = seen
+                self.ready.set()
                 if happened:
                     change = OrganizationChange(seen.data_version, coalesce(happened))
                     for listener in self.listeners:
                         listener.add(change)
+                await wake_ups.get()
+                found = await self._look_until_it_works(seen)
+            self.gone = True
+            self.ready.set()
+            for listener in self.listeners:
+                listener.news.set()
         finally:
             self.feed.broker.unsubscribe(self.org_id, wake_ups)
 
-    async def _look_until_it_works(self, since: Seen) -> tuple[Seen, list[Happened]]:
-        """A failed read (a database blip) is retried from the same point: nothing is skipped."""
+    async def _look_until_it_works(self, since: Seen | None) -> tuple[Seen, list[Happened]] | None:
+        """A failed read (a database blip) is retried from the same point: nothing is skipped.
+        The first read too: a subscriber waits for it rather than getting an error."""
         delay = 0.05
         while True:
             try:
@@ -152,6 +173,8 @@ class OrganizationChanges:
         try:
             await ready_or_failed(watcher)
             listener.take()  # announced before now: already in the state read below, not news
+            if watcher.gone:
+                return
             assert watcher.seen is not None
             yield OrganizationChange(watcher.seen.data_version)
             while True:
@@ -159,10 +182,10 @@ class OrganizationChanges:
                 change = listener.take()
                 if change is not None:
                     yield change
+                if watcher.gone:
+                    return  # the organization was deleted: the subscription completes
         finally:
             watcher.listeners.discard(listener)
             if not watcher.listeners and self._watchers.get(org_id) is watcher:
                 del self._watchers[org_id]
-                watcher.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await watcher.task
+                await stop(watcher.task)

@@ -4,7 +4,6 @@ subscriber of that organization in this process."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncGenerator
 from typing import Protocol
@@ -32,7 +31,7 @@ class _Watcher:
     async def _follow(self) -> None:
         wake_ups = self.feed.broker.subscribe(self.org_id)
         try:
-            self.latest = await self.feed.compute(self.org_id)
+            self.latest = await self._compute_until_it_works()  # a subscriber waits through a blip
             self.ready.set()
             while True:
                 await wake_ups.get()
@@ -96,9 +95,7 @@ class SummaryFeed:
             watcher.listeners.discard(queue)
             if not watcher.listeners and self._watchers.get(org_id) is watcher:
                 del self._watchers[org_id]
-                watcher.task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await watcher.task
+                await stop(watcher.task)
 
 
 class _Starting(Protocol):
@@ -117,3 +114,13 @@ async def ready_or_failed(watcher: _Starting) -> None:
         await asyncio.gather(ready, return_exceptions=True)
     if not watcher.ready.is_set():
         watcher.task.result()  # re-raises the watcher's error
+
+
+async def stop(task: asyncio.Task[None]) -> None:
+    """Cancel a watcher and wait until it has ended. Its own end (cancelled, or failed) is not
+    the caller's concern, but a cancellation of the caller during the wait is: asyncio.wait
+    lets it through instead of swallowing it with the watcher's."""
+    task.cancel()
+    await asyncio.wait({task})
+    if not task.cancelled():
+        task.exception()  # retrieved, so that asyncio does not report it unretrieved later

@@ -175,6 +175,21 @@ async def account_checks(session: Reader, *, config_ids: Sequence[int]) -> dict[
     }
 
 
+AnswerMark = tuple[str, str | None, datetime | None]  # an account check's status, message, checked at
+
+
+async def answer_marks(session: Reader, *, org_id: int) -> dict[int, AnswerMark]:
+    """Per configuration of the organization that was ever asked, what its providerCheck shows
+    (status, message, checked at): a follower compares them to see a check that answered the
+    same again (ix_provider_check_organization_id; one row per configuration)."""
+    rows = await session.execute(
+        sa.select(CHECKS.c.telephony_config_id, CHECKS.c.status, CHECKS.c.message,
+                  sa.type_coerce(sa.func.coalesce(CHECKS.c.answered_at, CHECKS.c.first_asked_at), UTCDateTime()))
+        .where(CHECKS.c.organization_id == org_id, CHECKS.c.status.is_not(None))
+    )
+    return {config_id: (status, message, checked_at) for config_id, status, message, checked_at in rows.all()}
+
+
 async def number_checks(session: Reader, *, number_ids: Sequence[int]) -> dict[int, NumberCheck]:
     rows = await session.execute(
         sa.select(NUMBER_CHECKS).where(NUMBER_CHECKS.c.phone_number_id.in_(list(number_ids)))

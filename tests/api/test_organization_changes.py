@@ -8,9 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from gql_telephony.app import create_app
 from gql_telephony.domain.ids import encode_id
+from gql_telephony.storage import audit
+from gql_telephony.storage.queries import ORGANIZATIONS
 
 from ..documents import ADD_NUMBER, SET_DEFAULT, UPDATE, add_number, create_config
 from ..support import Api, app_client
@@ -228,3 +231,42 @@ async def test_a_number_added_through_another_app_reaches_the_subscriber(api):
                                                                            "phoneNumber": "+14155550100"}})
             number = payload["addPhoneNumber"]["phoneNumber"]["id"]
             assert events(await subscription.next())["PHONE_NUMBER_ADDED"] == [number]
+
+
+async def test_a_first_read_that_fails_is_retried_and_the_subscriber_gets_its_first_message(api, monkeypatch):
+    """A database blip on the watcher's first look: the subscriber waits for the retry instead of
+    getting an error and a complete (a dashboard would stay offline)."""
+    real = audit.last_event_id  # read by the first look only
+    failures = []
+
+    async def blip_once(*args: Any, **kwargs: Any) -> int:
+        if not failures:
+            failures.append(1)
+            raise OSError("database blip")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(audit, "last_event_id", blip_once)
+    async with InProcessSocket(create_app(runtime=api.runtime)) as socket:
+        subscription = await Subscription.start(socket, api.key)
+        assert await subscription.next() == {"dataVersion": await version(api), "events": []}
+        assert failures
+        created = (await create_config(api, "TWILIO", "Main"))["telephonyConfig"]["id"]
+        assert events(await subscription.next())["TELEPHONY_CONFIG_CREATED"] == [created]
+
+
+async def test_a_deleted_organization_ends_its_subscriptions(api):
+    """Not a warning every few seconds for ever: the subscriber's feed ends, the watcher with it."""
+    feed = api.runtime.changes.follow(api.org_id)
+    try:
+        await asyncio.wait_for(anext(feed), 5)
+        async with api.runtime.db.writing() as session:
+            await session.execute(sa.delete(ORGANIZATIONS).where(ORGANIZATIONS.c.id == api.org_id))
+        await api.runtime.broker.publish(api.org_id)
+        with pytest.raises(StopAsyncIteration):
+            await asyncio.wait_for(anext(feed), 5)
+    finally:
+        await feed.aclose()
+    assert api.runtime.changes.listener_count == 0
+    # A subscriber arriving later finds no organization either, and ends at once.
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(anext(api.runtime.changes.follow(api.org_id)), 5)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from gql_telephony.app import create_app
 from gql_telephony.domain.audit import WebhookEventType
 from gql_telephony.domain.warnings import WarningCode
 from gql_telephony.services.audit import reset_warnings_digest
@@ -20,6 +21,9 @@ from ..outbound.fakes.base import Fault, serve
 from ..outbound.fakes.twilio import FakeNumber, TwilioAccount, TwilioFake
 from ..support import Api, app_client
 from .test_audit_recording import changes, deliveries, events, key_id, subscribe
+from .test_http_protocol import InProcessSocket
+from .test_organization_changes import VERSION, Subscription
+from .test_organization_changes import events as change_events
 
 SID = "AC" + "1" * 32
 TOKEN = "a" * 32
@@ -341,3 +345,24 @@ async def test_a_number_losing_voice_alone_is_announced_as_a_check_change_and_a_
     assert changes(moved) == {"providerCheck.voiceCapable": (True, False, False)}
     announced = [row["event_type"] for row in await deliveries(provider.api) if row["endpoint_id"] == endpoint]
     assert announced == ["PROVIDER_CHECK_CHANGED", "WARNINGS_CHANGED"]
+
+
+async def test_a_check_that_answers_the_same_again_reaches_organization_changes(provider):
+    """No status moves (no audit event), but checkedAt does: a dashboard's "last check" and the
+    other tabs after a "Check now" must hear of it."""
+    config_id = await create_twilio(provider.api)
+    async with InProcessSocket(create_app(runtime=provider.api.runtime)) as socket:
+        subscription = await Subscription.start(socket, provider.api.key)
+        await subscription.next()
+        first = await check(provider.api, config_id)
+        # The first answer moves the status; what it sent is drained, whatever the worker added.
+        message = await subscription.next()
+        while "PROVIDER_CHECK_CHANGED" not in change_events(message):
+            message = await subscription.next()
+        await subscription.nothing()
+        second = await check(provider.api, config_id)
+        assert second["providerCheck"]["status"] == first["providerCheck"]["status"] == "ACTIVE"
+        assert second["providerCheck"]["checkedAt"] != first["providerCheck"]["checkedAt"]
+        message = await subscription.next()
+        assert change_events(message)["PROVIDER_CHECK_CHANGED"] == [config_id]
+        assert message["dataVersion"] == (await provider.api.gql(VERSION))["viewer"]["organization"]["dataVersion"]

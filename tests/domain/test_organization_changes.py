@@ -4,7 +4,14 @@ in order of first appearance; merged messages say everything both said, at the l
 from __future__ import annotations
 
 from gql_telephony.domain.audit import AuditAction, WebhookEventType
-from gql_telephony.domain.organization_changes import ChangeEvent, OrganizationChange, announced, coalesce, merge
+from gql_telephony.domain.organization_changes import (
+    ChangeEvent,
+    OrganizationChange,
+    Pending,
+    announced,
+    coalesce,
+    merge,
+)
 
 E = WebhookEventType
 
@@ -50,3 +57,20 @@ def test_merging_keeps_every_change_and_the_later_version() -> None:
     # The same as coalescing everything at once.
     assert merged.events == coalesce([(e.type, i) for m in (first, second, third) for e in m.events for i in e.entity_ids])
     assert merge(None, first) is first
+
+
+def test_pending_merges_as_messages_arrive_and_empties_when_taken() -> None:
+    messages = [OrganizationChange(v, coalesce([(E.PHONE_NUMBER_ADDED, f"n{v % 3}"), (E.WARNINGS_CHANGED, "o")]))
+                for v in range(1, 8)]
+    pending = Pending()
+    assert pending.take() is None
+    merged = None
+    for message in messages:
+        pending.add(message)
+        merged = merge(merged, message)
+    assert pending.take() == merged == OrganizationChange(7, (
+        ChangeEvent(E.PHONE_NUMBER_ADDED, ("n1", "n2", "n0")), ChangeEvent(E.WARNINGS_CHANGED, ("o",)),
+    ))
+    assert pending.take() is None
+    pending.add(OrganizationChange(3))  # a version with no events is still a message
+    assert pending.take() == OrganizationChange(3)

@@ -1,0 +1,108 @@
+"""Fixtures of the dashboard's browser tests: per module, one real server (a `gql-telephony serve`
+process on a SQLite file) with an organization, a read-write and a read-only key; one chromium for
+the whole run; per test, fresh browser contexts behind the network guard."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+
+from ..live.server import Server, cli, running_server, server_env
+from .dashboard import INIT_SCRIPT, Dashboard
+from .harness import TIMEOUT_MS, WIDE, Api, NetworkLog, browser_or_skip
+
+ORGANIZATION = "Acme Voice Browser Tests"
+
+
+@dataclass
+class DashboardServer:
+    server: Server
+    keys: dict[str, str]  # "admin" (read-write) and "reader" (read-only)
+    database: Path
+    secret_keys: str
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return self.server.http + "/"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardServer]:
+    browser_or_skip()  # no server is started for tests that would skip anyway
+    tmp = tmp_path_factory.mktemp("dashboard")
+    database = tmp / "dashboard.sqlite3"
+    secret_keys = Fernet.generate_key().decode()
+    # Provider checks stay off (server_env): no provider is reachable, and the warnings the
+    # tests watch must come only from what the tests change.
+    env = server_env(GQL_TELEPHONY_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
+                     GQL_TELEPHONY_SECRET_KEYS=secret_keys)
+    org = cli(["create-org", ORGANIZATION], env)
+    keys = {"admin": cli(["create-api-key", org, "--label", "dashboard admin"], env),
+            "reader": cli(["create-api-key", org, "--read-only", "--label", "dashboard reader"], env)}
+    log_path = tmp / "server.log"
+    with running_server(env, log_path) as server:
+        running = DashboardServer(server, keys, database, secret_keys, log_path)
+        yield running
+    log = running.log()
+    assert "Traceback" not in log, log[-3000:]
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """One chromium for every test of the run (a context per page keeps them apart)."""
+    async_playwright, chromium = browser_or_skip()
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=chromium, headless=True)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def api(dashboard_server: DashboardServer) -> AsyncIterator[Api]:
+    """Another client of the organization, with the read-write key."""
+    client = Api(dashboard_server.server.http, dashboard_server.keys["admin"])
+    yield client
+    await client.aclose()
+
+
+OpenDashboard = Callable[..., Awaitable[Dashboard]]
+
+
+@pytest.fixture
+async def open_dashboard(browser: Any, dashboard_server: DashboardServer) -> AsyncIterator[OpenDashboard]:
+    """Opens the dashboard in a new browser context (no storage shared with other pages) behind
+    the network guard; after the test, checks that no page reached beyond loopback or threw."""
+    opened: list[tuple[Any, NetworkLog]] = []
+
+    async def open_one(viewport: dict[str, int] = WIDE, *, context_setup: Callable[[Any], Awaitable[None]] | None = None,
+                       goto: bool = True) -> Dashboard:
+        context = await browser.new_context(viewport=viewport)
+        context.set_default_timeout(TIMEOUT_MS)
+        network = NetworkLog()
+        await network.install(context)
+        await context.add_init_script(INIT_SCRIPT)
+        if context_setup is not None:
+            await context_setup(context)
+        opened.append((context, network))
+        page = await context.new_page()
+        dashboard = Dashboard(page, network, dashboard_server.url)
+        if goto:
+            await dashboard.goto()
+        return dashboard
+
+    yield open_one
+    for context, _ in opened:
+        await context.close()
+    for _, network in opened:
+        network.assert_clean()

@@ -155,3 +155,9 @@ async def until_severity(scope: Any, severity: str, count: int) -> None:
         await expect(spans.filter(has_text=re.compile(r"^\s*[1-9]"))).to_have_count(0)
     else:
         await expect(spans.first).to_have_text(re.compile(rf"^\s*{count}\b"))
+
+
+def labelled(scope: Any, label: str) -> Any:
+    """The control in `scope` whose label starts with `label` (a required field's label may add
+    a mark such as "*" or "(required)")."""
+    return scope.get_by_label(re.compile(rf"^\s*{re.escape(label)}\b"))

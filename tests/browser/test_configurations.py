@@ -1,0 +1,148 @@
+"""Configurations and their numbers through the dashboard's forms, checked through the API and,
+for secrets, in the database itself."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .dashboard import expect, labelled
+from .harness import NARROW, WIDE, screenshot, stored_secrets
+
+GOOD_SID = "AC" + "5f" * 16
+GOOD_TOKEN = "0123456789abcdef" * 2
+NEW_TOKEN = "fedcba9876543210" * 2
+
+CONFIG = """query Config($id: ID!) {
+  telephonyConfig(id: $id) {
+    id name provider version config
+    phoneNumbers(first: 50) { nodes { phoneNumber label isActive } }
+  }
+}"""
+CONFIGS = "{ telephonyConfigs(first: 100) { nodes { id name } } }"
+
+
+async def config_named(api, name: str) -> dict:
+    nodes = (await api(CONFIGS))["telephonyConfigs"]["nodes"]
+    found = [node for node in nodes if node["name"] == name]
+    assert len(found) == 1, nodes
+    return (await api(CONFIG, {"id": found[0]["id"]}))["telephonyConfig"]
+
+
+async def test_a_twilio_configuration_through_the_form_errors_beside_the_field_and_secrets_kept(
+        open_dashboard, dashboard_server, api):
+    dashboard = await open_dashboard()
+    page = dashboard.page
+    await dashboard.sign_in(dashboard_server.keys["admin"])
+    await page.get_by_role("button", name="New configuration", exact=True).click()
+    form = page.get_by_role("form", name="New configuration", exact=True)
+    await form.get_by_label("Provider").select_option(label="Twilio")
+    await labelled(form, "Name").fill("Form Twilio")
+    sid = labelled(form, "Account SID")
+    await sid.fill("AC12345")
+    await labelled(form, "Auth token").fill(GOOD_TOKEN)
+    await form.get_by_role("button", name="Create configuration", exact=True).click()
+
+    # The server's message, beside the field: linked by aria-describedby (the hint says "AC
+    # followed by 32 hexadecimal digits." too; the error is the sentence with "must be").
+    await expect(sid).to_have_attribute("aria-invalid", "true")
+    await expect(sid).to_have_accessible_description(re.compile("must be AC followed by 32 hexadecimal digits"))
+    await expect(labelled(form, "Auth token")).not_to_have_attribute("aria-invalid", "true")
+    await screenshot(page, "new-configuration-error")
+    await page.set_viewport_size(NARROW)
+    await screenshot(page, "new-configuration-error")
+    await page.set_viewport_size(WIDE)
+
+    await sid.fill(GOOD_SID)
+    await form.get_by_role("button", name="Create configuration", exact=True).click()
+    await expect(dashboard.configurations.get_by_role("button", name="Form Twilio", exact=True)).to_be_visible()
+    await expect(form).to_have_count(0)
+    created = await config_named(api, "Form Twilio")
+    assert created["provider"] == "TWILIO"
+    assert created["config"]["account_sid"].endswith(GOOD_SID[-4:]) and GOOD_SID not in json.dumps(created)
+    assert stored_secrets(dashboard_server.database, dashboard_server.secret_keys, "Form Twilio") == {
+        "account_sid": GOOD_SID, "auth_token": GOOD_TOKEN}
+    await screenshot(page, "list")
+
+    # Edit: the secrets show as their masks; saving without touching them keeps them.
+    details = await dashboard.open_config("Form Twilio")
+    await screenshot(page, "details")
+    await details.get_by_role("button", name="Edit", exact=True).click()
+    edit = page.get_by_role("form", name="Edit Form Twilio", exact=True)
+    await expect(labelled(edit, "Account SID")).to_have_value(created["config"]["account_sid"])
+    await expect(labelled(edit, "Auth token")).to_have_value(created["config"]["auth_token"])
+    await expect(edit.get_by_label("Provider")).to_have_count(0)  # chosen at create, never changed
+    await labelled(edit, "Answering machine detection").check()
+    await screenshot(page, "edit-configuration")
+    await edit.get_by_role("button", name="Save changes", exact=True).click()
+    await expect(edit).to_have_count(0)
+    edited = await config_named(api, "Form Twilio")
+    assert edited["config"]["amd_enabled"] is True and edited["version"] > created["version"]
+    assert {key: edited["config"][key] for key in ("account_sid", "auth_token")} == {
+        key: created["config"][key] for key in ("account_sid", "auth_token")}
+    assert stored_secrets(dashboard_server.database, dashboard_server.secret_keys, "Form Twilio") == {
+        "account_sid": GOOD_SID, "auth_token": GOOD_TOKEN}
+
+    # A secret typed anew replaces the stored one; the untouched one stays.
+    await details.get_by_role("button", name="Edit", exact=True).click()
+    await labelled(edit, "Auth token").fill(NEW_TOKEN)
+    await edit.get_by_role("button", name="Save changes", exact=True).click()
+    await expect(edit).to_have_count(0)
+    assert stored_secrets(dashboard_server.database, dashboard_server.secret_keys, "Form Twilio") == {
+        "account_sid": GOOD_SID, "auth_token": NEW_TOKEN}
+
+    # The browser never had a secret in clear but the ones typed: no mask was sent as a new value
+    # that the server would refuse, and the clear SID went out only in the create.
+    sent = [json.dumps(body) for body in dashboard.network.graphql_posts()]
+    assert sum(GOOD_SID in body for body in sent) == 1, "the SID was sent again after the create"
+    assert len(dashboard.network.mutations()) >= 4  # two creates, two updates
+
+
+async def test_numbers_are_added_with_a_region_deactivated_and_relabelled(open_dashboard, dashboard_server, api):
+    config = await api.create_config("Numbers Twilio")
+    dashboard = await open_dashboard()
+    page = dashboard.page
+    await dashboard.sign_in(dashboard_server.keys["admin"])
+    details = await dashboard.open_config("Numbers Twilio")
+    await expect(details.get_by_role("heading", name="Phone numbers", exact=True)).to_be_visible()
+    add = page.get_by_role("form", name="Add phone number", exact=True)
+    await expect(labelled(add, "Region")).to_have_value("US")
+
+    for typed, region, label, stored in (("(415) 555-0171", None, "Sales", "+14155550171"),
+                                         ("020 7946 0958", "GB", "London", "+442079460958")):
+        await labelled(add, "Phone number").fill(typed)
+        if region:
+            await labelled(add, "Region").fill(region)
+        await labelled(add, "Label").fill(label)
+        await add.get_by_role("button", name="Add number", exact=True).click()
+        row = dashboard.number_row(stored)
+        await expect(row).to_be_visible()
+        await expect(row).to_contain_text(label)
+    await expect(dashboard.config_row(config["id"])).to_contain_text("2")  # active numbers
+    await screenshot(page, "numbers")
+
+    sales = dashboard.number_row("+14155550171")
+    await sales.get_by_role("button", name=re.compile("^Deactivate")).click()
+    await expect(sales.get_by_role("button", name=re.compile("^Activate"))).to_be_visible()
+
+    london = dashboard.number_row("+442079460958")
+    await london.get_by_role("button", name=re.compile("^Edit label")).click()
+    await edit_label(page, london, "London office")
+    await expect(london).to_contain_text("London office")
+    await page.set_viewport_size(NARROW)
+    await screenshot(page, "numbers")
+
+    numbers = {node["phoneNumber"]: node for node in
+               (await api(CONFIG, {"id": config["id"]}))["telephonyConfig"]["phoneNumbers"]["nodes"]}
+    assert numbers == {
+        "+14155550171": {"phoneNumber": "+14155550171", "label": "Sales", "isActive": False},
+        "+442079460958": {"phoneNumber": "+442079460958", "label": "London office", "isActive": True},
+    }
+
+
+async def edit_label(page, row, label: str) -> None:
+    """The label editor "Edit label" opened: a field labelled "Label" in the row or in a dialog,
+    saved with Enter."""
+    editor = row.get_by_label(re.compile("^Label")).or_(page.get_by_role("dialog").get_by_label(re.compile("^Label")))
+    await editor.fill(label)
+    await editor.press("Enter")

@@ -1,0 +1,133 @@
+"""The open page follows changes made elsewhere through the API, without a reload, and its
+connection state follows the WebSocket: cut (the browser's socket closed under it), then back."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from ..documents import UPDATE, VALID
+from .dashboard import Dashboard, expect, until_severity
+from .harness import is_loopback, screenshot
+
+RENAME = """mutation Rename($id: ID!, $name: String!) {
+  updateTelephonyConfig(input: {id: $id, name: $name}) { telephonyConfig { id name } userErrors { field message code } }
+}"""
+SUMMARY = "{ telephonyConfigWarnings { bySeverity { critical warning info } } }"
+
+
+def navigations(dashboard: Dashboard) -> list[str]:
+    """The main frame's navigations from now on (a reload would add one)."""
+    seen: list[str] = []
+    page = dashboard.page
+    page.on("framenavigated", lambda frame: seen.append(frame.url) if frame == page.main_frame else None)
+    return seen
+
+
+async def test_changes_made_elsewhere_show_without_a_reload(open_dashboard, dashboard_server, api):
+    first = await api.create_config("Live Twilio")
+    await api.add_number(first["id"], "+14155550181")
+    dashboard = await open_dashboard()
+    page = dashboard.page
+    await dashboard.sign_in(dashboard_server.keys["admin"])
+    await dashboard.open_config("Live Twilio")
+    await dashboard.until_live()
+    await dashboard.mark()
+    navigated = navigations(dashboard)
+
+    await api.mutate(RENAME, {"id": first["id"], "name": "Live Twilio renamed"}, "updateTelephonyConfig")
+    await expect(dashboard.config_row(first["id"])).to_contain_text("Live Twilio renamed")
+    await expect(dashboard.details("Live Twilio renamed")).to_be_visible()  # the open one follows too
+
+    # A new configuration: Telnyx without its webhook key (a warning) and no number (critical).
+    telnyx = await api.create_config("Live Telnyx", "TELNYX")
+    row = dashboard.config_row(telnyx["id"])
+    await expect(row).to_contain_text("Live Telnyx")
+    await until_severity(row, "critical", 1)
+    await until_severity(row, "warning", 1)
+    await until_summary_matches(dashboard, api)
+    await screenshot(page, "live-warnings")
+
+    await api.add_number(telnyx["id"], "+14155550182")
+    await until_severity(row, "critical", 0)
+    await until_severity(row, "warning", 1)
+    await api.mutate(UPDATE, {"input": {"id": telnyx["id"], "config": {**VALID["TELNYX"], "webhook_public_key": "a" * 44}}},
+                     "updateTelephonyConfig")
+    await until_severity(row, "warning", 0)
+    await until_summary_matches(dashboard, api)
+
+    await expect(dashboard.connection).to_have_text("Live")
+    assert await dashboard.marked(), "the page was reloaded"
+    assert navigated == []
+
+
+async def until_summary_matches(dashboard: Dashboard, api) -> None:
+    """The page's warnings summary shows the organization's counts as the API tells them."""
+    counts = (await api(SUMMARY))["telephonyConfigWarnings"]["bySeverity"]
+    summary = dashboard.warnings_summary()
+    for severity, count in counts.items():
+        await until_severity(summary, severity, count)
+
+
+class SocketSwitch:
+    """Stands between the page's WebSockets to the server and the server: connects them while
+    on; `cut()` closes every open one (as a server going away would) and refuses new ones until
+    `restore()`."""
+
+    def __init__(self) -> None:
+        self.on = True
+        self.open: list[tuple[Any, Any]] = []
+        self.refused = 0
+        self.refusal = asyncio.Event()
+
+    async def handle(self, socket: Any) -> None:
+        if not self.on:
+            self.refused += 1
+            self.refusal.set()
+            await socket.close(code=1012, reason="server restarting")
+            return
+        self.open.append((socket, socket.connect_to_server()))
+
+    async def cut(self) -> None:
+        self.on = False
+        self.refusal.clear()
+        for page_side, server_side in self.open:
+            await server_side.close(code=1001, reason="going away")
+            await page_side.close(code=1001, reason="going away")
+        self.open.clear()
+
+    def restore(self) -> None:
+        self.on = True
+
+    async def install(self, context: Any) -> None:
+        await context.route_web_socket(is_loopback, self.handle)
+
+
+async def test_the_connection_state_follows_the_socket_and_the_page_catches_up(open_dashboard, dashboard_server, api):
+    config = await api.create_config("Reconnecting Twilio")
+    await api.add_number(config["id"], "+14155550183")
+    switch = SocketSwitch()
+    dashboard = await open_dashboard(context_setup=switch.install)
+    page = dashboard.page
+    await dashboard.sign_in(dashboard_server.keys["admin"])
+    await expect(dashboard.config_row(config["id"])).to_be_visible()
+    await dashboard.until_live()
+    await dashboard.mark()
+
+    await switch.cut()
+    await expect(dashboard.connection).to_have_text(re.compile("^(Reconnecting…|Offline)$"))
+    await asyncio.wait_for(switch.refusal.wait(), 15)  # the page tried again, and was refused
+    await expect(dashboard.connection).to_have_text(re.compile("^(Reconnecting…|Offline)$"))
+    await screenshot(page, "reconnecting")
+    # A change while the page cannot hear of it ...
+    await api.mutate(RENAME, {"id": config["id"], "name": "Renamed while offline"}, "updateTelephonyConfig")
+
+    switch.restore()
+    await expect(dashboard.connection).to_have_text("Live", timeout=20_000)
+    # ... is shown once it is back, and later changes are heard again.
+    await expect(dashboard.config_row(config["id"])).to_contain_text("Renamed while offline")
+    await api.mutate(RENAME, {"id": config["id"], "name": "Renamed after reconnecting"}, "updateTelephonyConfig")
+    await expect(dashboard.config_row(config["id"])).to_contain_text("Renamed after reconnecting")
+    assert await dashboard.marked(), "the page was reloaded"
+    assert switch.refused >= 1

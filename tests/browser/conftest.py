@@ -26,6 +26,7 @@ class DashboardServer:
     database: Path
     secret_keys: str
     log_path: Path
+    env: dict[str, str]  # a second process on the same database starts with it
 
     @property
     def url(self) -> str:
@@ -50,7 +51,7 @@ def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashb
             "reader": cli(["create-api-key", org, "--read-only", "--label", "dashboard reader"], env)}
     log_path = tmp / "server.log"
     with running_server(env, log_path) as server:
-        running = DashboardServer(server, keys, database, secret_keys, log_path)
+        running = DashboardServer(server, keys, database, secret_keys, log_path, env)
         yield running
     log = running.log()
     assert "Traceback" not in log, log[-3000:]
@@ -86,7 +87,7 @@ async def open_dashboard(browser: Any, dashboard_server: DashboardServer) -> Asy
     opened: list[tuple[Any, NetworkLog]] = []
 
     async def open_one(viewport: dict[str, int] = WIDE, *, context_setup: Callable[[Any], Awaitable[None]] | None = None,
-                       goto: bool = True) -> Dashboard:
+                       goto: bool = True, url: str | None = None) -> Dashboard:
         context = await browser.new_context(viewport=viewport)
         context.set_default_timeout(TIMEOUT_MS)
         network = NetworkLog()
@@ -96,7 +97,7 @@ async def open_dashboard(browser: Any, dashboard_server: DashboardServer) -> Asy
             await context_setup(context)
         opened.append((context, network))
         page = await context.new_page()
-        dashboard = Dashboard(page, network, dashboard_server.url)
+        dashboard = Dashboard(page, network, url or dashboard_server.url)
         if goto:
             await dashboard.goto()
         return dashboard

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from ..documents import UPDATE, VALID
+from ..live.server import CLI, free_port, healthy_process
 from .dashboard import Dashboard, expect, until_severity
 from .harness import is_loopback, screenshot
 
@@ -131,3 +132,25 @@ async def test_the_connection_state_follows_the_socket_and_the_page_catches_up(o
     await expect(dashboard.config_row(config["id"])).to_contain_text("Renamed after reconnecting")
     assert await dashboard.marked(), "the page was reloaded"
     assert switch.refused >= 1
+
+
+async def test_a_server_restart_shows_as_reconnecting_then_live(open_dashboard, dashboard_server, api, tmp_path):
+    """A second server process on the module's database, stopped (SIGTERM) and started again on
+    its port while the page stays open."""
+    config = await api.create_config("Restarted Twilio")
+    port = free_port()
+    command = [*CLI, "serve", "--port", str(port)]
+    log_path = tmp_path / "restarted.log"
+    with healthy_process(command, dashboard_server.env, port, log_path):
+        dashboard = await open_dashboard(url=f"http://127.0.0.1:{port}/")
+        await dashboard.sign_in(dashboard_server.keys["admin"])
+        await expect(dashboard.config_row(config["id"])).to_be_visible()
+        await dashboard.until_live()
+        await dashboard.mark()
+    await expect(dashboard.connection).to_have_text(re.compile("^(Reconnecting…|Offline)$"))
+    await api.mutate(RENAME, {"id": config["id"], "name": "Renamed while the server was down"}, "updateTelephonyConfig")
+    with healthy_process(command, dashboard_server.env, port, log_path):
+        await expect(dashboard.connection).to_have_text("Live", timeout=20_000)
+        await expect(dashboard.config_row(config["id"])).to_contain_text("Renamed while the server was down")
+        assert await dashboard.marked(), "the page was reloaded"
+    assert "Traceback" not in log_path.read_text()

@@ -271,7 +271,8 @@ class DocumentGenerator:
             chosen = [name for name in rng.sample(names, len(names))
                       if is_leaf_type(get_named_type(fields[name].type)) or rng.random() < 0.75 - depth * 0.1][:wanted]
             if not chosen:
-                chosen = [next(name for name in names if is_leaf_type(get_named_type(fields[name].type)))]
+                leaves = [name for name in names if is_leaf_type(get_named_type(fields[name].type))]
+                chosen = [leaves[0] if leaves else rng.choice(names)]  # Viewer holds objects only
         if rng.random() < 0.12:  # the same field again: other arguments (an alias) or a merge
             chosen.append(rng.choice(chosen))
         for name in chosen:

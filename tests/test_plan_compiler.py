@@ -149,7 +149,7 @@ def test_node_plans_each_type_it_may_be() -> None:
     plan = compiled("{ node(id: \"x\") { id ... on PhoneNumber { phoneNumber } } }")
     node = plan.root.fields[0]
     assert node.abstract and node.children is not None
-    assert set(node.children) == {"TelephonyConfig", "PhoneNumber", "WebhookEndpoint", "AuditEvent"}
+    assert set(node.children) == {"TelephonyConfig", "PhoneNumber", "WebhookEndpoint", "AuditEvent", "Organization"}
     assert [f.key for f in node.children["PhoneNumber"].fields] == ["id", "phoneNumber"]
     assert [f.key for f in node.children["TelephonyConfig"].fields] == ["id"]
 

@@ -31,6 +31,7 @@ def test_a_row_type_declares_every_column_of_its_table_and_which_may_be_null(row
 @pytest.mark.parametrize(("row_type", "tables"), [
     (queries.KeyListingRow, [queries.KEYS]),
     (queries.KeyLookupRow, [queries.KEYS, queries.ORGANIZATIONS]),
+    (queries.OrganizationRow, [queries.ORGANIZATIONS]),
 ])
 def test_a_row_type_of_some_columns_says_which_may_be_null(row_type: type, tables: list[sa.Table]) -> None:
     columns = {column.name: bool(column.nullable) for table in reversed(tables) for column in table.c}

@@ -40,11 +40,26 @@ class ConfigWarning:
 
 
 @dataclass(frozen=True)
+class SeverityCounts:
+    """Warnings counted by severity: the three add up to all of them."""
+
+    critical: int = 0
+    warning: int = 0
+    info: int = 0
+
+    @classmethod
+    def of(cls, severities: Iterable[Severity]) -> SeverityCounts:
+        counts = Counter(severities)
+        return cls(critical=counts[Severity.CRITICAL], warning=counts[Severity.WARNING], info=counts[Severity.INFO])
+
+
+@dataclass(frozen=True)
 class WarningSummary:
     total_count: int
     configs_with_warnings_count: int
     by_code: tuple[tuple[WarningCode, int], ...]
     has_default_outbound: bool
+    by_severity: SeverityCounts = SeverityCounts()
 
 
 # A missing optional key that leaves a provider half-working: (provider, key) -> warning.
@@ -160,14 +175,17 @@ def summarize(
     """`disabled_endpoints`: webhook endpoints disabled for failing, each one warning of the
     organization's (in totalCount and byCode, not in configsWithWarningsCount)."""
     counts: Counter[WarningCode] = Counter()
+    severities: list[Severity] = [ENDPOINT_DISABLED.severity] * disabled_endpoints
     configs_with_warnings = 0
     for warnings in per_config:
         configs_with_warnings += bool(warnings)
         counts.update(warning.code for warning in warnings)
+        severities.extend(warning.severity for warning in warnings)
     counts[WarningCode.WEBHOOK_ENDPOINT_DISABLED] += disabled_endpoints
     return WarningSummary(
         total_count=sum(counts.values()),
         configs_with_warnings_count=configs_with_warnings,
         by_code=tuple((code, counts[code]) for code in WarningCode if counts[code]),
         has_default_outbound=has_default_outbound,
+        by_severity=SeverityCounts.of(severities),
     )

@@ -29,6 +29,7 @@ from ..storage.audit import AuditRow, EventFilter
 from ..storage.db import Database
 from ..storage.queries import ConfigRow, NumberCounts, NumberRow, PositionalRow
 from .reads import summary_of, warning_summary, warnings_of
+from .tenancy import Principal
 
 NO_NUMBERS = NumberCounts(0, 0)
 K = TypeVar("K", bound=Hashable)
@@ -73,8 +74,10 @@ class KeyedRows(Generic[K, V]):
 
 class Reader:
     def __init__(self, db: Database, org_id: int, vault: Vault, *, config_timestamps: bool = True,
-                 number_timestamps: bool = True) -> None:
+                 number_timestamps: bool = True, principal: Principal | None = None) -> None:
         self.db, self.org_id, self.vault = db, org_id, vault
+        self.principal = principal  # who reads: Query.viewer shows its key
+        self._organization: list[queries.OrganizationRow | None] = []  # read once, on first use
         self.config_timestamps, self.number_timestamps = config_timestamps, number_timestamps
         self._held: queries.Reader | None = None
         self._all_configs: list[ConfigRow] | None = None
@@ -91,9 +94,10 @@ class Reader:
     @classmethod
     @asynccontextmanager
     async def holding(cls, db: Database, org_id: int, vault: Vault, *, config_timestamps: bool,
-                      number_timestamps: bool) -> AsyncIterator[Reader]:
+                      number_timestamps: bool, principal: Principal | None = None) -> AsyncIterator[Reader]:
         """A reader whose every read runs in one session, open while the block runs."""
-        reader = cls(db, org_id, vault, config_timestamps=config_timestamps, number_timestamps=number_timestamps)
+        reader = cls(db, org_id, vault, config_timestamps=config_timestamps, number_timestamps=number_timestamps,
+                     principal=principal)
         async with db.reading_rows() as session:
             reader._held = session
             yield reader
@@ -105,6 +109,17 @@ class Reader:
         else:
             async with self.db.reading_rows() as session:
                 yield session
+
+    # --- The organization ------------------------------------------------------------------
+
+    async def organization(self) -> queries.OrganizationRow | None:
+        """The reader's organization (its name, its data version as this operation reads it)."""
+        if not self._organization:
+            async with self._session() as session:
+                row = await queries.organization(session, org_id=self.org_id)
+            if not self._organization:  # a concurrent caller may have read it meanwhile
+                self._organization.append(row)
+        return self._organization[0]
 
     # --- Configurations --------------------------------------------------------------------
 

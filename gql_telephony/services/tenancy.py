@@ -22,6 +22,7 @@ from ..storage.tables import ApiKey, Organization, utcnow
 KEY_PREFIX = "gqlt_"
 MAX_KEY_LENGTH = 200
 MAX_LABEL_LENGTH = 64
+MAX_ORGANIZATION_NAME_LENGTH = 200  # the column's width
 # Ids per statement when checking many keys at once (well under SQLite's parameter limit).
 KEY_IDS_PER_STATEMENT = 500
 
@@ -65,7 +66,7 @@ def hash_key(key: str) -> str:
 
 async def create_organization(db: Database, name: str) -> int:
     name = name.strip()
-    if not name or len(name) > 200:
+    if not name or len(name) > MAX_ORGANIZATION_NAME_LENGTH:
         raise ValueError("the organization name must be 1 to 200 characters")
     async with db.writing() as session:
         organization = Organization(name=name)

@@ -100,6 +100,17 @@ class KeyLookupRow(Protocol):
     def label(self) -> str | None: ...
 
 
+class OrganizationRow(Protocol):
+    """What the API shows of an organization: its name, and how far its data has moved."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def data_version(self) -> int: ...
+
+
 class KeyListingRow(Protocol):
     """What a listing shows of an API key: never its hash."""
 
@@ -151,6 +162,13 @@ def _key_by_hash() -> Query:
                   KEYS.c.id, KEYS.c.label)
         .join(ORGANIZATIONS, ORGANIZATIONS.c.id == KEYS.c.organization_id)
         .where(KEYS.c.key_hash == sa.bindparam("key_hash"), KEYS.c.revoked_at.is_(None))
+    )
+
+
+@cache
+def _organization() -> Query:
+    return sa.select(ORGANIZATIONS.c.id, ORGANIZATIONS.c.name, ORGANIZATIONS.c.data_version).where(
+        ORGANIZATIONS.c.id == ORG_ID
     )
 
 
@@ -210,6 +228,11 @@ def _numbers_by_ids(timestamps: bool) -> Query:
 async def api_key_by_hash(session: Reader, *, key_hash: str) -> KeyLookupRow | None:
     """The key, unless revoked, with its organization's data version, read in the same statement."""
     return (await session.execute(_key_by_hash(), {"key_hash": key_hash})).first()
+
+
+async def organization(session: Reader, *, org_id: int) -> OrganizationRow | None:
+    """The organization's name and data version (None: it is gone)."""
+    return (await session.execute(_organization(), {"org_id": org_id})).first()
 
 
 async def live_key_ids(session: Reader, *, ids: Sequence[int]) -> set[int]:

@@ -7,7 +7,14 @@ from collections.abc import Iterable
 import pytest
 
 from gql_telephony.domain.providers import ProviderKey
-from gql_telephony.domain.warnings import ConfigWarning, Severity, WarningCode, config_warnings, summarize
+from gql_telephony.domain.warnings import (
+    ConfigWarning,
+    Severity,
+    SeverityCounts,
+    WarningCode,
+    config_warnings,
+    summarize,
+)
 
 TELNYX_KEY = WarningCode.TELNYX_MISSING_WEBHOOK_PUBLIC_KEY
 VONAGE_SECRET = WarningCode.VONAGE_MISSING_SIGNATURE_SECRET
@@ -153,3 +160,18 @@ def test_endpoints_disabled_for_failing_count_as_warnings_of_no_configuration() 
     assert summary.configs_with_warnings_count == 1
     assert summary.by_code == ((NO_NUMBERS, 1), (WarningCode.WEBHOOK_ENDPOINT_DISABLED, 2))
     assert summarize([], has_default_outbound=False, disabled_endpoints=0).by_code == ()
+
+
+def test_the_summary_counts_every_warning_by_its_severity() -> None:
+    trial = ConfigWarning(WarningCode.PROVIDER_TRIAL_ACCOUNT, Severity.INFO, "trial", None)
+    summary = summarize([[w(NO_NUMBERS), w(TELNYX_KEY), trial], [w(VONAGE_SECRET)], []],
+                        has_default_outbound=True, disabled_endpoints=2)
+    # Each warning by its own severity (w() makes WARNINGs); a disabled endpoint is a CRITICAL one.
+    assert summary.by_severity == SeverityCounts(critical=2, warning=3, info=1)
+    assert sum(vars(summary.by_severity).values()) == summary.total_count == 6
+    assert summarize([], has_default_outbound=False).by_severity == SeverityCounts(0, 0, 0)
+
+
+def test_severity_counts_of_one_configuration() -> None:
+    found = config_warnings(ProviderKey.TELNYX, {"api_key"}, 0)
+    assert SeverityCounts.of(warning.severity for warning in found) == SeverityCounts(critical=1, warning=1, info=0)

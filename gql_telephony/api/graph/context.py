@@ -50,7 +50,8 @@ class Context:
     def renew_reads(self) -> Batches:
         """Forget everything read so far (at the start of an operation, after each mutation)."""
         runtime = self.runtime
-        batches = Batches(Reader(runtime.db, self.principal.org_id if self.principal else -1, runtime.vault))
+        batches = Batches(Reader(runtime.db, self.principal.org_id if self.principal else -1, runtime.vault,
+                                 principal=self.principal))
         _operation_batches.set((self, batches))
         return batches
 

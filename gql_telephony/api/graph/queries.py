@@ -23,6 +23,7 @@ from .types import (
     TelephonyConfigType,
     TelephonyConfigWarningSummaryType,
 )
+from .viewer_types import ViewerType, organizations, viewers
 from .webhook_types import (
     WebhookDeliveryConnection,
     WebhookEndpointConnection,
@@ -67,7 +68,7 @@ async def nodes_of(reader: Reader, global_ids: list[str]) -> list[NodeSource | N
     decoded = [decode_id(global_id) for global_id in global_ids]
     lookups: dict[str, Callable[[list[int]], Awaitable[Mapping[int, Any]]]] = {
         "TelephonyConfig": reader.configs, "PhoneNumber": reader.numbers, "AuditEvent": reader.audit_events,
-        "WebhookEndpoint": partial(endpoints_of, reader),
+        "WebhookEndpoint": partial(endpoints_of, reader), "Organization": partial(organizations, reader),
     }
     found: dict[str, Mapping[int, Any]] = {}
     for type_name, lookup in lookups.items():
@@ -93,6 +94,7 @@ async def _nodes(reader: Reader, roots: list[None], ids: NodeIds) -> list[list[N
 @view("Query", description="Reads, all of the organization whose API key sent the request.")
 class Query:
     source: strawberry.Private[None]  # the root value: nothing
+    viewer: ViewerType = batched(viewers, description="Who is asking: the request's API key and its organization.")
     telephony_configs: TelephonyConfigConnection = batched(
         _config_pages, description="The organization's configurations, oldest first."
     )

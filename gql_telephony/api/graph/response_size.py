@@ -45,6 +45,8 @@ from ...domain.webhook_endpoints import (
 )
 from ...services.signing_secrets import masked, new_secret
 from ...services.telephony_configs import MAX_NAME_LENGTH
+from ...services.tenancy import MAX_LABEL_LENGTH as MAX_KEY_LABEL_LENGTH
+from ...services.tenancy import MAX_ORGANIZATION_NAME_LENGTH
 from ..http.json_encoding import encode_json
 from .audit_types import MAX_ENTITY_TYPE_LENGTH, MAX_LISTED_CHANGES, MAX_TEXT_LENGTH, SHOWN_VALUE_BYTES
 
@@ -127,6 +129,9 @@ TEXT_SIZES: dict[tuple[str, str], int] = {
     ("AuditChange", "field"): _typed(MAX_TEXT_LENGTH),
     ("AuditChange", "before"): SHOWN_VALUE_BYTES,
     ("AuditChange", "after"): SHOWN_VALUE_BYTES,
+    ("Organization", "name"): _typed(MAX_ORGANIZATION_NAME_LENGTH),
+    ("Organization", "dataVersion"): len(encode_json(str(2**63 - 1))),  # a BIGINT column
+    ("ApiKey", "label"): _typed(MAX_KEY_LABEL_LENGTH),
     ("*Edge", "cursor"): len(encode_json(encode_cursor(MAX_KEY))),
     ("PageInfo", "startCursor"): len(encode_json(encode_cursor(MAX_KEY))),
     ("PageInfo", "endCursor"): len(encode_json(encode_cursor(MAX_KEY))),

@@ -21,7 +21,15 @@ from ...domain.errors import ErrorCode, UserError
 from ...domain.ids import encode_cursor, encode_id
 from ...domain.provider_checks import AccountCheck, AccountStatus, NumberCheck, NumberStatus
 from ...domain.providers import PROVIDERS, Connectivity, FieldType, Provider, ProviderField, ProviderKey
-from ...domain.warnings import LISTED_NUMBER_WARNINGS, ConfigWarning, Severity, WarningCode, WarningSummary, listed
+from ...domain.warnings import (
+    LISTED_NUMBER_WARNINGS,
+    ConfigWarning,
+    Severity,
+    SeverityCounts,
+    WarningCode,
+    WarningSummary,
+    listed,
+)
 from ...services.reader import Reader
 from ...services.reads import stored_config
 from ...storage.queries import POSITIONS, ConfigRow, NumberRow
@@ -133,6 +141,14 @@ class WarningCodeCount:
     count: int = computed(itemgetter(1), description="Its warnings in all configs (at least 1).")
 
 
+@view("WarningSeverityCounts", description="Warnings counted by severity: the three add up to all of them.")
+class WarningSeverityCountsType:
+    source: strawberry.Private[SeverityCounts]
+    critical: int = read(description="Warnings of severity CRITICAL: calls fail until they are fixed.")
+    warning: int = read(description="Warnings of severity WARNING.")
+    info: int = read(description="Warnings of severity INFO.")
+
+
 @view("TelephonyConfigWarningSummary", description="The organization's warnings, counted.")
 class TelephonyConfigWarningSummaryType:
     source: strawberry.Private[WarningSummary]
@@ -140,6 +156,7 @@ class TelephonyConfigWarningSummaryType:
     configs_with_warnings_count: int = read(description="Configs with at least one warning.")
     by_code: list[WarningCodeCount] = read(description="One entry per code with a count above zero.")
     has_default_outbound: bool = read(description="False when no config is the default outbound one.")
+    by_severity: WarningSeverityCountsType = read(description="All of them by severity (they add up to totalCount).")
 
 
 # --- Connections: views over a Page -------------------------------------------------------------
@@ -289,6 +306,10 @@ async def _warning_counts(reader: Reader, rows: list[ConfigRow]) -> list[int]:
     return [len(found) for found in await reader.warnings(rows)]
 
 
+async def _severity_counts(reader: Reader, rows: list[ConfigRow]) -> list[SeverityCounts]:
+    return [SeverityCounts.of(warning.severity for warning in found) for found in await reader.warnings(rows)]
+
+
 async def _account_checks(reader: Reader, rows: list[ConfigRow]) -> list[AccountCheck | None]:
     found = await reader.account_checks([row.id for row in rows])
     return [found[row.id] for row in rows]
@@ -339,6 +360,9 @@ class TelephonyConfigType(Node):
     ))
     warning_count: int = batched(
         _warning_counts, description="Every warning, number warnings beyond those listed included."
+    )
+    warning_counts_by_severity: WarningSeverityCountsType = batched(
+        _severity_counts, description="Every warning (as warningCount counts them), by severity."
     )
     provider_check: ProviderAccountCheckType | None = batched(
         _account_checks, description="Null until the provider is first asked."

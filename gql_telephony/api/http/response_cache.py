@@ -25,6 +25,7 @@ class CacheKey(NamedTuple):
     query: str
     operation_name: str | None
     variables: str  # canonical JSON: the same values in any key order make the same key
+    api_key_id: int = 0  # the key's own, for a document that may show the key (Query.viewer); else 0
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,17 @@ class CachedResponse:
         return len(self.body) + len(key.query) + len(key.variables) + ENTRY_OVERHEAD
 
 
+# A document selects Query.viewer only by spelling its name: one that never does answers alike for
+# every key of the organization, and shares its entries with them.
+KEY_DEPENDENT_FIELD = "viewer"
+
+
 def cache_key(org_id: int, data_version: int, query: str, operation_name: str | None,
-              variables: dict[str, Any] | None) -> CacheKey:
+              variables: dict[str, Any] | None, *, api_key_id: int = 0) -> CacheKey:
+    """`api_key_id`: the requesting key, kept in the key only when the document may show it."""
     canonical = json.dumps(variables, sort_keys=True, separators=(",", ":")) if variables else ""
-    return CacheKey(org_id, data_version, query, operation_name, canonical)
+    shown_key = api_key_id if KEY_DEPENDENT_FIELD in query else 0
+    return CacheKey(org_id, data_version, query, operation_name, canonical, shown_key)
 
 
 class ResponseCache:

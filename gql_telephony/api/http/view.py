@@ -251,7 +251,7 @@ class GraphQLView(GraphQL[Context, None]):
         if principal is None or self.cache is None or not request_data.query:
             return None
         key = cache_key(principal.org_id, principal.data_version, request_data.query,
-                        request_data.operation_name, request_data.variables)
+                        request_data.operation_name, request_data.variables, api_key_id=principal.key_id)
         hit = self.cache.get(key)
         if hit is None:
             state.cache_key = key
@@ -316,9 +316,9 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Any, context: Context, request_data: GraphQLRequestData, run_generic: RunGeneric
     ) -> ExecutionResult:
         """By the query's compiled plan when one covers it, else by the generic executor."""
-        if self.plans is not None:
+        if self.plans is not None and context.principal is not None:
             answered = await self.plans.run(
-                context.org_id, request_data.query or "", request_data.operation_name, request_data.variables
+                context.principal, request_data.query or "", request_data.operation_name, request_data.variables
             )
             if answered is not None:
                 operation, data = answered

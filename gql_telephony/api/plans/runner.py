@@ -27,6 +27,7 @@ from strawberry.schema.schema import validate_document
 
 from ...crypto import Vault
 from ...services.reader import Reader
+from ...services.tenancy import Principal
 from ...storage.db import Database
 from ..graph.documents import chosen_operation, fragment_map, parse_document
 from ..graph.limits import DocumentShapeLimits, check_operation
@@ -104,18 +105,18 @@ class PlanRunner:
         self.gave_up: Counter[str] = Counter()
 
     async def run(
-        self, org_id: int, query: str, operation_name: str | None, raw_variables: dict[str, Any] | None
+        self, principal: Principal, query: str, operation_name: str | None, raw_variables: dict[str, Any] | None
     ) -> tuple[OperationDefinitionNode, dict[str, Any]] | None:
         """The operation and its data, or None: the generic executor must answer."""
         try:
-            return await self._run(org_id, query, operation_name, raw_variables or {})
+            return await self._run(principal, query, operation_name, raw_variables or {})
         except Exception as error:
             logger.debug("the generic executor answers instead of a plan: %s", type(error).__name__)
             self.gave_up[type(error).__name__] += 1
             return None
 
     async def _run(
-        self, org_id: int, query: str, operation_name: str | None, raw_variables: dict[str, Any]
+        self, principal: Principal, query: str, operation_name: str | None, raw_variables: dict[str, Any]
     ) -> tuple[OperationDefinitionNode, dict[str, Any]] | None:
         prepared = self.prepare(query)
         operation = prepared.operation(operation_name) if prepared.document is not None else None
@@ -130,7 +131,7 @@ class PlanRunner:
         if plan is None:
             return None
         async with Reader.holding(
-            self.db, org_id, self.vault,
+            self.db, principal.org_id, self.vault, principal=principal,
             config_timestamps=plan.asks("TelephonyConfig", *TIMESTAMP_FIELDS),
             number_timestamps=plan.asks("PhoneNumber", *TIMESTAMP_FIELDS),
         ) as reader:

@@ -55,6 +55,12 @@ lint: install
 graphiql-assets: install
 	$(BIN)/python tools/vendor_graphiql.py
 
+# The dashboard's libraries (Preact with htm, graphql-ws), vendored from npm at the versions the
+# script pins (needs npm and the registry; the server never fetches them): tools/vendor_dashboard.py.
+.PHONY: dashboard-assets
+dashboard-assets: install
+	$(BIN)/python tools/vendor_dashboard.py
+
 schema: install
 	$(BIN)/gql-telephony export-schema > schema.graphql
 

@@ -15,6 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from .api.graph.schema import build_schema
+from .api.http.dashboard import ROUTE_PREFIX as DASHBOARD_ASSETS
+from .api.http.dashboard import dashboard_asset, dashboard_page
 from .api.http.graphiql_assets import ROUTE_PREFIX as GRAPHIQL_ASSETS
 from .api.http.graphiql_assets import graphiql_asset
 from .api.http.key_watch import KeyWatch
@@ -32,6 +34,7 @@ from .outbound.clients import CLIENTS
 from .outbound.http import ProviderHttp
 from .services.events import Broker, MemoryBroker
 from .services.key_usage import KeyUsage
+from .services.organization_changes import OrganizationChanges
 from .services.phone_numbers import PhoneNumbers
 from .services.provider_checks import ProviderChecks
 from .services.summary_feed import SummaryFeed
@@ -80,6 +83,7 @@ def build_runtime(settings: Settings, *, db: Database | None = None, vault: Vaul
         endpoints=WebhookEndpoints(db, vault, broker, allow_private_hosts=settings.allow_private_webhook_hosts,
                                    webhooks_due=webhooks_due),
         summaries=SummaryFeed(db, vault, broker),
+        changes=OrganizationChanges(db, vault, broker),
         read_paths=ReadPaths(),
         key_usage=KeyUsage(db),
         key_watch=KeyWatch(db),
@@ -101,8 +105,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or build_runtime(settings or Settings.from_env())
     view = GraphQLView(build_schema(production=runtime.settings.is_production), runtime)
 
-    metrics = Metrics(runtime.db, lambda: runtime.summaries.listener_count, runtime.read_paths,
-                      runtime.provider_http.outcomes, runtime.delivery_worker.outcomes)
+    metrics = Metrics(runtime.db, lambda: runtime.summaries.listener_count + runtime.changes.listener_count,
+                      runtime.read_paths, runtime.provider_http.outcomes, runtime.delivery_worker.outcomes)
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -172,6 +176,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
+        # The dashboard (docs/DASHBOARD.md): static files, a client of /graphql like any other.
+        Route("/", dashboard_page, methods=["GET", "HEAD"]),
+        Route(DASHBOARD_ASSETS + "{name:path}", dashboard_asset, methods=["GET", "HEAD"]),
     ]
     if not settings.is_production:
         # GraphiQL's scripts and styles come from here, not a CDN: the explorer works offline.

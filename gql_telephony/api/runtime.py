@@ -11,6 +11,7 @@ from ..crypto import Vault
 from ..outbound.http import ProviderHttp
 from ..services.events import Broker
 from ..services.key_usage import KeyUsage
+from ..services.organization_changes import OrganizationChanges
 from ..services.phone_numbers import PhoneNumbers
 from ..services.provider_checks import ProviderChecks
 from ..services.summary_feed import SummaryFeed
@@ -46,6 +47,7 @@ class Runtime:
     configs: TelephonyConfigs
     numbers: PhoneNumbers
     summaries: SummaryFeed
+    changes: OrganizationChanges
     read_paths: ReadPaths
     key_usage: KeyUsage
     key_watch: KeyWatch

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator
+from typing import Protocol
 
 from ..crypto import Vault
 from ..domain.warnings import WarningSummary
@@ -82,7 +83,7 @@ class SummaryFeed:
         queue: asyncio.Queue[WarningSummary] = asyncio.Queue(maxsize=1)
         watcher.listeners.add(queue)  # before reading `latest`, so no change falls in between
         try:
-            await _ready_or_failed(watcher)
+            await ready_or_failed(watcher)
             assert watcher.latest is not None
             sent = watcher.latest
             yield sent
@@ -100,7 +101,12 @@ class SummaryFeed:
                     await watcher.task
 
 
-async def _ready_or_failed(watcher: _Watcher) -> None:
+class _Starting(Protocol):
+    ready: asyncio.Event
+    task: asyncio.Task[None]
+
+
+async def ready_or_failed(watcher: _Starting) -> None:
     """Wait for the first summary; if computing it failed, raise that failure here."""
     ready = asyncio.ensure_future(watcher.ready.wait())
     try:

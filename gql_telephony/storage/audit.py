@@ -164,6 +164,41 @@ async def events_by_ids(session: Reading, *, org_id: int, ids: Sequence[int]) ->
     return {row.id: row for row in (await session.execute(query)).all()}
 
 
+# --- Following: what happened after an event already seen (api organizationChanges) ----------
+
+
+class HappenedRow(Protocol):
+    """An event as a follower reads it: its id (the organization's commit order), action and entity."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def entity_id(self) -> str | None: ...
+
+
+@cache
+def _happened_after() -> Select:
+    return (
+        sa.select(AUDIT_EVENTS.c.id, AUDIT_EVENTS.c.action, AUDIT_EVENTS.c.entity_id)
+        .where(AUDIT_EVENTS.c.organization_id == _ORG_ID, AUDIT_EVENTS.c.id > sa.bindparam("after_id"))
+        .order_by(AUDIT_EVENTS.c.id).limit(sa.bindparam("limit"))
+    )
+
+
+async def happened_after(session: Reading, *, org_id: int, after_id: int, limit: int) -> list[HappenedRow]:
+    """The organization's first `limit` events after `after_id`, oldest first (ix_audit_event_org)."""
+    rows = await session.execute(_happened_after(), {"org_id": org_id, "after_id": after_id, "limit": limit})
+    return rows.all()  # type: ignore[return-value]  # typed Sequence, built as a list
+
+
+async def last_event_id(session: Reading, *, org_id: int) -> int:
+    """The organization's newest event id; 0 when it has none."""
+    query = sa.select(sa.func.max(AUDIT_EVENTS.c.id)).where(AUDIT_EVENTS.c.organization_id == org_id)
+    return int((await session.execute(query)).scalar_one() or 0)
+
+
 # --- Retention ----------------------------------------------------------------------------------
 
 

@@ -83,6 +83,16 @@ class Database:
             yield connection
 
     @asynccontextmanager
+    async def reading_snapshot(self) -> AsyncIterator[AsyncConnection]:
+        """Like `reading_rows`, but every statement of the block sees the same committed state:
+        SQLite's read transaction does already; PostgreSQL's default (READ COMMITTED) takes a
+        snapshot per statement, so the block runs in REPEATABLE READ there."""
+        async with self.read_engine.connect() as connection:
+            if not self.is_sqlite:
+                await connection.execution_options(isolation_level="REPEATABLE READ")
+            yield connection
+
+    @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         async with self._writers() as session, session.begin():

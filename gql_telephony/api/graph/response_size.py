@@ -51,6 +51,7 @@ from ..http.json_encoding import encode_json
 from .audit_types import MAX_ENTITY_TYPE_LENGTH, MAX_LISTED_CHANGES, MAX_TEXT_LENGTH, SHOWN_VALUE_BYTES
 
 MIN_FIELD_SIZE = 128
+MAX_CHANGED_IDS_PRICED = 10_000
 TEXT_BYTES = 6
 # The column's width; E.164 or a sip: URI made of ASCII that JSON writes as it is.
 PHONE_NUMBER_LENGTH = 300
@@ -131,6 +132,7 @@ TEXT_SIZES: dict[tuple[str, str], int] = {
     ("AuditChange", "after"): SHOWN_VALUE_BYTES,
     ("Organization", "name"): _typed(MAX_ORGANIZATION_NAME_LENGTH),
     ("Organization", "dataVersion"): len(encode_json(str(2**63 - 1))),  # a BIGINT column
+    ("OrganizationChange", "dataVersion"): len(encode_json(str(2**63 - 1))),
     ("ApiKey", "label"): _typed(MAX_KEY_LABEL_LENGTH),
     ("*Edge", "cursor"): len(encode_json(encode_cursor(MAX_KEY))),
     ("PageInfo", "startCursor"): len(encode_json(encode_cursor(MAX_KEY))),
@@ -169,6 +171,10 @@ SHORT_LISTS: dict[tuple[str, str], tuple[int, str]] = {
     ("UserError", "field"): (3, "input, config, and a key"),
     ("AuditEvent", "changes"): (MAX_LISTED_CHANGES, "an event's changes, as many as shown"),
     ("WebhookEndpoint", "events"): (len(WebhookEventType), "each event type at most once"),
+    ("OrganizationChange", "events"): (len(WebhookEventType), "one entry per event type"),
+    # Not a cap: a message names every entity its writes changed (an import of thousands of
+    # numbers included). Sized for a large import, so that aliases of it are priced as large.
+    ("OrganizationChangeEvent", "entityIds"): (MAX_CHANGED_IDS_PRICED, "the entities changed since the last message"),
     ("WebhookEndpoint", "warnings"): (1, "WEBHOOK_ENDPOINT_DISABLED, or none"),
     ("WebhookDelivery", "attempts"): (MAX_LISTED_ATTEMPTS, "a delivery lists its latest attempts"),
     # One per refused input key, so bounded by the request body (1 MiB) rather than a constant:

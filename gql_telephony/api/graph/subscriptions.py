@@ -1,4 +1,5 @@
-"""The Subscription root: the warning summary now, then each time it changes."""
+"""The Subscription root: the warning summary, and the organization's changes, each now and
+then as they happen (services/summary_feed.py, services/organization_changes.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import AsyncGenerator
 
 import strawberry
 
+from .change_types import OrganizationChangeType
 from .types import Info, TelephonyConfigWarningSummaryType
 
 
@@ -21,5 +23,16 @@ class Subscription:
         try:
             async for summary in feed:
                 yield TelephonyConfigWarningSummaryType(source=summary)
+        finally:
+            await feed.aclose()
+
+    @strawberry.subscription(  # type: ignore[untyped-decorator]  # with arguments it is typed Any
+        description="The data version now (no events), then after each write what it changed, coalesced."
+    )
+    async def organization_changes(self, info: Info) -> AsyncGenerator[OrganizationChangeType, None]:
+        feed = info.context.runtime.changes.follow(info.context.org_id)
+        try:
+            async for change in feed:
+                yield OrganizationChangeType(source=change)
         finally:
             await feed.aclose()

@@ -83,7 +83,8 @@ class Metrics:
         self.sql_statements = Counter("gql_telephony_sql_statements_total", "SQL statements executed.",
                                       registry=self.registry)
         self.subscriptions = Gauge("gql_telephony_active_subscriptions",
-                                   "Subscriptions being served (warning-summary listeners).", registry=self.registry)
+                                   "Subscriptions being served (warning summaries, organization changes).",
+                                   registry=self.registry)
         self.subscriptions.set_function(lambda: float(listeners()))
         if read_paths is not None:
             self.registry.register(ReadPathCollector(read_paths))

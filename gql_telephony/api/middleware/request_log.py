@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("gql_telephony.access")
 
 FACTS_KEY = "gql_telephony.request"
-ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics", "/"})
+DASHBOARD_FILES = "/dashboard/"  # one label for all of the dashboard's files
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
 MAX_INSPECTED_BODY = 1024 * 1024  # larger responses are not read for error codes
@@ -70,7 +71,9 @@ def request_id_from(scope: Scope) -> str:
 
 def route_of(path: str) -> str:
     """A label of bounded cardinality: a known route, or "other"."""
-    return path if path in ROUTES else "other"
+    if path in ROUTES:
+        return path
+    return DASHBOARD_FILES if path.startswith(DASHBOARD_FILES) else "other"
 
 
 def error_codes(body: bytes) -> list[str]:

@@ -1,0 +1,292 @@
+// The dashboard: sign-in, then the organization's configurations, kept current by organizationChanges.
+import {
+  forgetKey, gql, KeyRefused, storedKey, storeKey, watchChanges,
+} from './api.js';
+import { ConfigDetails } from './details.js';
+import { ConfigForm } from './forms.js';
+import { LastCheck, SeverityCounts } from './format.js';
+import {
+  html, render, useCallback, useEffect, useRef, useState,
+} from './lib.js';
+import { CHANGES, DETAILS, OVERVIEW, VIEWER } from './queries.js';
+
+const REFUSED = 'The server refused this API key. Check it and sign in again.';
+
+function SignIn({ onSignedIn, refusal }) {
+  const [error, setError] = useState(refusal);
+  const [busy, setBusy] = useState(false);
+  const input = useRef(null);
+  useEffect(() => input.current?.focus(), []);
+
+  async function submit(event) {
+    event.preventDefault();
+    const key = input.current.value.trim();
+    if (!key) {
+      setError('Enter an API key.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const data = await gql(key, VIEWER);
+      storeKey(key);
+      onSignedIn({ key, viewer: data.viewer, providers: data.telephonyProviders });
+    } catch (failure) {
+      setError(failure instanceof KeyRefused ? REFUSED : failure.message);
+      setBusy(false);
+    }
+  }
+
+  return html`
+    <main class="sign-in">
+      <h1>gql-telephony</h1>
+      <form aria-label="Sign in" onSubmit=${submit} novalidate>
+        ${error && html`<p role="alert" class="form-error">${error}</p>`}
+        <label for="api-key">API key</label>
+        <input id="api-key" ref=${input} type="password" autocomplete="off" spellcheck="false"
+          aria-describedby="api-key-hint" />
+        <p class="hint" id="api-key-hint">
+          Kept in this tab only (sessionStorage) and sent in the Authorization header. <code>make run</code> prints a demo key.
+        </p>
+        <button type="submit" disabled=${busy}>Sign in</button>
+      </form>
+    </main>`;
+}
+
+function Header({ viewer, connection, onSignOut, onReconnect }) {
+  const { organization, apiKey } = viewer;
+  return html`
+    <header class="top">
+      <div class="who">
+        <h1>${organization.name}</h1>
+        <span class="key-label">Key: ${apiKey.label || 'unlabelled'}</span>
+        ${apiKey.readOnly && html`<span class="badge read-only">Read-only</span>`}
+      </div>
+      <div class="session">
+        <span role="status" aria-label="Connection" class="connection" data-state=${connection}>${connection}</span>
+        ${connection === 'Offline' && html`<button type="button" class="secondary" onClick=${onReconnect}>Reconnect</button>`}
+        <button type="button" class="secondary" onClick=${onSignOut}>Sign out</button>
+      </div>
+    </header>`;
+}
+
+function WarningsSummary({ summary }) {
+  return html`
+    <section aria-labelledby="warnings-heading" class="panel">
+      <h2 id="warnings-heading">Warnings</h2>
+      <p><${SeverityCounts} counts=${summary.bySeverity} /></p>
+      ${!summary.hasDefaultOutbound && html`<p class="notice">No default outbound configuration</p>`}
+    </section>`;
+}
+
+function ConfigTable({ configs, selectedId, onOpen }) {
+  if (!configs.length) return html`<p>No configuration yet.</p>`;
+  return html`
+    <div class="table-scroll" tabindex="0">
+      <table aria-label="Configurations">
+        <thead><tr>
+          <th scope="col">Name</th><th scope="col">Provider</th><th scope="col">Default</th>
+          <th scope="col">Active numbers</th><th scope="col">Warnings</th><th scope="col">Last check</th>
+        </tr></thead>
+        <tbody>${configs.map((config) => html`
+          <tr data-config-id=${config.id} key=${config.id} class=${config.id === selectedId ? 'selected' : ''}>
+            <td><button type="button" class="link" aria-current=${config.id === selectedId ? 'true' : undefined}
+              onClick=${() => onOpen(config.id)}>${config.name}</button></td>
+            <td>${config.providerMetadata.name}</td>
+            <td>${config.isDefaultOutbound && html`<span class="badge default">Default</span>`}</td>
+            <td>${config.phoneNumberCount}</td>
+            <td><${SeverityCounts} counts=${config.warningCountsBySeverity} /></td>
+            <td><${LastCheck} check=${config.providerCheck} /></td>
+          </tr>`)}
+        </tbody>
+      </table>
+    </div>`;
+}
+
+function Dashboard({ session, onSignOut, onRefused }) {
+  const { key, providers } = session;
+  const [viewer, setViewer] = useState(session.viewer);
+  const [overview, setOverview] = useState(null);
+  const [selectedId, setSelectedId] = useState(null);
+  const [details, setDetails] = useState(null);
+  const [pages, setPages] = useState([null]); // the `after` cursor of each page seen so far
+  const [mode, setMode] = useState('view'); // 'view', 'create' or 'edit'
+  const [connection, setConnection] = useState('Connecting…');
+  const [status, setStatus] = useState('');
+  const [alert, setAlert] = useState('');
+  const [socketRound, setSocketRound] = useState(0);
+  const readOnly = viewer.apiKey.readOnly;
+  const shown = useRef({});
+  shown.current = { selectedId, after: pages[pages.length - 1] };
+
+  const notify = useCallback((text) => {
+    setAlert('');
+    setStatus('');
+    setTimeout(() => setStatus(text), 50); // a new node's text, so the same message is announced again
+  }, []);
+  const fail = useCallback((failure) => {
+    if (failure instanceof KeyRefused) onRefused();
+    else setAlert(failure.message || String(failure));
+  }, [onRefused]);
+
+  const loadDetails = useCallback(async (id, after) => {
+    if (!id) {
+      setDetails(null);
+      return;
+    }
+    const data = await gql(key, DETAILS, { id, after });
+    if (shown.current.selectedId !== id) return; // another one was opened meanwhile
+    if (!data.telephonyConfig) {
+      setSelectedId(null);
+      setDetails(null);
+      setMode('view');
+      notify('The configuration you had open was deleted.');
+      return;
+    }
+    setDetails(data.telephonyConfig);
+  }, [key, notify]);
+
+  const latest = useRef(0);
+  const refresh = useCallback(async () => {
+    const round = ++latest.current; // answers to an older refresh that arrive late are dropped
+    try {
+      const { selectedId: id, after } = shown.current;
+      const [data] = await Promise.all([gql(key, OVERVIEW), loadDetails(id, after)]);
+      if (round !== latest.current) return;
+      setViewer(data.viewer);
+      setOverview(data);
+    } catch (failure) {
+      fail(failure);
+    }
+  }, [key, loadDetails, fail]);
+
+  useEffect(() => { refresh(); }, [refresh]);
+
+  // Live updates: the first message is the current state; each later one means "something
+  // changed", and the page reads again what it shows. After a reconnection, a first message whose
+  // dataVersion differs from the last one seen means changes were missed while away.
+  useEffect(() => {
+    let first = true;
+    let version = null;
+    const stop = watchChanges(key, CHANGES, {
+      onState: setConnection,
+      onRefused,
+      onMessage: (change) => {
+        if (!first || (version !== null && change.dataVersion !== version)) refresh();
+        first = false;
+        version = change.dataVersion;
+      },
+    });
+    const offline = () => setConnection('Offline');
+    window.addEventListener('offline', offline);
+    return () => {
+      window.removeEventListener('offline', offline);
+      stop();
+    };
+  }, [key, refresh, onRefused, socketRound]);
+
+  function open(id) {
+    shown.current = { selectedId: id, after: null };
+    setSelectedId(id);
+    setPages([null]);
+    setMode('view');
+    setDetails(null);
+    loadDetails(id, null).catch(fail);
+  }
+
+  function page(after) {
+    const next = after === undefined ? pages.slice(0, -1) : [...pages, after];
+    setPages(next);
+    shown.current = { selectedId, after: next[next.length - 1] };
+    loadDetails(selectedId, next[next.length - 1]).catch(fail);
+  }
+
+  async function saved(id, message) {
+    notify(message);
+    setMode('view');
+    if (id === null) { // deleted: nothing is open any more
+      shown.current = { selectedId: null, after: null };
+      setSelectedId(null);
+      setDetails(null);
+      setPages([null]);
+    } else if (id !== selectedId) {
+      open(id);
+    }
+    await refresh();
+  }
+
+  const configs = overview?.telephonyConfigs.nodes ?? [];
+  return html`
+    <${Header} viewer=${viewer} connection=${connection} onSignOut=${onSignOut}
+      onReconnect=${() => setSocketRound((round) => round + 1)} />
+    <div role="status" aria-label="Notifications" class="notifications">${status}</div>
+    ${alert && html`<div role="alert" class="alert">${alert}
+      <button type="button" class="secondary" onClick=${() => setAlert('')}>Dismiss</button></div>`}
+    <main class="layout">
+      ${overview ? html`
+        <${WarningsSummary} summary=${overview.telephonyConfigWarnings} />
+        <section aria-labelledby="configs-heading" class="panel">
+          <div class="section-head">
+            <h2 id="configs-heading">Configurations</h2>
+            ${!readOnly && mode !== 'create' && html`
+              <button type="button" onClick=${() => setMode('create')}>New configuration</button>`}
+          </div>
+          <${ConfigTable} configs=${configs} selectedId=${selectedId} onOpen=${open} />
+        </section>` : html`<p class="loading">Loading…</p>`}
+      ${mode === 'create' && html`
+        <${ConfigForm} key="create" session=${session} providers=${providers}
+          onDone=${saved} onCancel=${() => setMode('view')} onFailure=${fail} />`}
+      ${mode === 'edit' && details && html`
+        <${ConfigForm} key=${`edit-${details.id}`} session=${session} providers=${providers} config=${details}
+          onDone=${saved} onCancel=${() => setMode('view')} onFailure=${fail}
+          onReload=${() => loadDetails(details.id, shown.current.after).catch(fail)} />`}
+      ${mode === 'view' && details && html`
+        <${ConfigDetails} key=${details.id} session=${session} config=${details} readOnly=${readOnly}
+          hasPrevious=${pages.length > 1} onPage=${page} onEdit=${() => setMode('edit')}
+          onChanged=${saved} onFailure=${fail} notify=${notify} />`}
+    </main>`;
+}
+
+function App() {
+  const [session, setSession] = useState(null);
+  const [refusal, setRefusal] = useState(null);
+  const [checking, setChecking] = useState(Boolean(storedKey()));
+
+  // A key from earlier in this tab: check it once, then go straight to the dashboard.
+  useEffect(() => {
+    const key = storedKey();
+    if (!key) return;
+    gql(key, VIEWER)
+      .then((data) => setSession({ key, viewer: data.viewer, providers: data.telephonyProviders }))
+      .catch((failure) => {
+        if (failure instanceof KeyRefused) {
+          forgetKey();
+          setRefusal(REFUSED);
+        } else {
+          setRefusal(failure.message);
+        }
+      })
+      .finally(() => setChecking(false));
+  }, []);
+
+  const signOut = useCallback(() => {
+    forgetKey();
+    setRefusal(null);
+    setSession(null);
+  }, []);
+  const refused = useCallback(() => {
+    forgetKey();
+    setRefusal(REFUSED);
+    setSession(null);
+  }, []);
+
+  if (checking) return html`<p class="loading">Signing in…</p>`;
+  if (!session) {
+    return html`<${SignIn} refusal=${refusal} onSignedIn=${(signedIn) => { setRefusal(null); setSession(signedIn); }} />`;
+  }
+  return html`<${Dashboard} session=${session} onSignOut=${signOut} onRefused=${refused} />`;
+}
+
+const root = document.getElementById('app');
+root.textContent = '';
+render(html`<${App} />`, root);

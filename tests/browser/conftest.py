@@ -1,10 +1,10 @@
-"""Fixtures of the dashboard's browser tests: per module, one real server (a `gql-telephony serve`
-process on a SQLite file) with an organization, a read-write and a read-only key; one chromium for
-the whole run; per test, fresh browser contexts behind the network guard."""
+"""Fixtures of the dashboard's browser tests: one real server for the package (a `gql-telephony
+serve` process on a SQLite file) with an organization, a read-write and a read-only key; one
+chromium for the whole run; per test, fresh browser contexts behind the network guard."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
-from ..live.server import Server, cli, running_server, server_env
+from gql_telephony.services.tenancy import create_api_key, create_organization
+from gql_telephony.settings import Settings
+from gql_telephony.storage.db import Database
+from gql_telephony.storage.migrate import upgrade_to_head
+
+from ..live.server import Server, running_server, server_env
 from .dashboard import INIT_SCRIPT, Dashboard
 from .harness import TIMEOUT_MS, WIDE, Api, NetworkLog, browser_or_skip
 
@@ -36,19 +41,31 @@ class DashboardServer:
         return self.log_path.read_text(errors="replace")
 
 
-@pytest.fixture(scope="module")
-def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardServer]:
+async def provision(settings: Settings) -> dict[str, str]:
+    """The organization and its two keys, written before the server starts (in this process:
+    three CLI runs would cost seconds; tests/test_cli.py covers those commands)."""
+    db = Database(settings)
+    try:
+        await upgrade_to_head(db)
+        org = await create_organization(db, ORGANIZATION)
+        return {"admin": await create_api_key(db, org, label="dashboard admin"),
+                "reader": await create_api_key(db, org, read_only=True, label="dashboard reader")}
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="package")
+async def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DashboardServer]:
+    """One server for the package's tests (each test names what it creates apart from the others')."""
     browser_or_skip()  # no server is started for tests that would skip anyway
     tmp = tmp_path_factory.mktemp("dashboard")
     database = tmp / "dashboard.sqlite3"
     secret_keys = Fernet.generate_key().decode()
+    url = f"sqlite+aiosqlite:///{database}"
+    keys = await provision(Settings(database_url=url, secret_keys=(secret_keys,)))
     # Provider checks stay off (server_env): no provider is reachable, and the warnings the
     # tests watch must come only from what the tests change.
-    env = server_env(GQL_TELEPHONY_DATABASE_URL=f"sqlite+aiosqlite:///{database}",
-                     GQL_TELEPHONY_SECRET_KEYS=secret_keys)
-    org = cli(["create-org", ORGANIZATION], env)
-    keys = {"admin": cli(["create-api-key", org, "--label", "dashboard admin"], env),
-            "reader": cli(["create-api-key", org, "--read-only", "--label", "dashboard reader"], env)}
+    env = server_env(GQL_TELEPHONY_DATABASE_URL=url, GQL_TELEPHONY_SECRET_KEYS=secret_keys)
     log_path = tmp / "server.log"
     with running_server(env, log_path) as server:
         running = DashboardServer(server, keys, database, secret_keys, log_path, env)

@@ -4,6 +4,7 @@ connection state follows the WebSocket: cut (the browser's socket closed under i
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from typing import Any
 
@@ -72,15 +73,19 @@ async def until_summary_matches(dashboard: Dashboard, api) -> None:
 
 
 class SocketSwitch:
-    """Stands between the page's WebSockets to the server and the server: connects them while
-    on; `cut()` closes every open one (as a server going away would) and refuses new ones until
-    `restore()`."""
+    """Stands between the page's WebSockets and the server, passing each message on: `cut()`
+    closes every open socket (as a server going away would) and refuses new ones until
+    `restore()`. While `holding`, the page's subscribe messages wait for `release()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, holding: bool = False) -> None:
         self.on = True
+        self.holding = holding
         self.open: list[tuple[Any, Any]] = []
+        self.held: list[tuple[Any, str]] = []
         self.refused = 0
         self.refusal = asyncio.Event()
+        self.subscribe_held = asyncio.Event()
+        self.delivered = asyncio.Event()  # a subscription's message reached the page
 
     async def handle(self, socket: Any) -> None:
         if not self.on:
@@ -88,7 +93,29 @@ class SocketSwitch:
             self.refusal.set()
             await socket.close(code=1012, reason="server restarting")
             return
-        self.open.append((socket, socket.connect_to_server()))
+        server = socket.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            if self.holding and message_type(message) == "subscribe":
+                self.held.append((server, str(message)))
+                self.subscribe_held.set()
+            else:
+                server.send(message)
+
+        def from_server(message: str | bytes) -> None:
+            socket.send(message)
+            if message_type(message) == "next":
+                self.delivered.set()
+
+        socket.on_message(from_page)
+        server.on_message(from_server)
+        self.open.append((socket, server))
+
+    def release(self) -> None:
+        self.holding = False
+        for server, message in self.held:
+            server.send(message)
+        self.held.clear()
 
     async def cut(self) -> None:
         self.on = False
@@ -105,6 +132,29 @@ class SocketSwitch:
         await context.route_web_socket(is_loopback, self.handle)
 
 
+def message_type(message: str | bytes) -> str | None:
+    try:
+        kind = json.loads(message).get("type")
+    except (ValueError, AttributeError):
+        return None
+    return kind if isinstance(kind, str) else None
+
+
+async def test_a_change_before_the_subscription_starts_is_shown(open_dashboard, dashboard_server, api):
+    """The page reads the configurations, then subscribes: a change in between is announced by no
+    event, only by the subscription's first dataVersion being newer than the one the page read."""
+    config = await api.create_config("Early Twilio")
+    switch = SocketSwitch(holding=True)
+    dashboard = await open_dashboard(context_setup=switch.install)
+    await dashboard.sign_in(dashboard_server.keys["admin"])
+    await expect(dashboard.config_row(config["id"])).to_contain_text("Early Twilio")
+    await asyncio.wait_for(switch.subscribe_held.wait(), 10)
+    await api.mutate(RENAME, {"id": config["id"], "name": "Early Twilio renamed"}, "updateTelephonyConfig")
+    switch.release()
+    await asyncio.wait_for(switch.delivered.wait(), 10)
+    await expect(dashboard.config_row(config["id"])).to_contain_text("Early Twilio renamed")
+
+
 async def test_the_connection_state_follows_the_socket_and_the_page_catches_up(open_dashboard, dashboard_server, api):
     config = await api.create_config("Reconnecting Twilio")
     await api.add_number(config["id"], "+14155550183")
@@ -114,6 +164,7 @@ async def test_the_connection_state_follows_the_socket_and_the_page_catches_up(o
     await dashboard.sign_in(dashboard_server.keys["admin"])
     await expect(dashboard.config_row(config["id"])).to_be_visible()
     await dashboard.until_live()
+    await asyncio.wait_for(switch.delivered.wait(), 10)  # the subscription's first message: the page is current
     await dashboard.mark()
 
     await switch.cut()

@@ -26,6 +26,7 @@ async def test_sign_in_keeps_the_key_in_session_storage_only_and_sign_out_forget
     await expect(page.get_by_role("alert").filter(has_text="refused")).to_be_visible()
     await screenshot(page, "sign-in-refused")
 
+    refused_requests = len(dashboard.network.sent)
     await dashboard.sign_in(key)
     await expect(dashboard.header).to_contain_text(ORGANIZATION)
     await expect(dashboard.header).to_contain_text("dashboard admin")  # the key's label
@@ -40,7 +41,7 @@ async def test_sign_in_keeps_the_key_in_session_storage_only_and_sign_out_forget
     assert key not in stored["url"]
     # It travels only as the Authorization header of the page's requests, never in an address.
     assert all(key not in sent.url for sent in dashboard.network.sent)
-    posts = [sent for sent in dashboard.network.sent if sent.method == "POST"]
+    posts = [sent for sent in dashboard.network.sent[refused_requests:] if sent.method == "POST"]
     assert posts and all(sent.authorization == f"Bearer {key}" for sent in posts if "/graphql" in sent.url)
 
     # Kept for the tab: a reload stays signed in.
@@ -144,7 +145,7 @@ async def test_every_control_has_a_name_and_nothing_scrolls_sideways_at_375(open
         await expect(form.get_by_label("Name", exact=True)).to_be_visible()
         checked[f"new-configuration-{width}"] = await accessible(page, "new-configuration")
     # The checks looked at something: the forms' fields and the details' buttons.
-    assert all(found["fields"] for found in checked.values()), checked
+    assert all(found["fields"] for screen, found in checked.items() if not screen.startswith("list")), checked
     assert checked[f"details-{WIDE['width']}"]["buttons"] >= 5, checked
 
 
@@ -167,7 +168,7 @@ async def test_page_weight_and_time_to_first_render_are_measured(open_dashboard,
     dashboard = await open_dashboard(goto=False)
     page = dashboard.page
     responses: list = []
-    page.on("response", responses.append)
+    page.on("response", lambda response: responses.append(response))
     started = time.monotonic()
     await dashboard.goto()
     wall_to_sign_in = (time.monotonic() - started) * 1000

@@ -145,8 +145,18 @@ async def test_files_come_compressed_when_the_client_accepts_it_and_revalidate(a
     assert stale.status_code == 200
 
 
-async def test_the_page_needs_no_key_and_a_key_sent_to_it_is_not_looked_up(api: Api):
-    response = await api.client.get("/", headers={"authorization": "Bearer gqlt_not_a_key"})
-    assert response.status_code == 200
+async def test_the_page_needs_no_key_and_counts_in_the_log_and_metrics_under_its_own_routes(api: Api):
+    assert (await api.client.get("/", headers={"authorization": "Bearer gqlt_not_a_key"})).status_code == 200
+    assert (await api.client.get("/dashboard/app.js")).status_code == 200
     metrics = (await api.client.get("/metrics")).text
-    assert 'route="/"' in metrics
+    assert 'route="/",status="200"' in metrics and 'route="/dashboard/",status="200"' in metrics
+
+
+async def test_the_page_is_charged_to_the_address_like_any_request_without_a_key(api: Api):
+    """Its files are cheap but not free: a client that asks for them too fast gets 429 (the
+    default burst, 300, is far above the dozen requests of a page load)."""
+    async with app_client(api.runtime.settings, beside=api.runtime, rate_limit_per_minute=1,
+                          rate_limit_burst=3) as limited:
+        statuses = [(await limited.client.get(address)).status_code
+                    for address in ("/", "/dashboard/app.js", "/dashboard/styles.css", "/")]
+    assert statuses == [200, 200, 200, 429]

@@ -13,7 +13,7 @@ from gql_telephony.app import create_app
 from gql_telephony.domain.ids import encode_id
 
 from ..documents import ADD_NUMBER, SET_DEFAULT, UPDATE, add_number, create_config
-from ..support import Api
+from ..support import Api, app_client
 from .test_http_protocol import InProcessSocket
 from .test_webhook_endpoints import create as create_endpoint
 
@@ -191,6 +191,7 @@ async def test_a_client_that_reads_late_gets_coalesced_messages_not_a_backlog(ap
     config = (await create_config(api, "TWILIO", "Main"))["telephonyConfig"]["id"]
     async with SlowSocket(create_app(runtime=api.runtime)) as socket:
         subscription = await Subscription.start(socket, api.key)
+        await until(socket.from_app.full)  # the first message is there: writes from now on are news
         # Not read: the first message waits in the socket, and the app's next send waits behind it.
         added = [(await add_number(api, config, f"+1415555011{n}"))["phoneNumber"]["id"] for n in range(6)]
         final = int(await version(api))
@@ -218,8 +219,6 @@ async def test_the_subscription_is_refused_over_http(api, document):
 
 async def test_a_number_added_through_another_app_reaches_the_subscriber(api):
     """Two apps on one database and broker: a write through either wakes the shared watcher."""
-    from ..support import app_client  # noqa: PLC0415 - used here alone
-
     async with app_client(api.runtime.settings, beside=api.runtime) as other:
         config = (await create_config(api.through(other), "TWILIO", "Main"))["telephonyConfig"]["id"]
         async with InProcessSocket(create_app(runtime=api.runtime)) as socket:

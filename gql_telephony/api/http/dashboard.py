@@ -4,7 +4,7 @@ The page is a client of the public GraphQL API like any other (docs/DASHBOARD.md
 reads a key or the database. Only files of the package's static/dashboard directory are served,
 found once by walking it, so a name is looked up in that set and never joined onto a path.
 
-Each file is held in memory (about 40 kB in all) with its SHA-256 as a strong ETag, and a gzip copy
+Each file is held in memory (under 100 kB in all) with its SHA-256 as a strong ETag, and a gzip copy
 for clients that accept it: the API's own responses are not compressed (JSON of a few kB, and a
 compressed response that mixes a secret's mask with reflected input invites BREACH-style guessing),
 so compression is done here, once per file, rather than by a middleware over everything.

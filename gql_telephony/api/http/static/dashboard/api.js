@@ -55,9 +55,12 @@ export async function mutate(key, query, input) {
   return Object.values(data)[0];
 }
 
-const RETRY_ATTEMPTS = 30; // about five minutes of tries, then "Offline" and a button to try again
+// About five minutes of tries, then "Offline" and a button to try again. The wait doubles from
+// one second up to five (a restarting server is back within a try or two), with some jitter so
+// that pages do not all come back at once.
+const RETRY_ATTEMPTS = 60;
 const retryWait = (retries) => new Promise((resolve) => {
-  setTimeout(resolve, Math.min(10_000, 1000 * 2 ** retries) * (0.75 + Math.random() / 2));
+  setTimeout(resolve, Math.min(5000, 1000 * 2 ** retries) * (0.75 + Math.random() / 2));
 });
 const REFUSED_CODES = new Set([4401, 4403]);
 

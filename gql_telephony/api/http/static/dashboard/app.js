@@ -129,13 +129,17 @@ function Dashboard({ session, onSignOut, onRefused }) {
     else setAlert(failure.message || String(failure));
   }, [onRefused]);
 
+  // Each read of the details takes a ticket: an answer that arrives after a newer read was asked
+  // for (another configuration opened, another page, a later refresh) is dropped.
+  const detailsTicket = useRef(0);
   const loadDetails = useCallback(async (id, after) => {
+    const ticket = ++detailsTicket.current;
     if (!id) {
       setDetails(null);
       return;
     }
     const data = await gql(key, DETAILS, { id, after });
-    if (shown.current.selectedId !== id) return; // another one was opened meanwhile
+    if (ticket !== detailsTicket.current) return;
     if (!data.telephonyConfig) {
       setSelectedId(null);
       setDetails(null);
@@ -147,43 +151,60 @@ function Dashboard({ session, onSignOut, onRefused }) {
   }, [key, notify]);
 
   const latest = useRef(0);
+  const readFailed = useRef(false);
   const refresh = useCallback(async () => {
     const round = ++latest.current; // answers to an older refresh that arrive late are dropped
     try {
       const { selectedId: id, after } = shown.current;
       const [data] = await Promise.all([gql(key, OVERVIEW), loadDetails(id, after)]);
+      readFailed.current = false;
       if (round !== latest.current) return;
       setViewer(data.viewer);
       setOverview(data);
     } catch (failure) {
+      readFailed.current = true;
       fail(failure);
     }
   }, [key, loadDetails, fail]);
 
   useEffect(() => { refresh(); }, [refresh]);
 
-  // Live updates: the first message is the current state; each later one means "something
-  // changed", and the page reads again what it shows. After a reconnection, a first message whose
-  // dataVersion differs from the last one seen means changes were missed while away.
+  // Live updates: the first message is the current state; each later one (a reconnection's
+  // first included: changes may have been missed meanwhile) means "something changed", and the
+  // page reads again what it shows. The very first is compared with the version the page read,
+  // for a change made between that read and the subscription, and reads again if that read failed.
+  const versionRead = useRef(null);
+  versionRead.current = overview?.viewer.organization.dataVersion ?? null;
   useEffect(() => {
     let first = true;
-    let version = null;
     const stop = watchChanges(key, CHANGES, {
       onState: setConnection,
       onRefused,
       onMessage: (change) => {
-        if (!first || (version !== null && change.dataVersion !== version)) refresh();
+        const missed = versionRead.current !== null && change.dataVersion !== versionRead.current;
+        if (!first || missed || readFailed.current) refresh();
         first = false;
-        version = change.dataVersion;
       },
     });
+    // The browser knows before the socket does; back online, a fresh socket rather than waiting
+    // out the current retry.
     const offline = () => setConnection('Offline');
+    const online = () => setSocketRound((round) => round + 1);
     window.addEventListener('offline', offline);
+    window.addEventListener('online', online);
     return () => {
       window.removeEventListener('offline', offline);
+      window.removeEventListener('online', online);
       stop();
     };
   }, [key, refresh, onRefused, socketRound]);
+
+  // "5 minutes ago" stays true: a render each minute.
+  const [, setMinute] = useState(0);
+  useEffect(() => {
+    const timer = setInterval(() => setMinute((minute) => minute + 1), 60_000);
+    return () => clearInterval(timer);
+  }, []);
 
   function open(id) {
     shown.current = { selectedId: id, after: null };

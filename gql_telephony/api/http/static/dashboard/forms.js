@@ -175,6 +175,9 @@ export function ConfigForm({
               ${providers.map((candidate) => html`<option value=${candidate.key}>${candidate.name}</option>`)}
             </select>
           <//>`}
+        ${provider?.docsUrl && html`
+          <p class="hint">Where to find these values: <a href=${provider.docsUrl} target="_blank"
+            rel="noopener noreferrer">${provider.name}'s documentation</a> (opens a new tab).</p>`}
         <${Labelled} id="field-name" label="Name" error=${errors.byField.name} required>
           <input id="field-name" ref=${editing ? first : undefined} value=${name} maxlength="64" autocomplete="off"
             aria-required="true" aria-invalid=${errors.byField.name ? 'true' : undefined}

@@ -7,7 +7,7 @@ const USER_ERRORS = 'userErrors { field message code }';
 export const VIEWER = `query Viewer {
   viewer { organization { id name dataVersion } apiKey { id label readOnly } }
   telephonyProviders {
-    key name notes connectivity checksAccount importsNumbers
+    key name notes connectivity docsUrl checksAccount importsNumbers
     fields { key label type required secret description placeholder defaultValue choices }
   }
 }`;

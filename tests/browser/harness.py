@@ -71,6 +71,8 @@ class NetworkLog:
     refused: list[str] = field(default_factory=list)
     sockets: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
+    # What the page's Content-Security-Policy blocked (such a request never reaches the guard).
+    blocked_by_policy: list[str] = field(default_factory=list)
 
     async def guard(self, route: Any) -> None:
         request = route.request
@@ -90,6 +92,11 @@ class NetworkLog:
     def watch(self, page: Any) -> None:
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
         page.on("websocket", lambda socket: self.sockets.append(socket.url))
+        page.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.blocked_by_policy.append(message.text)
 
     async def install(self, context: Any) -> None:
         await context.route("**/*", self.guard)
@@ -114,6 +121,7 @@ class NetworkLog:
         assert self.refused == [], f"the page tried to reach beyond loopback: {self.refused}"
         assert all(is_loopback(url) for url in self.sockets), self.sockets
         assert self.page_errors == [], f"uncaught errors in the page: {self.page_errors}"
+        assert self.blocked_by_policy == [], f"the page's own policy blocked: {self.blocked_by_policy}"
 
 
 def holds_mutation(document: str) -> bool:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
+
 from .conftest import ORGANIZATION
 from .dashboard import CONNECTION_STATES, WRITE_BUTTONS, WRITE_FORMS, expect
-from .harness import NARROW, WIDE, save_figures, screenshot
+from .harness import NARROW, WIDE, NetworkLog, save_figures, screenshot
 
 RENAME = """mutation Rename($id: ID!, $name: String!) {
   updateTelephonyConfig(input: {id: $id, name: $name}) { telephonyConfig { id name } userErrors { field message code } }
@@ -214,3 +216,33 @@ async def test_page_weight_and_time_to_first_render_are_measured(open_dashboard,
     summary = {key: value for key, value in figures["first_load"].items() if key != "entries"}
     print(f"\ndashboard first load: {summary}; after sign-in: {figures['after_sign_in']}; ms: {figures['ms']} ({path})")
     assert figures["first_load"]["requests"] >= 2  # the page and at least its script
+
+
+async def test_the_network_guard_refuses_and_records_anything_beyond_loopback(browser, dashboard_server):
+    """The guard every other test relies on: a navigation, a fetch and a WebSocket to another
+    host are refused and recorded (a page without the dashboard's policy, which would block the
+    last two itself)."""
+    context = await browser.new_context()
+    network = NetworkLog()
+    await network.install(context)
+    try:
+        page = await context.new_page()
+        with pytest.raises(Exception, match="ERR_INTERNET_DISCONNECTED"):
+            await page.goto("http://example.com/")
+        page = await context.new_page()
+        await page.goto(dashboard_server.server.http + "/healthz")
+        outcome = await page.evaluate("""async () => {
+            const fetched = await fetch('http://example.org/x').then(() => 'loaded', () => 'refused');
+            const closed = await new Promise(resolve => {
+                const socket = new WebSocket('ws://example.net/graphql');
+                socket.onclose = event => resolve(event.code);
+            });
+            return {fetched, closed};
+        }""")
+    finally:
+        await context.close()
+    assert outcome == {"fetched": "refused", "closed": 1008}
+    assert network.refused == ["http://example.com/", "http://example.org/x", "ws://example.net/graphql"]
+    assert [sent.url for sent in network.sent][-1] == "http://example.org/x"
+    with pytest.raises(AssertionError, match="beyond loopback"):
+        network.assert_clean()

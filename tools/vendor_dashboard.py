@@ -24,9 +24,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from gql_telephony.api.http.dashboard import DASHBOARD_DIR
-
-VENDOR_DIR = DASHBOARD_DIR / "vendor"
+# Found from this file, not from the installed package (which may be another checkout's).
+ROOT = Path(__file__).resolve().parent.parent
+VENDOR_DIR = ROOT / "gql_telephony" / "api" / "http" / "static" / "dashboard" / "vendor"
 MANIFEST = VENDOR_DIR / "SHA256SUMS"
 LICENCES = ("LICENSE", "LICENSE.md", "LICENSE.txt")
 PREACT_LICENCE_VERSION = "10.7.3"

@@ -90,7 +90,7 @@ class NetworkLog:
         await socket.close(code=1008, reason="not loopback")
 
     def watch(self, page: Any) -> None:
-        page.on("pageerror", lambda error: self.page_errors.append(str(error)))
+        page.on("pageerror", lambda error: self.page_errors.append(f"{error.message} (at {page.url}) {error.stack or ''}"))
         page.on("websocket", lambda socket: self.sockets.append(socket.url))
         page.on("console", self._console)
 

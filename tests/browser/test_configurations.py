@@ -20,6 +20,9 @@ CONFIG = """query Config($id: ID!) {
   }
 }"""
 CONFIGS = "{ telephonyConfigs(first: 100) { nodes { id name } } }"
+RENAME = """mutation Rename($id: ID!, $name: String!) {
+  updateTelephonyConfig(input: {id: $id, name: $name}) { telephonyConfig { id name } userErrors { field message code } }
+}"""
 
 
 async def config_named(api, name: str) -> dict:
@@ -107,6 +110,10 @@ async def test_numbers_are_added_with_a_region_deactivated_and_relabelled(open_d
     await expect(details.get_by_role("heading", name="Phone numbers", exact=True)).to_be_visible()
     add = page.get_by_role("form", name="Add phone number", exact=True)
     await expect(labelled(add, "Region")).to_have_value("US")
+    await labelled(add, "Phone number").fill("12")
+    await add.get_by_role("button", name="Add number", exact=True).click()
+    await expect(labelled(add, "Phone number")).to_have_attribute("aria-invalid", "true")
+    await expect(labelled(add, "Phone number")).to_have_accessible_description(re.compile(r"\w"))
 
     for typed, region, label, stored in (("(415) 555-0171", None, "Sales", "+14155550171"),
                                          ("020 7946 0958", "GB", "London", "+442079460958")):
@@ -146,3 +153,84 @@ async def edit_label(page, row, label: str) -> None:
     editor = row.get_by_label(re.compile("^Label")).or_(page.get_by_role("dialog").get_by_label(re.compile("^Label")))
     await editor.fill(label)
     await editor.press("Enter")
+
+
+SUMMARY = "{ telephonyConfigWarnings { hasDefaultOutbound } }"
+NO_DEFAULT = "No default outbound configuration"
+
+
+async def test_set_as_default_then_delete_through_the_dialog(open_dashboard, dashboard_server, api):
+    config = await api.create_config("Default Twilio")
+    await api.add_number(config["id"], "+14155550191")
+    assert (await api(SUMMARY))["telephonyConfigWarnings"]["hasDefaultOutbound"] is False
+    dashboard = await open_dashboard()
+    page = dashboard.page
+    await dashboard.sign_in(dashboard_server.keys["admin"])
+    await expect(dashboard.warnings_summary()).to_contain_text(NO_DEFAULT)
+    details = await dashboard.open_config("Default Twilio")
+
+    await details.get_by_role("button", name="Set as default", exact=True).click()
+    await expect(dashboard.config_row(config["id"]).get_by_text("Default", exact=True)).to_be_visible()
+    await expect(details.get_by_role("button", name="Set as default")).to_have_count(0)
+    await expect(dashboard.warnings_summary()).not_to_contain_text(NO_DEFAULT)
+
+    # Cancel keeps it; "Delete configuration" deletes it.
+    await details.get_by_role("button", name="Delete", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_be_visible()
+    await screenshot(page, "delete-dialog")
+    await dialog.get_by_role("button", name="Cancel", exact=True).click()
+    await expect(dialog).to_have_count(0)
+    await expect(dashboard.config_row(config["id"])).to_be_visible()
+    await details.get_by_role("button", name="Delete", exact=True).click()
+    await dialog.get_by_role("button", name="Delete configuration", exact=True).click()
+    await expect(dashboard.config_row(config["id"])).to_have_count(0)
+    await expect(dashboard.details("Default Twilio")).to_have_count(0)
+    await expect(dashboard.warnings_summary()).to_contain_text(NO_DEFAULT)
+    assert (await api(CONFIG, {"id": config["id"]}))["telephonyConfig"] is None
+
+
+async def test_an_edit_that_crosses_a_change_elsewhere_is_refused_then_reloaded(open_dashboard, dashboard_server, api):
+    config = await api.create_config("Conflict Twilio")
+    dashboard = await open_dashboard()
+    page = dashboard.page
+    await dashboard.sign_in(dashboard_server.keys["admin"])
+    await dashboard.until_live()
+    details = await dashboard.open_config("Conflict Twilio")
+    await details.get_by_role("button", name="Edit", exact=True).click()
+    edit = page.get_by_role("form", name="Edit Conflict Twilio", exact=True)
+    await labelled(edit, "Name").fill("Conflict mine")
+    await api.mutate(RENAME, {"id": config["id"], "name": "Conflict theirs"}, "updateTelephonyConfig")
+    await expect(dashboard.config_row(config["id"])).to_contain_text("Conflict theirs")  # the list follows
+
+    await edit.get_by_role("button", name="Save changes", exact=True).click()
+    alert = edit.get_by_role("alert").filter(has_text="changed elsewhere")
+    await expect(alert).to_be_visible()
+    await screenshot(page, "conflict")
+    assert (await api(CONFIG, {"id": config["id"]}))["telephonyConfig"]["name"] == "Conflict theirs"
+    await alert.get_by_role("button", name="Reload", exact=True).click()
+    edit = page.get_by_role("form", name=re.compile("^Edit Conflict"))
+    await expect(labelled(edit, "Name")).to_have_value("Conflict theirs")
+    await labelled(edit, "Name").fill("Conflict mine")
+    await edit.get_by_role("button", name="Save changes", exact=True).click()
+    await expect(dashboard.config_row(config["id"])).to_contain_text("Conflict mine")
+    assert (await api(CONFIG, {"id": config["id"]}))["telephonyConfig"]["name"] == "Conflict mine"
+
+
+async def test_numbers_page_by_twenty(open_dashboard, dashboard_server, api):
+    config = await api.create_config("Paged Twilio")
+    for n in range(21):
+        await api.add_number(config["id"], f"+1415555{n + 1200:04d}")
+    dashboard = await open_dashboard()
+    page = dashboard.page
+    await dashboard.sign_in(dashboard_server.keys["admin"])
+    details = await dashboard.open_config("Paged Twilio")
+    rows = page.get_by_role("table", name="Phone numbers", exact=True).locator("tr[data-number]")
+    await expect(rows).to_have_count(20)
+    previous = details.get_by_role("button", name="Previous page", exact=True)
+    if await previous.count():  # on the first page: absent or disabled
+        await expect(previous).to_be_disabled()
+    await details.get_by_role("button", name="Next page", exact=True).click()
+    await expect(rows).to_have_count(1)
+    await details.get_by_role("button", name="Previous page", exact=True).click()
+    await expect(rows).to_have_count(20)

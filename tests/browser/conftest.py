@@ -27,29 +27,36 @@ ORGANIZATION = "Acme Voice Browser Tests"
 @dataclass
 class DashboardServer:
     server: Server
-    keys: dict[str, str]  # "admin" (read-write) and "reader" (read-only)
+    keys: dict[str, str]  # "admin" (read-write), "reader" (read-only), "doomed" (revoked by a test)
     database: Path
     secret_keys: str
     log_path: Path
     env: dict[str, str]  # a second process on the same database starts with it
+    org_id: int
 
     @property
     def url(self) -> str:
         return self.server.http + "/"
 
+    def settings(self) -> Settings:
+        """Settings for this process to reach the server's database (as the CLI would)."""
+        return Settings(database_url=f"sqlite+aiosqlite:///{self.database}", secret_keys=(self.secret_keys,))
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
 
-async def provision(settings: Settings) -> dict[str, str]:
+async def provision(settings: Settings) -> tuple[int, dict[str, str]]:
     """The organization and its two keys, written before the server starts (in this process:
     three CLI runs would cost seconds; tests/test_cli.py covers those commands)."""
     db = Database(settings)
     try:
         await upgrade_to_head(db)
         org = await create_organization(db, ORGANIZATION)
-        return {"admin": await create_api_key(db, org, label="dashboard admin"),
-                "reader": await create_api_key(db, org, read_only=True, label="dashboard reader")}
+        return org, {"admin": await create_api_key(db, org, label="dashboard admin"),
+                "reader": await create_api_key(db, org, read_only=True, label="dashboard reader"),
+                # For the one test that revokes its key while the page is open.
+                "doomed": await create_api_key(db, org, label="dashboard doomed")}
     finally:
         await db.dispose()
 
@@ -62,13 +69,13 @@ async def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
     database = tmp / "dashboard.sqlite3"
     secret_keys = Fernet.generate_key().decode()
     url = f"sqlite+aiosqlite:///{database}"
-    keys = await provision(Settings(database_url=url, secret_keys=(secret_keys,)))
+    org_id, keys = await provision(Settings(database_url=url, secret_keys=(secret_keys,)))
     # Provider checks stay off (server_env): no provider is reachable, and the warnings the
     # tests watch must come only from what the tests change.
     env = server_env(GQL_TELEPHONY_DATABASE_URL=url, GQL_TELEPHONY_SECRET_KEYS=secret_keys)
     log_path = tmp / "server.log"
     with running_server(env, log_path) as server:
-        running = DashboardServer(server, keys, database, secret_keys, log_path, env)
+        running = DashboardServer(server, keys, database, secret_keys, log_path, env, org_id)
         yield running
     log = running.log()
     assert "Traceback" not in log, log[-3000:]

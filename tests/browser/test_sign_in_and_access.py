@@ -8,6 +8,9 @@ import time
 
 import pytest
 
+from gql_telephony.services.tenancy import list_api_keys, revoke_api_key
+from gql_telephony.storage.db import Database
+
 from .conftest import ORGANIZATION
 from .dashboard import CONNECTION_STATES, WRITE_BUTTONS, WRITE_FORMS, expect
 from .harness import NARROW, WIDE, NetworkLog, save_figures, screenshot
@@ -57,6 +60,22 @@ async def test_sign_in_keeps_the_key_in_session_storage_only_and_sign_out_forget
     await page.reload()
     await expect(dashboard.sign_in_form).to_be_visible()
     await expect(dashboard.header.get_by_role("button", name="Sign out")).to_have_count(0)
+
+
+async def test_a_key_revoked_while_the_page_is_open_signs_it_out_with_a_message(open_dashboard, dashboard_server):
+    dashboard = await open_dashboard()
+    await dashboard.sign_in(dashboard_server.keys["doomed"])
+    await dashboard.until_live()
+    db = Database(dashboard_server.settings())
+    try:
+        doomed = [key for key in await list_api_keys(db, dashboard_server.org_id) if key.label == "dashboard doomed"]
+        await revoke_api_key(db, doomed[0].id)
+    finally:
+        await db.dispose()
+    # The server closes the key's WebSockets (4403) within 5 seconds; the page signs out.
+    await expect(dashboard.sign_in_form).to_be_visible(timeout=15_000)
+    await expect(dashboard.page.get_by_role("alert").filter(has_text="refused")).to_be_visible()
+    assert (await dashboard.stored_key())["session"] is None
 
 
 async def test_a_read_only_key_sees_no_write_control_and_sends_no_mutation(open_dashboard, dashboard_server, api):

@@ -18,6 +18,8 @@ from gql_telephony.storage.db import Database
 from gql_telephony.storage.migrate import upgrade_to_head
 
 from ..live.server import Server, running_server, server_env
+from ..outbound.fakes.base import serve
+from ..outbound.fakes.twilio import TwilioFake
 from .dashboard import INIT_SCRIPT, Dashboard
 from .harness import TIMEOUT_MS, WIDE, Api, NetworkLog, browser_or_skip
 
@@ -33,6 +35,7 @@ class DashboardServer:
     log_path: Path
     env: dict[str, str]  # a second process on the same database starts with it
     org_id: int
+    twilio: TwilioFake  # the Twilio the server asks (accounts added by the tests)
 
     @property
     def url(self) -> str:
@@ -70,13 +73,16 @@ async def dashboard_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
     secret_keys = Fernet.generate_key().decode()
     url = f"sqlite+aiosqlite:///{database}"
     org_id, keys = await provision(Settings(database_url=url, secret_keys=(secret_keys,)))
-    # Provider checks stay off (server_env): no provider is reachable, and the warnings the
-    # tests watch must come only from what the tests change.
-    env = server_env(GQL_TELEPHONY_DATABASE_URL=url, GQL_TELEPHONY_SECRET_KEYS=secret_keys)
-    log_path = tmp / "server.log"
-    with running_server(env, log_path) as server:
-        running = DashboardServer(server, keys, database, secret_keys, log_path, env, org_id)
-        yield running
+    twilio = TwilioFake()
+    with serve(twilio) as twilio_origin:
+        # Scheduled provider checks stay off (server_env): the warnings the tests watch come only
+        # from what the tests change. "Check now" and imports still ask Twilio: the fake.
+        env = server_env(GQL_TELEPHONY_DATABASE_URL=url, GQL_TELEPHONY_SECRET_KEYS=secret_keys,
+                         GQL_TELEPHONY_PROVIDER_API_TWILIO=twilio_origin)
+        log_path = tmp / "server.log"
+        with running_server(env, log_path) as server:
+            running = DashboardServer(server, keys, database, secret_keys, log_path, env, org_id, twilio)
+            yield running
     log = running.log()
     assert "Traceback" not in log, log[-3000:]
 

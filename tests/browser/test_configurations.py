@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import re
 
-from .dashboard import expect, labelled
+from ..documents import UPDATE
+from ..outbound.fakes.twilio import FakeNumber, TwilioAccount
+from .dashboard import expect, labelled, until_severity
 from .harness import NARROW, WIDE, screenshot, stored_secrets
 
 GOOD_SID = "AC" + "5f" * 16
@@ -234,3 +236,34 @@ async def test_numbers_page_by_twenty(open_dashboard, dashboard_server, api):
     await expect(rows).to_have_count(1)
     await details.get_by_role("button", name="Previous page", exact=True).click()
     await expect(rows).to_have_count(20)
+
+
+async def test_check_now_and_import_from_the_provider(open_dashboard, dashboard_server, api):
+    """Against the fake Twilio: a refused token shows as a critical warning after "Check now";
+    the right one checks clean, and "Import from provider" registers the account's numbers."""
+    account = dashboard_server.twilio.add(TwilioAccount(
+        "AC" + "7e" * 16, "7e" * 16, numbers=[FakeNumber("+14155550301"), FakeNumber("+14155550302")]))
+    config = await api.create_config("Provider Twilio", config={"account_sid": account.sid, "auth_token": "0" * 32})
+    await api.add_number(config["id"], "+14155550301")
+    dashboard = await open_dashboard()
+    page = dashboard.page
+    await dashboard.sign_in(dashboard_server.keys["admin"])
+    row = dashboard.config_row(config["id"])
+    await expect(row).to_contain_text("Not checked yet")
+    details = await dashboard.open_config("Provider Twilio")
+
+    await details.get_by_role("button", name="Check now", exact=True).click()
+    await until_severity(row, "critical", 1)
+    await expect(page.get_by_role("list", name="Configuration warnings")).to_contain_text("refused these credentials")
+    await expect(row).not_to_contain_text("Not checked yet")
+    await screenshot(page, "provider-refused")
+
+    await api.mutate(UPDATE, {"input": {"id": config["id"], "config": {"auth_token": account.token}}},
+                     "updateTelephonyConfig")
+    await details.get_by_role("button", name="Check now", exact=True).click()
+    await until_severity(row, "critical", 0)
+    await details.get_by_role("button", name="Import from provider", exact=True).click()
+    await expect(dashboard.number_row("+14155550302")).to_be_visible()
+    numbers = (await api(CONFIG, {"id": config["id"]}))["telephonyConfig"]["phoneNumbers"]["nodes"]
+    assert sorted(node["phoneNumber"] for node in numbers) == ["+14155550301", "+14155550302"]
+    assert len(dashboard_server.twilio.seen(account.sid)) >= 3  # two checks and an import asked the fake

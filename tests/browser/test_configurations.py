@@ -62,6 +62,7 @@ async def test_a_twilio_configuration_through_the_form_errors_beside_the_field_a
     await form.get_by_role("button", name="Create configuration", exact=True).click()
     await expect(dashboard.configurations.get_by_role("button", name="Form Twilio", exact=True)).to_be_visible()
     await expect(form).to_have_count(0)
+    await expect(page.get_by_role("status", name="Notifications", exact=True)).to_contain_text("Form Twilio")
     created = await config_named(api, "Form Twilio")
     assert created["provider"] == "TWILIO"
     assert created["config"]["account_sid"].endswith(GOOD_SID[-4:]) and GOOD_SID not in json.dumps(created)

@@ -29,7 +29,7 @@ from ..support import bearer
 ROOT = Path(__file__).resolve().parents[2]
 # Kept after the run (gitignored); GQL_TELEPHONY_TEST_ARTIFACTS moves it (a CI job may upload it).
 ARTIFACTS = Path(os.environ.get("GQL_TELEPHONY_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "dashboard"
-TIMEOUT_MS = 10_000  # what any one thing the page should do may take
+TIMEOUT_MS = 15_000  # what any one thing the page should do may take (a loaded CI machine is slow)
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 KEY_STORAGE = "gql-telephony.apiKey"  # the sessionStorage entry the spec names
 WIDE = {"width": 1280, "height": 800}

@@ -21,7 +21,7 @@ from ..live.server import Server, running_server, server_env
 from ..outbound.fakes.base import serve
 from ..outbound.fakes.twilio import TwilioFake
 from .dashboard import INIT_SCRIPT, Dashboard
-from .harness import TIMEOUT_MS, WIDE, Api, NetworkLog, browser_or_skip
+from .harness import ARTIFACTS, SUMMARIES, TIMEOUT_MS, WIDE, WRITTEN, Api, NetworkLog, browser_or_skip
 
 ORGANIZATION = "Acme Voice Browser Tests"
 
@@ -137,3 +137,10 @@ async def open_dashboard(browser: Any, dashboard_server: DashboardServer) -> Asy
         await context.close()
     for _, network in opened:
         network.assert_clean()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if WRITTEN:
+        terminalreporter.write_line(f"dashboard: {len(WRITTEN)} files written (screenshots, figures) in {ARTIFACTS}")
+    for summary in SUMMARIES:
+        terminalreporter.write_line(f"dashboard: {summary}")

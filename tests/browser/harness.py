@@ -33,6 +33,10 @@ TIMEOUT_MS = 15_000  # what any one thing the page should do may take (a loaded 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 KEY_STORAGE = "gql-telephony.apiKey"  # the sessionStorage entry the spec names
 WIDE = {"width": 1280, "height": 800}
+# What "another client" does most: rename a configuration (every test's page should show it).
+RENAME = """mutation Rename($id: ID!, $name: String!) {
+  updateTelephonyConfig(input: {id: $id, name: $name}) { telephonyConfig { id name } userErrors { field message code } }
+}"""
 NARROW = {"width": 375, "height": 740}
 
 
@@ -179,10 +183,17 @@ def stored_secrets(database: Path, secret_keys: str, config_name: str) -> dict[s
     return Vault(secret_keys.split(",")).decrypt_json(row[0])
 
 
-def save_figures(name: str, figures: dict[str, Any]) -> Path:
+# What this run wrote, for the summary at its end (pytest -q shows no test's output).
+WRITTEN: list[Path] = []
+SUMMARIES: list[str] = []
+
+
+def save_figures(name: str, figures: dict[str, Any], summary: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.json"
     path.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+    WRITTEN.append(path)
+    SUMMARIES.append(summary)
     return path
 
 
@@ -192,4 +203,5 @@ async def screenshot(page: Any, name: str) -> Path:
     width = page.viewport_size["width"]
     path = ARTIFACTS / f"{name}-{width}.png"
     await page.screenshot(path=str(path), full_page=True)
+    WRITTEN.append(path)
     return path

@@ -9,7 +9,7 @@ import re
 from ..documents import UPDATE
 from ..outbound.fakes.twilio import FakeNumber, TwilioAccount
 from .dashboard import expect, labelled, until_severity
-from .harness import NARROW, WIDE, screenshot, stored_secrets
+from .harness import NARROW, RENAME, WIDE, screenshot, stored_secrets
 
 GOOD_SID = "AC" + "5f" * 16
 GOOD_TOKEN = "0123456789abcdef" * 2
@@ -22,9 +22,6 @@ CONFIG = """query Config($id: ID!) {
   }
 }"""
 CONFIGS = "{ telephonyConfigs(first: 100) { nodes { id name } } }"
-RENAME = """mutation Rename($id: ID!, $name: String!) {
-  updateTelephonyConfig(input: {id: $id, name: $name}) { telephonyConfig { id name } userErrors { field message code } }
-}"""
 
 
 async def config_named(api, name: str) -> dict:

@@ -11,11 +11,8 @@ from typing import Any
 from ..documents import UPDATE, VALID
 from ..live.server import CLI, free_port, healthy_process
 from .dashboard import Dashboard, expect, until_severity
-from .harness import is_loopback, screenshot
+from .harness import RENAME, is_loopback, screenshot
 
-RENAME = """mutation Rename($id: ID!, $name: String!) {
-  updateTelephonyConfig(input: {id: $id, name: $name}) { telephonyConfig { id name } userErrors { field message code } }
-}"""
 SUMMARY = "{ telephonyConfigWarnings { bySeverity { critical warning info } } }"
 
 

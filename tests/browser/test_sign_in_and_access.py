@@ -13,11 +13,7 @@ from gql_telephony.storage.db import Database
 
 from .conftest import ORGANIZATION
 from .dashboard import CONNECTION_STATES, WRITE_BUTTONS, WRITE_FORMS, expect
-from .harness import NARROW, WIDE, NetworkLog, save_figures, screenshot
-
-RENAME = """mutation Rename($id: ID!, $name: String!) {
-  updateTelephonyConfig(input: {id: $id, name: $name}) { telephonyConfig { id name } userErrors { field message code } }
-}"""
+from .harness import NARROW, RENAME, WIDE, NetworkLog, save_figures, screenshot
 
 
 async def test_sign_in_keeps_the_key_in_session_storage_only_and_sign_out_forgets_it(open_dashboard, dashboard_server):
@@ -73,7 +69,7 @@ async def test_a_key_revoked_while_the_page_is_open_signs_it_out_with_a_message(
     finally:
         await db.dispose()
     # The server closes the key's WebSockets (4403) within 5 seconds; the page signs out.
-    await expect(dashboard.sign_in_form).to_be_visible(timeout=15_000)
+    await expect(dashboard.sign_in_form).to_be_visible(timeout=20_000)
     await expect(dashboard.page.get_by_role("alert").filter(has_text="refused")).to_be_visible()
     assert (await dashboard.stored_key())["session"] is None
 
@@ -231,9 +227,14 @@ async def test_page_weight_and_time_to_first_render_are_measured(open_dashboard,
             "navigation_to_configuration_row_painted": round(marks.get("configurationRowPainted", -1)),
         },
     }
-    path = save_figures("first-load", figures)
-    summary = {key: value for key, value in figures["first_load"].items() if key != "entries"}
-    print(f"\ndashboard first load: {summary}; after sign-in: {figures['after_sign_in']}; ms: {figures['ms']} ({path})")
+    load, ms = figures["first_load"], figures["ms"]
+    summary = (f"first load {load['requests']} requests, {load['transfer_bytes']} bytes transferred "
+               f"({load['decoded_body_bytes']} decoded); after sign-in {figures['after_sign_in']['requests']} requests, "
+               f"{figures['after_sign_in']['transfer_bytes']} bytes; sign-in form painted at "
+               f"{ms['navigation_to_sign_in_form_painted']} ms (first contentful paint {ms['first_contentful_paint']} ms); "
+               f"configurations painted {ms['sign_in_submitted_to_configuration_row_painted']} ms after sign-in")
+    path = save_figures("first-load", figures, summary)
+    print(f"\ndashboard: {summary} ({path})")
     assert figures["first_load"]["requests"] >= 2  # the page and at least its script
 
 

@@ -93,6 +93,11 @@ async def test_a_twilio_configuration_through_the_form_errors_beside_the_field_a
     await expect(edit).to_have_count(0)
     assert stored_secrets(dashboard_server.database, dashboard_server.secret_keys, "Form Twilio") == {
         "account_sid": GOOD_SID, "auth_token": NEW_TOKEN}
+    # The history names the edits and who made them (the key's label), the newest first.
+    history = page.get_by_role("region", name="Recent changes", exact=True).get_by_role("listitem")
+    await expect(history).to_have_count(3)
+    await expect(history.first).to_contain_text("dashboard admin")
+    await expect(history.first).to_contain_text("auth_token")
 
     # The browser never had a secret in clear but the ones typed: no mask was sent as a new value
     # that the server would refuse, and the clear SID went out only in the create.

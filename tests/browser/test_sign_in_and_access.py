@@ -157,6 +157,7 @@ async def test_every_control_has_a_name_and_nothing_scrolls_sideways_at_375(open
         await page.keyboard.press("Enter")
         await expect(dashboard.config_row(config["id"])).to_be_visible()
         checked[f"list-{width}"] = await accessible(page, "list")
+        await focus_is_visible_along_the_tab_order(page)
         await dashboard.open_config("Accessible Twilio")
         await expect(dashboard.number_row("+14155550143")).to_be_visible()
         checked[f"details-{width}"] = await accessible(page, "details")
@@ -167,6 +168,32 @@ async def test_every_control_has_a_name_and_nothing_scrolls_sideways_at_375(open
     # The checks looked at something: the forms' fields and the details' buttons.
     assert all(found["fields"] for screen, found in checked.items() if not screen.startswith("list")), checked
     assert checked[f"details-{WIDE['width']}"]["buttons"] >= 5, checked
+
+
+# The focused element: what it is and whether something shows where it is (an outline or a
+# shadow drawn for focus).
+FOCUSED = """() => {
+  const element = document.activeElement ?? document.body;
+  const style = getComputedStyle(element);
+  return {
+    element: element.outerHTML.slice(0, 120),
+    interactive: element.matches('a[href], button, input, select, textarea, summary, [tabindex]'),
+    shown: (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none',
+  };
+}"""
+
+
+async def focus_is_visible_along_the_tab_order(page, steps: int = 8) -> None:
+    """Keyboard users reach controls only, and see where they are."""
+    seen = []
+    for _ in range(steps):
+        await page.keyboard.press("Tab")
+        focused = await page.evaluate(FOCUSED)
+        if focused["element"].startswith("<body"):
+            break  # past the last control: the focus left the page for the browser's own
+        seen.append(focused)
+    assert len(seen) >= 3, seen
+    assert all(focused["interactive"] and focused["shown"] for focused in seen), seen
 
 
 # What the browser measured of the first load: the navigation and every resource (transfer and

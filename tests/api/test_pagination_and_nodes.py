@@ -347,7 +347,7 @@ async def test_ids_are_opaque_and_typed(api):
 
 GARBAGE_IDS = [
     "", "garbage", "1", "!!!", "x" * 1000, opaque_id("TelephonyConfig:"), opaque_id("TelephonyConfig:-1"),
-    opaque_id("TelephonyConfig:abc"), opaque_id("TelephonyConfig:99999"), opaque_id("PhoneNumber:99999"), opaque_id("Organization:1"),
+    opaque_id("TelephonyConfig:abc"), opaque_id("TelephonyConfig:99999"), opaque_id("PhoneNumber:99999"), opaque_id("Organization:99999"),
     opaque_id("ApiKey:1"), opaque_id("cursor:1"), opaque_id("TelephonyConfig:1:2"), opaque_id("TelephonyConfig:" + "9" * 40),
 ]
 
@@ -373,7 +373,7 @@ async def test_nodes_keeps_order_and_nulls(api):
     their_number = (await api.gql(ADD_NUMBER, {"input": {"telephonyConfigId": their_cfg, "phoneNumber": "+14155550199"}},
                                   key=other_key))["addPhoneNumber"]["phoneNumber"]["id"]
 
-    ids = [number, "garbage", their_cfg, cfg, their_number, removed, cfg, "", opaque_id("Organization:1")]
+    ids = [number, "garbage", their_cfg, cfg, their_number, removed, cfg, "", opaque_id("Organization:99999")]
     data = await api.gql(NODES, {"ids": ids})
     assert data["nodes"] == [
         {"__typename": "PhoneNumber", "id": number, "phoneNumber": "+14155550100"},

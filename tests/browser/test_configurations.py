@@ -179,12 +179,16 @@ async def test_set_as_default_then_delete_through_the_dialog(open_dashboard, das
     await expect(details.get_by_role("button", name="Set as default")).to_have_count(0)
     await expect(dashboard.warnings_summary()).not_to_contain_text(NO_DEFAULT)
 
-    # Cancel keeps it; "Delete configuration" deletes it.
+    # Cancel or Escape keeps it; "Delete configuration" deletes it.
     await details.get_by_role("button", name="Delete", exact=True).click()
     dialog = page.get_by_role("dialog")
     await expect(dialog).to_be_visible()
     await screenshot(page, "delete-dialog")
     await dialog.get_by_role("button", name="Cancel", exact=True).click()
+    await expect(dialog).to_have_count(0)
+    await details.get_by_role("button", name="Delete", exact=True).click()
+    await expect(dialog).to_be_visible()
+    await page.keyboard.press("Escape")  # a modal dialog: Escape closes it too
     await expect(dialog).to_have_count(0)
     await expect(dashboard.config_row(config["id"])).to_be_visible()
     await details.get_by_role("button", name="Delete", exact=True).click()

@@ -179,12 +179,16 @@ async def test_set_as_default_then_delete_through_the_dialog(open_dashboard, das
     await expect(details.get_by_role("button", name="Set as default")).to_have_count(0)
     await expect(dashboard.warnings_summary()).not_to_contain_text(NO_DEFAULT)
 
-    # Cancel keeps it; "Delete configuration" deletes it.
+    # Cancel or Escape keeps it; "Delete configuration" deletes it.
     await details.get_by_role("button", name="Delete", exact=True).click()
     dialog = page.get_by_role("dialog")
     await expect(dialog).to_be_visible()
     await screenshot(page, "delete-dialog")
     await dialog.get_by_role("button", name="Cancel", exact=True).click()
+    await expect(dialog).to_have_count(0)
+    await details.get_by_role("button", name="Delete", exact=True).click()
+    await expect(dialog).to_be_visible()
+    await page.keyboard.press("Escape")  # a modal dialog: Escape closes it too
     await expect(dialog).to_have_count(0)
     await expect(dashboard.config_row(config["id"])).to_be_visible()
     await details.get_by_role("button", name="Delete", exact=True).click()
@@ -270,3 +274,48 @@ async def test_check_now_and_import_from_the_provider(open_dashboard, dashboard_
     numbers = (await api(CONFIG, {"id": config["id"]}))["telephonyConfig"]["phoneNumbers"]["nodes"]
     assert sorted(node["phoneNumber"] for node in numbers) == ["+14155550301", "+14155550302"]
     assert len(dashboard_server.twilio.seen(account.sid)) >= 3  # two checks and an import asked the fake
+
+
+PROVIDERS = """{ telephonyProviders { key name fields {
+  key label type required secret description placeholder defaultValue choices } } }"""
+
+
+async def test_the_form_draws_every_providers_fields_from_the_api(open_dashboard, dashboard_server, api):
+    """Each provider's fields as controls: labelled by the field's label, of the field's type,
+    required marked, the description as the accessible description, placeholder, default."""
+    providers = (await api(PROVIDERS))["telephonyProviders"]
+    dashboard = await open_dashboard()
+    page = dashboard.page
+    await dashboard.sign_in(dashboard_server.keys["admin"])
+    await page.get_by_role("button", name="New configuration", exact=True).click()
+    form = page.get_by_role("form", name="New configuration", exact=True)
+    for provider in providers:
+        await form.get_by_label("Provider").select_option(label=provider["name"])
+        for field in provider["fields"]:
+            control = form.get_by_label(field["label"], exact=True)
+            await expect(control).to_have_count(1)
+            shown = await control.evaluate("""element => ({
+                tag: element.tagName.toLowerCase(), type: element.type, checked: element.checked,
+                value: element.value, placeholder: element.placeholder,
+                required: element.required || element.getAttribute('aria-required') === 'true'})""")
+            where = f"{provider['key']}.{field['key']}: {shown}"
+            if field["choices"]:
+                assert shown["tag"] == "select", where
+            elif field["type"] == "BOOLEAN":
+                assert shown["type"] == "checkbox" and shown["checked"] == bool(field["defaultValue"]), where
+            elif field["type"] == "TEXTAREA":
+                assert shown["tag"] == "textarea", where
+            elif field["secret"] or field["type"] == "PASSWORD":
+                assert shown["type"] == "password", where
+            elif field["type"] == "URL":
+                assert shown["type"] == "url", where
+            else:
+                assert shown["type"] == "text", where
+            assert shown["required"] == field["required"], where
+            if field["placeholder"] and not field["choices"]:  # a select has no placeholder
+                assert shown["placeholder"] == field["placeholder"], where
+            if field["defaultValue"] is not None and field["type"] != "BOOLEAN":
+                assert shown["value"] == str(field["defaultValue"]), where
+            if field["description"]:
+                await expect(control).to_have_accessible_description(re.compile(re.escape(field["description"])))
+    assert len(providers) >= 9

@@ -67,6 +67,7 @@ from gql_telephony.settings import Settings
 from tests.documents import DASHBOARD
 
 from . import raw_endpoint, subscription_latency
+from .pools import pool_for
 from .load import Round, Target, cpu_seconds, fetch, percentile, run_round
 from .processes import READ_PATHS, Process, free_port, py_spy, server_env, started
 from .seed import seed
@@ -130,7 +131,7 @@ async def count_statements(settings: Settings, key: str) -> tuple[list[str], dic
 
 async def count_raw_statements(settings: Settings, key: str) -> tuple[list[str], dict[str, Any]]:
     statements: list[str] = []
-    pool = raw_endpoint.Pool(str(settings.sqlite_path), 1, statements.append)
+    pool = pool_for(settings.database_url, 1, statements.append)
     await pool.open()
     try:
         vault = Vault(list(settings.secret_keys))

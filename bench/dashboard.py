@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
@@ -66,9 +67,10 @@ from gql_telephony.crypto import Vault
 from gql_telephony.settings import Settings
 from tests.documents import DASHBOARD
 
-from . import raw_endpoint, subscription_latency
-from .pools import pool_for
+from . import denormalized_endpoint, denormalized_tables, raw_endpoint, subscription_latency
+from .databases import database, reachable
 from .load import Round, Target, cpu_seconds, fetch, percentile, run_round
+from .pools import pool_for
 from .processes import READ_PATHS, Process, free_port, py_spy, server_env, started
 from .seed import seed
 from .write_read import AfterWrite, reads_after_writes
@@ -80,9 +82,12 @@ SERVERS: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
     "generic": ({"GQL_TELEPHONY_RESPONSE_CACHE_MB": "0", "GQL_TELEPHONY_COMPILED_PLANS": "0"},
                 {"response_cache_mb": 0, "compiled_plans": False}),
 }
-LABELS = {"cold": "server, no cache", "warm": "server, cache", "raw": "raw endpoint", "generic": "server, generic"}
+LABELS = {"cold": "server, no cache", "warm": "server, cache", "raw": "raw endpoint", "floor": "denormalized floor",
+          "generic": "server, generic"}
+POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 COUNTED = {"cold": "cold read with plans", "generic": "cold read with the generic executor",
-           "warm": "repeated read (cache on)", "raw": "raw"}
+           "warm": "repeated read (cache on)", "raw": "raw", "floor": "denormalized floor"}
+FLOORS = ("raw", "floor")  # the hand-written endpoints; each answers the data itself, not under "data"
 
 
 # -- statements per request, in-process ------------------------------------------------------
@@ -143,11 +148,26 @@ async def count_raw_statements(settings: Settings, key: str) -> tuple[list[str],
     return statements, data or {}
 
 
+async def count_floor_statements(settings: Settings, key: str) -> tuple[list[str], dict[str, Any]]:
+    statements: list[str] = []
+    pool = pool_for(settings.database_url, 1, statements.append)
+    await pool.open()
+    try:
+        await denormalized_endpoint.dashboard(pool, key)
+        statements.clear()
+        data = await denormalized_endpoint.dashboard(pool, key)
+    finally:
+        await pool.close()
+    return statements, orjson.loads(orjson.dumps(data or {}))  # its fragments as plain JSON
+
+
 async def count_all(settings: Settings, key: str, names: list[str]) -> dict[str, tuple[list[str], dict[str, Any]] | None]:
     counted: dict[str, tuple[list[str], dict[str, Any]] | None] = {}
     for name in names:
         if name == "raw":
             counted[name] = await count_raw_statements(settings, key)
+        elif name == "floor":
+            counted[name] = await count_floor_statements(settings, key)
         else:
             changed = variant(settings, SERVERS[name][1])
             counted[name] = None if changed is None else await count_statements(changed, key)
@@ -184,9 +204,9 @@ def check_same(answers: dict[str, list[bytes]], in_process: dict[str, dict[str, 
     for name, bodies in answers.items():
         for i, raw_body in enumerate(bodies):
             body = json.loads(raw_body)
-            if name != "raw" and ("errors" in body or "data" not in body):
+            if name not in FLOORS and ("errors" in body or "data" not in body):
                 raise SystemExit(f"FAIL: the {name} server answered errors: {raw_body[:2000]!r}")
-            datas[f"{LABELS[name]} (answer {i + 1})"] = body if name == "raw" else body["data"]
+            datas[f"{LABELS[name]} (answer {i + 1})"] = body if name in FLOORS else body["data"]
     datas.update({f"{LABELS[name]} in-process": data for name, data in in_process.items()})
     expected = json.loads(answers["raw"][0])
     for label, data in datas.items():
@@ -226,6 +246,7 @@ class Result:
     after_write: AfterWrite | None
     foreign: float | None  # share of a CPU other processes used while measuring
     pinned: bool
+    database: str = "SQLite"
 
     def rates(self, name: str) -> list[float]:
         return [r.rate for r in self.rounds[name]]
@@ -290,14 +311,16 @@ async def measure(targets: list[Target], pids: dict[str, int], *, rounds: int, s
     return results
 
 
-def run_shape(configs: int, numbers: int, args: argparse.Namespace, pinned: bool) -> Result:
-    names = ["cold", "warm", "raw"] + (["generic"] if args.generic else [])
+def run_shape(configs: int, numbers: int, args: argparse.Namespace, pinned: bool, postgres: str | None = None) -> Result:
+    """One shape on a fresh SQLite file, or (`postgres`: a server's URL) on a fresh PostgreSQL database."""
+    names = ["cold", "warm", "raw", "floor"] + (["generic"] if args.generic else [])
     with tempfile.TemporaryDirectory(prefix="gqlt-bench-") as tmp, ExitStack() as stack:
-        db = Path(tmp) / "bench.sqlite3"
+        url = stack.enter_context(database(postgres, Path(tmp), "dashboard"))
         secret_key = Fernet.generate_key().decode()
-        settings = Settings(database_url=f"sqlite+aiosqlite:///{db}", secret_keys=(secret_key,))
+        settings = Settings(database_url=url, secret_keys=(secret_key,))
         began = time.perf_counter()
         key, write_key = asyncio.run(seed(settings, configs, numbers))
+        asyncio.run(denormalized_tables.build(url, Vault([secret_key])))
         counted = asyncio.run(count_all(settings, key, list(COUNTED)))  # the generic one even without --generic
         statements = {name: None if c is None else len(c[0]) for name, c in counted.items()}
         print(f"  seeded {configs} configs x {numbers} numbers in {time.perf_counter() - began:.1f} s; SQL statements per "
@@ -317,8 +340,9 @@ def run_shape(configs: int, numbers: int, args: argparse.Namespace, pinned: bool
         targets: dict[str, Target] = {}
         for name in names:
             port = free_port()
-            if name == "raw":
-                command = [sys.executable, "-m", "bench.raw_endpoint", "--db", str(db), "--port", str(port)]
+            if name in FLOORS:
+                module = "bench.raw_endpoint" if name == "raw" else "bench.denormalized_endpoint"
+                command = [sys.executable, "-m", module, "--db", url, "--port", str(port)]
                 targets[name] = Target.of(name, port, "GET", "/dashboard", {"Authorization": f"Bearer {key}"})
             else:
                 command = [sys.executable, "-m", "gql_telephony.cli", "serve", "--port", str(port)]
@@ -343,7 +367,7 @@ def run_shape(configs: int, numbers: int, args: argparse.Namespace, pinned: bool
             rounds = run_async(measure([expected[n] for n in names], {n: p.pid for n, p in processes.items()},
                                        rounds=args.rounds, seconds=seconds, clients=args.clients, warmup=args.warmup))
         rss_peak = {name: p.memory("VmHWM") for name, p in processes.items()}
-        read_paths = {name: p.read_paths() for name, p in processes.items() if name != "raw"}  # before the writes add to them
+        read_paths = {name: p.read_paths() for name, p in processes.items() if name not in FLOORS}  # before the writes add to them
 
         after_write = None
         if args.writes:
@@ -351,7 +375,7 @@ def run_shape(configs: int, numbers: int, args: argparse.Namespace, pinned: bool
             after_write = run_async(reads_after_writes(expected["warm"], expected["raw"], write_key, first["id"],
                                                        first["name"], args.writes))
     return Result(configs, numbers, len(raw_body) / 1024, names, rounds, statements, rss_before, rss_peak,
-                  read_paths, after_write, noise.get("foreign"), pinned)
+                  read_paths, after_write, noise.get("foreign"), pinned, "PostgreSQL" if postgres else "SQLite")
 
 
 def run_async(coroutine: Any) -> Any:
@@ -383,17 +407,21 @@ def spread(values: list[float]) -> str:
 
 
 def report(result: Result) -> None:
-    print(f"  {'':<25} {'req/s median':>12} {'(min-max)':>17} {'x raw':>6} {'p50 ms':>7} {'p99 ms':>7} {'requests':>8} "
+    print(f"  {'':<28} {'req/s median':>12} {'(min-max)':>17} {'x raw':>6} {'x floor':>7} {'p50 ms':>7} {'p99 ms':>7} {'requests':>8} "
           f"{'SQL/req':>7} {'CPU ms/req':>10} {'server CPU':>10} {'client CPU':>10} {'RSS MiB start':>13} {'peak':>5}")
     for name in result.names:
         rates, lat = result.rates(name), result.latencies_ms(name)
         per_request, share = cpu_text(result, name)
-        print(f"  {f'{name} ({LABELS[name]})':<25} {result.rate(name):>12.1f} {f'({min(rates):.1f}-{max(rates):.1f})':>17} "
-              f"{result.rate(name) / result.rate('raw'):>6.3f} {percentile(lat, 0.5):>7.1f} {percentile(lat, 0.99):>7.1f} "
+        print(f"  {f'{name} ({LABELS[name]})':<28} {result.rate(name):>12.1f} {f'({min(rates):.1f}-{max(rates):.1f})':>17} "
+              f"{result.rate(name) / result.rate('raw'):>6.3f} {result.rate(name) / result.rate('floor'):>7.3f} {percentile(lat, 0.5):>7.1f} {percentile(lat, 0.99):>7.1f} "
               f"{len(lat):>8} {count_text(result.statements[name]):>7} {per_request:>10} {share:>10} "
               f"{100 * result.client_share(name):>9.0f}% {mib(result.rss_before[name]):>13} {mib(result.rss_peak[name]):>5}")
-    ratios = [f"{name}/raw {result.rate(name) / result.rate('raw'):.3f}" for name in result.names if name != "raw"]
+    ratios = [f"{name}/raw {result.rate(name) / result.rate('raw'):.3f}" for name in result.names if name not in FLOORS]
     print(f"  ratios (req/s): {', '.join(ratios)}")
+    for name in ("cold", "warm"):
+        ratio = result.rate(name) / result.rate("floor")
+        print(f"  GOAL {result.database} {result.configs}x{result.numbers} {name} read / denormalized floor: "
+              f"{ratio:.3f}x (goal >= 0.5x: {'met' if ratio >= 0.5 else 'NOT met'})")
     paths = {name: "n/a" if found is None else " ".join(f"{p}={found.get(p, 0):.0f}" for p in READ_PATHS)
              for name, found in result.read_paths.items()}
     print("  read paths (gql_telephony_read_path_total, checks and warm-up included): "
@@ -413,8 +441,8 @@ def report(result: Result) -> None:
     sys.stdout.flush()
 
 
-MARKDOWN_HEAD = ("| shape | target | data KiB | req/s (min-max) | x raw | CPU ms/req | p50 / p99 ms | SQL/req | peak RSS MiB |\n"
-                 "|---|---|---|---|---|---|---|---|---|")
+MARKDOWN_HEAD = ("| database | shape | target | data KiB | req/s (min-max) | x raw | x floor | CPU ms/req | p50 / p99 ms "
+                 "| SQL/req | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|---|")
 MARKDOWN_WRITES = ("| shape | warm server, read after a write p50 / p99 ms | raw, read after a write p50 / p99 ms "
                    "| warm server, repeated read p50 / p99 ms |\n|---|---|---|---|")
 
@@ -423,8 +451,9 @@ def markdown_rows(result: Result) -> list[str]:
     rows = []
     for name in result.names:
         rates, lat = result.rates(name), result.latencies_ms(name)
-        rows.append(f"| {result.configs}x{result.numbers} | {name} | {result.response_kib:.0f} | "
+        rows.append(f"| {result.database} | {result.configs}x{result.numbers} | {name} | {result.response_kib:.0f} | "
                     f"{result.rate(name):.1f} ({min(rates):.1f}-{max(rates):.1f}) | {result.rate(name) / result.rate('raw'):.3f} | "
+                    f"{result.rate(name) / result.rate('floor'):.3f} | "
                     f"{cpu_text(result, name)[0]} | {percentile(lat, 0.5):.1f} / {percentile(lat, 0.99):.1f} | "
                     f"{count_text(result.statements[name])} | {mib(result.rss_peak[name])} |")
     return rows
@@ -459,8 +488,12 @@ def shape(text: str) -> tuple[int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shape", type=shape, nargs="+", default=[(25, 40)], metavar="CxN",
-                        help="configs x phone numbers per config; several run one after another (default 25x40)")
+    parser.add_argument("--shape", type=shape, nargs="+", default=[(5, 10), (25, 40), (100, 100)], metavar="CxN",
+                        help="configs x phone numbers per config; several run one after another "
+                             "(default 5x10 25x40 100x100)")
+    parser.add_argument("--postgres", default=POSTGRES, metavar="URL",
+                        help=f"also run every shape on a fresh database on this PostgreSQL server (default {POSTGRES})")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--duration", type=float, default=60,
                         help="measured seconds per shape, split over the rounds of all targets (default 60)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per target (default 5)")
@@ -485,16 +518,21 @@ def main() -> None:
     pinned = not args.no_pin and hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
     if pinned:
         os.sched_setaffinity(0, {0})
-    targets = 3 + args.generic
+    targets = 4 + args.generic
     print(f"dashboard benchmark: {os.cpu_count()} CPUs ({'servers on CPU 1, client on CPU 0' if pinned else 'not pinned'}), "
           f"{args.clients} clients, {args.rounds} rounds x {args.duration / (targets * args.rounds):.1f} s per target, "
           f"Python {sys.version.split()[0]}", flush=True)
     results = []
-    for configs, numbers in args.shape:
-        print(f"\n{configs} configs x {numbers} numbers", flush=True)
-        result = run_shape(configs, numbers, args, pinned)
-        report(result)
-        results.append(result)
+    postgres = None if args.no_postgres else args.postgres
+    if postgres and not reachable(postgres):
+        print(f"\nPostgreSQL at {postgres} does not answer: its part is SKIPPED", flush=True)
+        postgres = None
+    for server in [None, postgres] if postgres else [None]:
+        for configs, numbers in args.shape:
+            print(f"\n{'PostgreSQL' if server else 'SQLite'}: {configs} configs x {numbers} numbers", flush=True)
+            result = run_shape(configs, numbers, args, pinned, server)
+            report(result)
+            results.append(result)
     if not args.no_subscriptions:
         subscriptions(args, pinned)
     print("\n" + MARKDOWN_HEAD)

@@ -14,7 +14,6 @@ with GQL_TELEPHONY_SECRET_KEYS set to the keys the data was encrypted with.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import os
 from collections.abc import AsyncIterator, Callable

@@ -67,7 +67,15 @@ from gql_telephony.crypto import Vault
 from gql_telephony.settings import Settings
 from tests.documents import DASHBOARD
 
-from . import denormalized_endpoint, denormalized_tables, raw_endpoint, subscription_latency
+from . import (
+    denormalized_endpoint,
+    denormalized_tables,
+    fanout,
+    goals,
+    memory_growth,
+    raw_endpoint,
+    writes,
+)
 from .databases import database, reachable
 from .load import Round, Target, cpu_seconds, fetch, percentile, run_round
 from .pools import pool_for
@@ -420,8 +428,8 @@ def report(result: Result) -> None:
     print(f"  ratios (req/s): {', '.join(ratios)}")
     for name in ("cold", "warm"):
         ratio = result.rate(name) / result.rate("floor")
-        print(f"  GOAL {result.database} {result.configs}x{result.numbers} {name} read / denormalized floor: "
-              f"{ratio:.3f}x (goal >= 0.5x: {'met' if ratio >= 0.5 else 'NOT met'})")
+        goals.record(f"{result.database} {result.configs}x{result.numbers} {name} read / denormalized floor",
+                     f"{ratio:.3f}x", ">= 0.5x", ratio >= 0.5)
     paths = {name: "n/a" if found is None else " ".join(f"{p}={found.get(p, 0):.0f}" for p in READ_PATHS)
              for name, found in result.read_paths.items()}
     print("  read paths (gql_telephony_read_path_total, checks and warm-up included): "
@@ -466,16 +474,6 @@ def markdown_writes(result: Result) -> str:
     return f"| {result.configs}x{result.numbers} | " + " | ".join(cells) + " |"
 
 
-def subscriptions(args: argparse.Namespace, pinned: bool) -> None:
-    print(f"\nsubscriptions: {args.subscribers} subscribers on one server, {args.subscription_rounds} rounds "
-          "(from a mutation's response to each subscriber's event)", flush=True)
-    began = time.perf_counter()
-    found = run_async(subscription_latency.measure(args.subscribers, args.subscription_rounds, 1, cpu=1 if pinned else None))
-    print(f"  last subscriber: p50 {found['last_median_ms']:.1f} / p99 {found['last_p99_ms']:.1f} ms; "
-          f"every event: p50 {found['each_median_ms']:.1f} / p99 {found['each_p99_ms']:.1f} ms "
-          f"(in {time.perf_counter() - began:.0f} s)", flush=True)
-
-
 def shape(text: str) -> tuple[int, int]:
     try:
         configs, numbers = (int(part) for part in text.lower().split("x"))
@@ -484,6 +482,16 @@ def shape(text: str) -> tuple[int, int]:
     if not 1 <= configs or not 0 <= numbers:
         raise argparse.ArgumentTypeError("at least one config, and no negative count of numbers")
     return configs, numbers
+
+
+def quick(args: argparse.Namespace) -> None:
+    """Every part, as briefly as it still runs (for CI: the benchmark works, not its figures)."""
+    args.shape = [(5, 10)]
+    args.duration, args.rounds, args.warmup, args.writes = 2.0, 1, 0.2, 2
+    args.subscribers, args.subscription_rounds = 20, 2
+    args.spread_subscribers, args.spread_processes, args.client_processes = 40, 2, 2
+    args.write_count, args.import_numbers, args.import_rounds = 2, 300, 1
+    args.memory_queries = 200
 
 
 def main() -> None:
@@ -505,7 +513,21 @@ def main() -> None:
                         help="reads right after a write, N on the warm server and N on raw (default 200; 0 skips)")
     parser.add_argument("--subscribers", type=int, default=1000, metavar="N", help="subscribers for the fan-out (default 1000)")
     parser.add_argument("--subscription-rounds", type=int, default=15, metavar="R", help="changes to fan out (default 15)")
-    parser.add_argument("--no-subscriptions", action="store_true", help="skip the subscription fan-out")
+    parser.add_argument("--no-subscriptions", action="store_true", help="skip the subscription fan-out (both parts)")
+    parser.add_argument("--spread-subscribers", type=int, default=10_000, metavar="N",
+                        help="subscribers across --spread-processes servers through Redis (default 10000; 0 skips)")
+    parser.add_argument("--spread-processes", type=int, default=4, help="server processes for them (default 4)")
+    parser.add_argument("--client-processes", type=int, default=4,
+                        help="client processes reading them (default 4)")
+    parser.add_argument("--write-count", type=int, default=200, metavar="N",
+                        help="each single mutation, N times on the server and N by hand (default 200; 0 skips writes)")
+    parser.add_argument("--import-numbers", type=int, default=10_000, help="numbers per bulk import (default 10000)")
+    parser.add_argument("--import-rounds", type=int, default=2, help="bulk imports on each (default 2; 0 skips)")
+    parser.add_argument("--memory-queries", type=int, default=20_000, metavar="N",
+                        help="distinct queries for the memory figure (default 20000; 0 skips)")
+    parser.add_argument("--cache-mb", type=int, default=64, help="the response cache for the memory figure (default 64)")
+    parser.add_argument("--quick", action="store_true",
+                        help="every part, very briefly: checks that the benchmark runs, its figures mean nothing")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers to CPU 1 and the client to CPU 0")
     parser.add_argument("--profile", choices=["py-spy", "cprofile"],
                         help="profile the cold server (its figures are then not comparable)")
@@ -514,6 +536,8 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true", help="also print the SQL of one request")
     args = parser.parse_args()
     args.profile_out = args.profile_out.resolve()
+    if args.quick:
+        quick(args)
 
     pinned = not args.no_pin and hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
     if pinned:
@@ -533,8 +557,22 @@ def main() -> None:
             result = run_shape(configs, numbers, args, pinned, server)
             report(result)
             results.append(result)
+    if args.write_count:
+        print(f"\nwrites (SQLite, 25x40): {args.write_count} of each single mutation on each target; bulk import of "
+              f"{args.import_numbers} numbers x {args.import_rounds} on each", flush=True)
+        write_results = writes.run(args.write_count, args.import_numbers, args.import_rounds, pinned)
+        writes.report(write_results)
     if not args.no_subscriptions:
-        subscriptions(args, pinned)
+        print(f"\nfan-out: {args.subscription_rounds} rounds", flush=True)
+        if args.subscribers:
+            fanout.report(fanout.measure(args.subscribers, args.subscription_rounds, 1, 1, pinned=pinned), 250)
+        if args.spread_subscribers:
+            fanout.report(fanout.measure(args.spread_subscribers, args.subscription_rounds, args.spread_processes,
+                                         args.client_processes, pinned=False), 1000)
+    if args.memory_queries:
+        print(f"\nmemory: {args.memory_queries} distinct queries, response cache {args.cache_mb} MiB", flush=True)
+        memory_growth.report(memory_growth.measure(args.memory_queries, args.cache_mb, pinned),
+                             args.memory_queries, args.cache_mb)
     print("\n" + MARKDOWN_HEAD)
     for result in results:
         print("\n".join(markdown_rows(result)))
@@ -547,6 +585,9 @@ def main() -> None:
 
         print()
         summarize(args.profile, args.profile_out)
+    goals.summary()
+    if args.quick:
+        print("\n(quick mode: every part ran, briefly; these figures are not measurements)")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from cryptography.fernet import Fernet
 from gql_telephony.settings import Settings
 from tests.documents import DASHBOARD
 
+from . import goals
 from .load import Connection, Target
 from .processes import Process, free_port, server_env, started
 from .seed import seed
@@ -93,9 +94,8 @@ def report(found: dict[str, float], queries: int, cache_mb: int) -> None:
                       if k.startswith("after ") and k != "after")
     print(f"  server VmRSS after the warm-up {found['before']:.0f} MiB; after each quarter of {queries} distinct "
           f"queries (MiB) {steps}; peak (VmHWM) {found['peak']:.0f} MiB")
-    within = found["growth"] <= cache_mb
-    print(f"  GOAL memory: {queries} distinct queries grew the process by {found['growth']:.1f} MiB "
-          f"(bound: the {cache_mb} MiB response cache: {'within' if within else 'NOT within'})")
+    goals.record(f"memory: RSS growth over {queries} distinct queries", f"{found['growth']:.1f} MiB",
+                 f"<= {cache_mb} MiB", found["growth"] <= cache_mb)
     sys.stdout.flush()
 
 

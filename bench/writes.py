@@ -193,7 +193,9 @@ class WriteResults:
     import_numbers: int
 
 
-def run(writes: int, import_numbers: int, import_rounds: int, pinned: bool) -> WriteResults:
+def run(writes: int, import_numbers: int, import_rounds: int, pinned: bool, profile: Path | None = None) -> WriteResults:
+    """`profile`: the server runs under cProfile, its stats written there when it stops (its
+    start-up included: the own-time table is what to read)."""
     cpu = 1 if pinned else None
     accounts = 2 * import_rounds
     with tempfile.TemporaryDirectory(prefix="gqlt-writes-") as tmp, ExitStack() as stack:
@@ -211,7 +213,8 @@ def run(writes: int, import_numbers: int, import_rounds: int, pinned: bool) -> W
         ports = {"server": free_port(), "floor": free_port()}
         processes = {
             "server": stack.enter_context(started("server", [
-                sys.executable, "-m", "gql_telephony.cli", "serve", "--port", str(ports["server"])],
+                sys.executable, *(["-m", "cProfile", "-o", str(profile)] if profile else []),
+                "-m", "gql_telephony.cli", "serve", "--port", str(ports["server"])],
                 env, ports["server"], Path(tmp) / "server.log", cpu)),
             "floor": stack.enter_context(started("write endpoint", [
                 sys.executable, "-m", "bench.write_endpoint", "--db", url, "--port", str(ports["floor"]),
@@ -276,12 +279,18 @@ def main() -> None:
     parser.add_argument("--import-numbers", type=int, default=10_000, help="numbers per imported account (default 10000)")
     parser.add_argument("--import-rounds", type=int, default=2, help="imports on each target (default 2; 0 skips)")
     parser.add_argument("--no-pin", action="store_true")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="run the server under cProfile (stats to FILE), then summarize them")
     args = parser.parse_args()
     pinned = not args.no_pin and len(os.sched_getaffinity(0)) >= 2
     if pinned:
         os.sched_setaffinity(0, {0})
     print(f"writes: {args.writes} of each on each target; bulk import of {args.import_numbers} numbers x {args.import_rounds}")
-    report(run(args.writes, args.import_numbers, args.import_rounds, pinned))
+    report(run(args.writes, args.import_numbers, args.import_rounds, pinned, args.profile and args.profile.resolve()))
+    if args.profile:
+        from .profile_summary import summarize
+
+        summarize("cprofile", args.profile.resolve())
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The SQL of one mutation of each kind through the server, in-process, against the hand-written
 write's: where a single write's time goes, statement by statement.
 
-Usage: .venv/bin/python -m bench.write_statements [--verbose]
+Usage: .venv/bin/python -m bench.write_statements [--verbose] [--profile N]
 
 Seeds 5 configurations x 10 numbers on a fresh SQLite file, sends each mutation of
 bench/writes.py twice through the app (httpx's ASGI transport), and counts (and with --verbose
@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import pstats
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +46,44 @@ def bodies(configs: list[int], numbers: list[int], turn: int) -> dict[str, dict[
     }
 
 
-async def count(verbose: bool) -> dict[str, tuple[int, int]]:
+GROUPS = [  # the first match in a function's file path names its group
+    ("gql_telephony/api/middleware", "gql_telephony: middleware (request log, limits)"),
+    ("gql_telephony/api/http", "gql_telephony: HTTP view, context, authentication"),
+    ("gql_telephony/api/graph", "gql_telephony: GraphQL types and mutations"),
+    ("gql_telephony/services", "gql_telephony: services (transactions, audit, events)"),
+    ("gql_telephony/storage", "gql_telephony: storage"), ("gql_telephony/", "gql_telephony: other"),
+    ("strawberry/", "strawberry"), ("graphql/", "graphql-core"), ("sqlalchemy/", "SQLAlchemy"),
+    ("sqlmodel/", "SQLModel"), ("aiosqlite/", "aiosqlite"), ("starlette/", "Starlette"), ("httpx/", "httpx (the client)"),
+    ("httpcore/", "httpx (the client)"), ("greenlet", "greenlet"), ("cryptography/", "cryptography"),
+    ("asyncio/", "asyncio"), ("logging/", "logging"), ("json/", "json"),
+]
+
+
+def own_time(profiler: cProfile.Profile, writes: int, top: int = 12) -> None:
+    """Own time by group and the functions with the most, per write (tottime: coroutines'
+    resumptions make cProfile's cumulative figures unreliable, own time is not affected)."""
+    stats = pstats.Stats(profiler)
+    by_group: Counter[str] = Counter()
+    by_function: Counter[str] = Counter()
+    for (file, line, name), (_calls, _primitive, own, _cumulative, _callers) in stats.stats.items():  # type: ignore[attr-defined]  # pstats keeps it undeclared
+        if "select.epoll" in name:
+            continue  # the loop waiting: idle, or the work of aiosqlite's thread (cProfile's clock is the wall's)
+        if "_queue.SimpleQueue" in name:
+            by_group["handing work to aiosqlite's thread (waiting for the GIL back)"] += own
+            continue
+        by_group[next((label for needle, label in GROUPS if needle in file), "C calls, stdlib, other")] += own
+        by_function[f"{name} ({file.rsplit('site-packages/', 1)[-1].rsplit('bench16/', 1)[-1]}:{line})"] += own
+    total = sum(by_group.values())
+    print(f"\nin-process cProfile of {writes} mutations (the four kinds in turn): {1000 * total / writes:.2f} ms "
+          "of own time per write (the event loop's waits left out), by group:")
+    for label, own in by_group.most_common():
+        print(f"  {100 * own / total:5.1f}%  {1000 * own / writes:6.3f} ms  {label}")
+    print(f"  top {top} functions by own time:")
+    for label, own in [(f, o) for f, o in by_function.most_common(top + 1) if "select.epoll" not in f][:top]:
+        print(f"  {100 * own / total:5.1f}%  {label}")
+
+
+async def count(verbose: bool, profile_rounds: int = 0) -> dict[str, tuple[int, int]]:
     with tempfile.TemporaryDirectory(prefix="gqlt-write-sql-") as tmp:
         secret_key = Fernet.generate_key().decode()
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'sql.sqlite3'}"
@@ -56,6 +96,7 @@ async def count(verbose: bool) -> dict[str, tuple[int, int]]:
             statements.append(statement)
 
         found: dict[str, list[int]] = {op: [] for op in OPS}
+        profiler = cProfile.Profile() if profile_rounds else None
         try:
             async with runtime.db.reading_rows() as connection:
                 configs = list((await connection.execute(sa.text("SELECT id FROM telephony_config ORDER BY id"))).scalars())
@@ -80,6 +121,15 @@ async def count(verbose: bool) -> dict[str, tuple[int, int]]:
                                     print("   ", " ".join(line.split())[:150])
                             statements.clear()
                         assert "errors" not in answer, answer
+                if profiler is not None:
+                    profiler.enable()
+                    for turn in range(3, 3 + profile_rounds):
+                        for op, body in bodies(configs, numbers, turn).items():
+                            answer = (await client.post("/graphql", json={
+                                "query": MUTATIONS[op], "variables": {"input": GRAPHQL_INPUT[op](body)}})).json()
+                            assert "errors" not in answer, answer
+                    profiler.disable()
+                    own_time(profiler, profile_rounds * len(OPS))
         finally:
             await runtime.broker.close()
             await runtime.db.dispose()
@@ -103,8 +153,10 @@ async def count(verbose: bool) -> dict[str, tuple[int, int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--verbose", action="store_true", help="print the statements")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="also profile N rounds of the four mutations in-process (cProfile, own time)")
     args = parser.parse_args()
-    for op, (server, hand) in asyncio.run(count(args.verbose)).items():
+    for op, (server, hand) in asyncio.run(count(args.verbose, args.profile)).items():
         print(f"{op:<12} server {server:>3} statements, by hand {hand:>3} (BEGIN counted, COMMIT not)")
 
 

@@ -168,26 +168,26 @@ async def count_raw_statements(settings: Settings, key: str) -> tuple[list[str],
     return statements, data or {}
 
 
-async def count_floor_statements(settings: Settings, key: str) -> tuple[list[str], dict[str, Any]]:
+async def count_floor_statements(settings: Settings, key: str, pages: bool) -> tuple[list[str], dict[str, Any]]:
     statements: list[str] = []
     pool = pool_for(settings.database_url, 1, statements.append)
     await pool.open()
     try:
-        await denormalized_endpoint.dashboard(pool, key)
+        await denormalized_endpoint.dashboard(pool, key, pages)
         statements.clear()
-        data = await denormalized_endpoint.dashboard(pool, key)
+        data = await denormalized_endpoint.dashboard(pool, key, pages)
     finally:
         await pool.close()
     return statements, orjson.loads(orjson.dumps(data or {}))  # its fragments as plain JSON
 
 
-async def count_all(settings: Settings, key: str, names: list[str]) -> dict[str, tuple[list[str], dict[str, Any]] | None]:
+async def count_all(settings: Settings, key: str, names: list[str], pages: bool = False) -> dict[str, tuple[list[str], dict[str, Any]] | None]:
     counted: dict[str, tuple[list[str], dict[str, Any]] | None] = {}
     for name in names:
         if name == "raw":
             counted[name] = await count_raw_statements(settings, key)
         elif name == "floor":
-            counted[name] = await count_floor_statements(settings, key)
+            counted[name] = await count_floor_statements(settings, key, pages)
         else:
             changed = variant(settings, SERVERS[name][1])
             counted[name] = None if changed is None else await count_statements(changed, key)
@@ -341,7 +341,7 @@ def run_shape(configs: int, numbers: int, args: argparse.Namespace, pinned: bool
         began = time.perf_counter()
         key, write_key = asyncio.run(seed(settings, configs, numbers))
         asyncio.run(denormalized_tables.build(url, Vault([secret_key])))
-        counted = asyncio.run(count_all(settings, key, list(COUNTED)))  # the generic one even without --generic
+        counted = asyncio.run(count_all(settings, key, list(COUNTED), args.floor_pages))  # the generic one even without --generic
         statements = {name: None if c is None else len(c[0]) for name, c in counted.items()}
         print(f"  seeded {configs} configs x {numbers} numbers in {time.perf_counter() - began:.1f} s; SQL statements per "
               "dashboard request: " + ", ".join(f"{label} {count_text(statements[name])}" for name, label in COUNTED.items()),
@@ -362,7 +362,8 @@ def run_shape(configs: int, numbers: int, args: argparse.Namespace, pinned: bool
             port = free_port()
             if name in FLOORS:
                 module = "bench.raw_endpoint" if name == "raw" else "bench.denormalized_endpoint"
-                command = [sys.executable, "-m", module, "--db", url, "--port", str(port)]
+                command = [sys.executable, "-m", module, "--db", url, "--port", str(port),
+                           *(["--pages"] if name == "floor" and args.floor_pages else [])]
                 targets[name] = Target.of(name, port, "GET", "/dashboard", {"Authorization": f"Bearer {key}"})
             else:
                 command = [sys.executable, "-m", "gql_telephony.cli", "serve", "--port", str(port)]
@@ -514,6 +515,8 @@ def main() -> None:
     parser.add_argument("--postgres", default=POSTGRES, metavar="URL",
                         help=f"also run every shape on a fresh database on this PostgreSQL server (default {POSTGRES})")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--floor-pages", action="store_true",
+                        help="a stricter floor: it also reads each configuration's first page of numbers stored as JSON")
     parser.add_argument("--duration", type=float, default=60,
                         help="measured seconds per shape, split over the rounds of all targets (default 60)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per target (default 5)")

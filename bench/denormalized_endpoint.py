@@ -41,19 +41,24 @@ SQL_CONFIGS = (
     "SELECT config_id, name, provider, config_json, is_default, version, warnings_json, warning_count, "
     "number_count, active_count FROM bench_dashboard_config WHERE organization_id = ? ORDER BY config_id LIMIT ?"
 )
+SQL_STORED_PAGES = "SELECT config_id, nodes_json FROM bench_dashboard_page WHERE config_id IN ({marks})"
 Fragment = orjson.Fragment
 
 
-async def dashboard(pool: Pool, key: str) -> dict[str, Any] | None:
-    """The `data` of the DASHBOARD query for the key's organization; None for an unknown key."""
+async def dashboard(pool: Pool, key: str, pages: bool = False) -> dict[str, Any] | None:
+    """The `data` of the DASHBOARD query for the key's organization; None for an unknown key.
+    `pages`: the numbers' nodes from bench_dashboard_page, stored as JSON, not from phone_number."""
     async with pool.reading() as fetch:
         found = await fetch(SQL_KEY_AND_ORG, (hashlib.sha256(key.encode()).hexdigest(),))
         if not found:
             return None
         org_id, summary_json, default_json, config_count = found[0]
         configs = await fetch(SQL_CONFIGS, (org_id, CONFIGS_FIRST))
-        numbers: dict[int, list[dict[str, Any]]] = {row[0]: [] for row in configs}
-        if configs:
+        numbers: dict[int, Any] = {row[0]: [] for row in configs}
+        if configs and pages:
+            sql = SQL_STORED_PAGES.format(marks=",".join("?" * len(configs)))
+            numbers.update((config_id, Fragment(nodes)) for config_id, nodes in await fetch(sql, list(numbers)))
+        elif configs:
             sql = SQL_PAGES.format(marks=",".join("?" * len(configs)))
             for number_id, config_id, phone_number, label, is_active in await fetch(sql, [*numbers, NUMBERS_FIRST]):
                 numbers[config_id].append({
@@ -85,13 +90,13 @@ async def dashboard(pool: Pool, key: str) -> dict[str, Any] | None:
     }
 
 
-def create_app(database: str, *, pool_size: int = POOL_SIZE,
+def create_app(database: str, *, pool_size: int = POOL_SIZE, pages: bool = False,
                on_statement: Callable[[str], None] | None = None) -> Starlette:
     pool = pool_for(database, pool_size, on_statement)
 
     async def serve_dashboard(request: Request) -> Response:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        data = await dashboard(pool, key.strip()) if scheme.lower() == "bearer" and key.strip() else None
+        data = await dashboard(pool, key.strip(), pages) if scheme.lower() == "bearer" and key.strip() else None
         if data is None:
             return Response(b'{"error":"unauthenticated"}', status_code=401, media_type="application/json")
         return Response(orjson.dumps(data), media_type="application/json")
@@ -116,8 +121,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8002)
     parser.add_argument("--pool-size", type=int, default=POOL_SIZE)
+    parser.add_argument("--pages", action="store_true", help="read each page of numbers stored as JSON")
     args = parser.parse_args()
-    uvicorn.run(create_app(args.db, pool_size=args.pool_size), host=args.host, port=args.port,
+    uvicorn.run(create_app(args.db, pool_size=args.pool_size, pages=args.pages), host=args.host, port=args.port,
                 log_level="warning", access_log=False)
 
 

@@ -9,7 +9,9 @@ from the seeded data, as such a service would keep them at write time.
 
 Everything derived (decryption and masking, warnings, counts, the summary) is done here, once,
 with the project's own functions, so a read only copies it out (bench/denormalized_endpoint.py).
-The phone numbers themselves are read from `phone_number`, as the data they are.
+The phone numbers themselves are read from `phone_number`, as the data they are; a stricter
+variant (bench_dashboard_page, the endpoint's --pages) also keeps each configuration's first
+page of numbers as JSON, as a service that maintains exactly this screen would.
 """
 
 from __future__ import annotations
@@ -25,11 +27,12 @@ from gql_telephony.domain.providers import PROVIDERS, ProviderKey
 from gql_telephony.domain.warnings import config_warnings, summarize
 
 from .pools import pool_for
-from .raw_endpoint import SQL_CONFIGS, SQL_COUNTS
+from .raw_endpoint import NUMBERS_FIRST, SQL_CONFIGS, SQL_COUNTS, SQL_PAGES
 
 CREATE = [
     "DROP TABLE IF EXISTS bench_dashboard_config",
     "DROP TABLE IF EXISTS bench_dashboard_org",
+    "DROP TABLE IF EXISTS bench_dashboard_page",
     "CREATE TABLE bench_dashboard_config (config_id BIGINT PRIMARY KEY, organization_id BIGINT NOT NULL, "
     "name TEXT NOT NULL, provider TEXT NOT NULL, config_json TEXT NOT NULL, is_default BOOLEAN NOT NULL, "
     "version INTEGER NOT NULL, warnings_json TEXT NOT NULL, warning_count INTEGER NOT NULL, "
@@ -37,7 +40,10 @@ CREATE = [
     "CREATE INDEX ix_bench_dashboard_config_org ON bench_dashboard_config (organization_id, config_id)",
     "CREATE TABLE bench_dashboard_org (organization_id BIGINT PRIMARY KEY, summary_json TEXT NOT NULL, "
     "default_json TEXT NOT NULL, config_count INTEGER NOT NULL)",
+    # The stricter variant (--floor-pages): each configuration's first page of numbers, as JSON.
+    "CREATE TABLE bench_dashboard_page (config_id BIGINT PRIMARY KEY, nodes_json TEXT NOT NULL)",
 ]
+INSERT_PAGE = "INSERT INTO bench_dashboard_page VALUES (?, ?)"
 INSERT_CONFIG = "INSERT INTO bench_dashboard_config VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 INSERT_ORG = "INSERT INTO bench_dashboard_org VALUES (?, ?, ?, ?)"
 
@@ -71,6 +77,18 @@ def rows_of(org_id: int, configs: list[tuple[Any, ...]], counts: dict[int, tuple
     return config_rows, (org_id, summary_json, orjson.dumps(default).decode(), len(configs))
 
 
+async def pages_of(fetch: Any, config_ids: list[int]) -> list[tuple[int, str]]:
+    """Each configuration's first NUMBERS_FIRST numbers as the JSON of their nodes."""
+    nodes: dict[int, list[dict[str, Any]]] = {c: [] for c in config_ids}
+    for start in range(0, len(config_ids), 500):
+        chunk = config_ids[start:start + 500]
+        sql = SQL_PAGES.format(marks=",".join("?" * len(chunk)))
+        for number_id, config_id, phone_number, label, is_active in await fetch(sql, [*chunk, NUMBERS_FIRST]):
+            nodes[config_id].append({"id": encode_id("PhoneNumber", number_id), "phoneNumber": phone_number,
+                                     "label": label, "isActive": bool(is_active)})
+    return [(c, orjson.dumps(n).decode()) for c, n in nodes.items()]
+
+
 async def build(database: str, vault: Vault) -> int:
     """(Re)builds both tables for every organization of `database`; returns the configurations written."""
     pool = pool_for(database, 1)
@@ -90,6 +108,7 @@ async def build(database: str, vault: Vault) -> int:
                 config_rows, org_row = rows_of(org_id, configs, counts, vault)
                 if config_rows:
                     await many(INSERT_CONFIG, config_rows)
+                    await many(INSERT_PAGE, await pages_of(fetch, ids))
                 await many(INSERT_ORG, [org_row])
                 written += len(config_rows)
     finally:

@@ -18,15 +18,29 @@ import json
 import sys
 import time
 
+import websockets
+
 from tests.live.ws_client import Subscriber
+
+CONNECTING = 50  # handshakes in flight at once, per client process
+TIMEOUT = 120  # seconds: thousands of handshakes on a busy machine take a while
+
+
+async def connect(client: Subscriber, key: str) -> None:
+    """Subscriber.connect with a longer wait for the handshake and the acknowledgement."""
+    client.socket = await websockets.connect(client.url, subprotocols=["graphql-transport-ws"], open_timeout=TIMEOUT)
+    await client.send({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}})
+    ack = await client.receive(timeout=TIMEOUT)
+    if ack.get("type") != "connection_ack":
+        raise SystemExit(f"the server did not acknowledge a subscriber: {ack}")
 
 
 async def run(urls: list[str], key: str, count: int) -> None:
     clients = [Subscriber(urls[i % len(urls)], key) for i in range(count)]
-    for start in range(0, count, 100):
-        await asyncio.gather(*(c.connect() for c in clients[start:start + 100]))
+    for start in range(0, count, CONNECTING):
+        await asyncio.gather(*(connect(c, key) for c in clients[start:start + CONNECTING]))
     await asyncio.gather(*(c.subscribe() for c in clients))
-    await asyncio.gather(*(c.next_data(timeout=120) for c in clients))
+    await asyncio.gather(*(c.next_data(timeout=TIMEOUT) for c in clients))
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)

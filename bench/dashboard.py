@@ -63,7 +63,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -572,22 +572,33 @@ def main() -> None:
             result = run_shape(configs, numbers, args, pinned, server)
             report(result)
             results.append(result)
+    failed: list[str] = []
+
+    def part(name: str, run: Callable[[], None]) -> None:
+        """One part; a failure is reported and the next part still runs (the run fails at the end)."""
+        try:
+            run()
+        except SystemExit as stopped:
+            print(f"  FAILED: {name}: {stopped}", flush=True)
+            failed.append(name)
+
     if args.write_count:
         print(f"\nwrites (SQLite, 25x40): {args.write_count} of each single mutation on each target; bulk import of "
               f"{args.import_numbers} numbers x {args.import_rounds} on each", flush=True)
-        write_results = writes.run(args.write_count, args.import_numbers, args.import_rounds, pinned)
-        writes.report(write_results)
+        part("writes", lambda: writes.report(writes.run(args.write_count, args.import_numbers, args.import_rounds, pinned)))
     if not args.no_subscriptions:
         print(f"\nfan-out: {args.subscription_rounds} rounds", flush=True)
         if args.subscribers:
-            fanout.report(fanout.measure(args.subscribers, args.subscription_rounds, 1, 1, pinned=pinned), 250)
+            part("fan-out on one process", lambda: fanout.report(
+                fanout.measure(args.subscribers, args.subscription_rounds, 1, 1, pinned=pinned), 250))
         if args.spread_subscribers:
-            fanout.report(fanout.measure(args.spread_subscribers, args.subscription_rounds, args.spread_processes,
-                                         args.client_processes, pinned=False), 1000)
+            part("fan-out across processes", lambda: fanout.report(fanout.measure(
+                args.spread_subscribers, args.subscription_rounds, args.spread_processes, args.client_processes,
+                pinned=False), 1000))
     if args.memory_queries:
         print(f"\nmemory: {args.memory_queries} distinct queries, response cache {args.cache_mb} MiB", flush=True)
-        memory_growth.report(memory_growth.measure(args.memory_queries, args.cache_mb, pinned),
-                             args.memory_queries, args.cache_mb)
+        part("memory", lambda: memory_growth.report(memory_growth.measure(args.memory_queries, args.cache_mb, pinned),
+                                                    args.memory_queries, args.cache_mb))
     print("\n" + MARKDOWN_HEAD)
     for result in results:
         print("\n".join(markdown_rows(result)))
@@ -603,6 +614,8 @@ def main() -> None:
     goals.summary()
     if args.quick:
         print("\n(quick mode: every part ran, briefly; these figures are not measurements)")
+    if failed:
+        raise SystemExit(f"FAIL: {', '.join(failed)} did not finish (see above)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Not its figures (a quick run measures nothing): that the dashboard's targets on 
 PostgreSQL answer the same JSON (the benchmark stops otherwise), that the writes succeed through
 the server and by hand, that the bulk import registers every number, that the subscribers get
 their events on one process and across processes through Redis, and that the memory part runs.
-It starts some twenty processes: 173 s on the 2-core development machine while other suites kept
+It starts some twenty processes: 127 to 173 s on the 2-core development machine while other suites kept
 its load average near 11 (over the minute the issue hoped for; each part alone is a few seconds
 of work, the rest is processes starting).
 """

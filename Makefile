@@ -78,7 +78,7 @@ contract:
 # The benchmark of issues 15 and 16 (docs/PERFORMANCE.md): dashboard reads against the raw and the
 # denormalized floors on SQLite and PostgreSQL, writes and a bulk import against the same by hand,
 # subscription fan-out on one process and across four through Redis, and memory over 20,000
-# distinct queries; each figure against its goal, all together at the end. About 25 minutes with
+# distinct queries; each figure against its goal, all together at the end. About 30 minutes with
 # the defaults; options in BENCH_ARGS, e.g. make bench BENCH_ARGS="--shape 25x40 --no-postgres".
 # `make bench-quick` (or BENCH_ARGS=--quick) runs every part very briefly: it checks that the
 # benchmark still runs, not its figures (tests/test_bench_quick.py runs it too).

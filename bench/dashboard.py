@@ -11,7 +11,7 @@ Usage: .venv/bin/python -m bench.dashboard [--shape 5x10 25x40 100x100 ...] [--d
            [--subscribers 1000] [--spread-subscribers 10000] [--spread-processes 4] [--client-processes 4]
            [--subscription-rounds 15] [--no-subscriptions] [--memory-queries 20000] [--cache-mb 64]
            [--quick] [--no-pin] [--profile py-spy|cprofile] [--verbose]
-(`make bench` runs it with the defaults, about 25 minutes; `make bench-quick` with --quick, which
+(`make bench` runs it with the defaults, about 30 minutes; `make bench-quick` with --quick, which
 runs every part very briefly to check that it runs; its figures mean nothing.)
 
 For each database (a fresh temporary SQLite file; then, unless --no-postgres, a fresh database

@@ -1,13 +1,22 @@
-"""Dashboard throughput: the GraphQL server, cold and warm, against a hand-written endpoint
-serving the same JSON; then reads right after writes, and subscription fan-out.
+"""The benchmark of `make bench`: dashboard reads, the server cold and warm, against two
+hand-written endpoints serving the same JSON (the raw one, and the denormalized floor), on SQLite
+and PostgreSQL; reads right after writes; then single writes and a bulk import against the same
+by hand (bench/writes.py), subscription fan-out (bench/fanout.py) and memory
+(bench/memory_growth.py). Each figure is printed against the goal of issue 16 as it comes, and all
+together at the end (bench/goals.py).
 
-Usage: .venv/bin/python -m bench.dashboard [--shape 25x40 ...] [--duration 60] [--rounds 5]
-           [--clients 8] [--generic] [--writes 200] [--subscribers 1000] [--subscription-rounds 15]
-           [--no-subscriptions] [--no-pin] [--profile py-spy|cprofile] [--verbose]
-(`make bench` runs it with the defaults, about 3 minutes; `make bench BENCH_ARGS="--shape 5x10 100x100"`.)
+Usage: .venv/bin/python -m bench.dashboard [--shape 5x10 25x40 100x100 ...] [--duration 60] [--rounds 5]
+           [--clients 8] [--generic] [--writes 200] [--postgres URL | --no-postgres]
+           [--write-count 200] [--import-numbers 10000] [--import-rounds 2]
+           [--subscribers 1000] [--spread-subscribers 10000] [--spread-processes 4] [--client-processes 4]
+           [--subscription-rounds 15] [--no-subscriptions] [--memory-queries 20000] [--cache-mb 64]
+           [--quick] [--no-pin] [--profile py-spy|cprofile] [--verbose]
+(`make bench` runs it with the defaults, about 30 minutes; `make bench-quick` with --quick, which
+runs every part very briefly to check that it runs; its figures mean nothing.)
 
-For each shape CONFIGSxNUMBERS it
-  1. seeds one organization on a fresh temporary SQLite file: CONFIGS telephony configurations
+For each database (a fresh temporary SQLite file; then, unless --no-postgres, a fresh database
+made on the PostgreSQL server of --postgres and dropped afterwards) and each shape CONFIGSxNUMBERS it
+  1. seeds one organization: CONFIGS telephony configurations
      (a mix of providers, created through the service layer, so secrets are encrypted as in
      production) with NUMBERS phone numbers each (inserted with SQL, interleaved across configs);
   2. counts the SQL statements of one dashboard request, in-process, with engine event listeners:
@@ -32,8 +41,11 @@ For each shape CONFIGSxNUMBERS it
   6. with --writes N (default 200, 0 skips), one client: N times, renames a configuration
      through the warm server and times the next dashboard read on it, and likewise on the raw
      endpoint (bench/write_read.py): p50/p99 of a read that no cache can answer.
-Last, once, bench/subscription_latency.py: N subscribers on one (cache-on) server, and per round
-the time from a mutation's response to the last subscriber's event (--no-subscriptions skips).
+The targets: cold and warm (and generic) as above; raw, bench/raw_endpoint.py; floor,
+bench/denormalized_endpoint.py over side tables that bench/denormalized_tables.py builds from the
+seeded data (each configuration's masked config, warnings and counts, the organization's
+summary: what a hand-tuned service would store at write time). Each read's ratio to the floor
+is a goal (>= 0.5x).
 
 On a machine with two or more cores the servers are pinned to CPU 1 and this process (the
 load generator) to CPU 0, so that the client does not steal the server's CPU; --no-pin leaves
@@ -51,13 +63,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
@@ -66,8 +79,18 @@ from gql_telephony.crypto import Vault
 from gql_telephony.settings import Settings
 from tests.documents import DASHBOARD
 
-from . import raw_endpoint, subscription_latency
+from . import (
+    denormalized_endpoint,
+    denormalized_tables,
+    fanout,
+    goals,
+    memory_growth,
+    raw_endpoint,
+    writes,
+)
+from .databases import database, reachable
 from .load import Round, Target, cpu_seconds, fetch, percentile, run_round
+from .pools import pool_for
 from .processes import READ_PATHS, Process, free_port, py_spy, server_env, started
 from .seed import seed
 from .write_read import AfterWrite, reads_after_writes
@@ -79,9 +102,12 @@ SERVERS: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
     "generic": ({"GQL_TELEPHONY_RESPONSE_CACHE_MB": "0", "GQL_TELEPHONY_COMPILED_PLANS": "0"},
                 {"response_cache_mb": 0, "compiled_plans": False}),
 }
-LABELS = {"cold": "server, no cache", "warm": "server, cache", "raw": "raw endpoint", "generic": "server, generic"}
+LABELS = {"cold": "server, no cache", "warm": "server, cache", "raw": "raw endpoint", "floor": "denormalized floor",
+          "generic": "server, generic"}
+POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 COUNTED = {"cold": "cold read with plans", "generic": "cold read with the generic executor",
-           "warm": "repeated read (cache on)", "raw": "raw"}
+           "warm": "repeated read (cache on)", "raw": "raw", "floor": "denormalized floor"}
+FLOORS = ("raw", "floor")  # the hand-written endpoints; each answers the data itself, not under "data"
 
 
 # -- statements per request, in-process ------------------------------------------------------
@@ -130,7 +156,7 @@ async def count_statements(settings: Settings, key: str) -> tuple[list[str], dic
 
 async def count_raw_statements(settings: Settings, key: str) -> tuple[list[str], dict[str, Any]]:
     statements: list[str] = []
-    pool = raw_endpoint.Pool(str(settings.sqlite_path), 1, statements.append)
+    pool = pool_for(settings.database_url, 1, statements.append)
     await pool.open()
     try:
         vault = Vault(list(settings.secret_keys))
@@ -142,11 +168,26 @@ async def count_raw_statements(settings: Settings, key: str) -> tuple[list[str],
     return statements, data or {}
 
 
-async def count_all(settings: Settings, key: str, names: list[str]) -> dict[str, tuple[list[str], dict[str, Any]] | None]:
+async def count_floor_statements(settings: Settings, key: str, pages: bool) -> tuple[list[str], dict[str, Any]]:
+    statements: list[str] = []
+    pool = pool_for(settings.database_url, 1, statements.append)
+    await pool.open()
+    try:
+        await denormalized_endpoint.dashboard(pool, key, pages)
+        statements.clear()
+        data = await denormalized_endpoint.dashboard(pool, key, pages)
+    finally:
+        await pool.close()
+    return statements, orjson.loads(orjson.dumps(data or {}))  # its fragments as plain JSON
+
+
+async def count_all(settings: Settings, key: str, names: list[str], pages: bool = False) -> dict[str, tuple[list[str], dict[str, Any]] | None]:
     counted: dict[str, tuple[list[str], dict[str, Any]] | None] = {}
     for name in names:
         if name == "raw":
             counted[name] = await count_raw_statements(settings, key)
+        elif name == "floor":
+            counted[name] = await count_floor_statements(settings, key, pages)
         else:
             changed = variant(settings, SERVERS[name][1])
             counted[name] = None if changed is None else await count_statements(changed, key)
@@ -183,9 +224,9 @@ def check_same(answers: dict[str, list[bytes]], in_process: dict[str, dict[str, 
     for name, bodies in answers.items():
         for i, raw_body in enumerate(bodies):
             body = json.loads(raw_body)
-            if name != "raw" and ("errors" in body or "data" not in body):
+            if name not in FLOORS and ("errors" in body or "data" not in body):
                 raise SystemExit(f"FAIL: the {name} server answered errors: {raw_body[:2000]!r}")
-            datas[f"{LABELS[name]} (answer {i + 1})"] = body if name == "raw" else body["data"]
+            datas[f"{LABELS[name]} (answer {i + 1})"] = body if name in FLOORS else body["data"]
     datas.update({f"{LABELS[name]} in-process": data for name, data in in_process.items()})
     expected = json.loads(answers["raw"][0])
     for label, data in datas.items():
@@ -225,6 +266,7 @@ class Result:
     after_write: AfterWrite | None
     foreign: float | None  # share of a CPU other processes used while measuring
     pinned: bool
+    database: str = "SQLite"
 
     def rates(self, name: str) -> list[float]:
         return [r.rate for r in self.rounds[name]]
@@ -289,15 +331,17 @@ async def measure(targets: list[Target], pids: dict[str, int], *, rounds: int, s
     return results
 
 
-def run_shape(configs: int, numbers: int, args: argparse.Namespace, pinned: bool) -> Result:
-    names = ["cold", "warm", "raw"] + (["generic"] if args.generic else [])
+def run_shape(configs: int, numbers: int, args: argparse.Namespace, pinned: bool, postgres: str | None = None) -> Result:
+    """One shape on a fresh SQLite file, or (`postgres`: a server's URL) on a fresh PostgreSQL database."""
+    names = ["cold", "warm", "raw", "floor"] + (["generic"] if args.generic else [])
     with tempfile.TemporaryDirectory(prefix="gqlt-bench-") as tmp, ExitStack() as stack:
-        db = Path(tmp) / "bench.sqlite3"
+        url = stack.enter_context(database(postgres, Path(tmp), "dashboard"))
         secret_key = Fernet.generate_key().decode()
-        settings = Settings(database_url=f"sqlite+aiosqlite:///{db}", secret_keys=(secret_key,))
+        settings = Settings(database_url=url, secret_keys=(secret_key,))
         began = time.perf_counter()
         key, write_key = asyncio.run(seed(settings, configs, numbers))
-        counted = asyncio.run(count_all(settings, key, list(COUNTED)))  # the generic one even without --generic
+        asyncio.run(denormalized_tables.build(url, Vault([secret_key])))
+        counted = asyncio.run(count_all(settings, key, list(COUNTED), args.floor_pages))  # the generic one even without --generic
         statements = {name: None if c is None else len(c[0]) for name, c in counted.items()}
         print(f"  seeded {configs} configs x {numbers} numbers in {time.perf_counter() - began:.1f} s; SQL statements per "
               "dashboard request: " + ", ".join(f"{label} {count_text(statements[name])}" for name, label in COUNTED.items()),
@@ -316,8 +360,10 @@ def run_shape(configs: int, numbers: int, args: argparse.Namespace, pinned: bool
         targets: dict[str, Target] = {}
         for name in names:
             port = free_port()
-            if name == "raw":
-                command = [sys.executable, "-m", "bench.raw_endpoint", "--db", str(db), "--port", str(port)]
+            if name in FLOORS:
+                module = "bench.raw_endpoint" if name == "raw" else "bench.denormalized_endpoint"
+                command = [sys.executable, "-m", module, "--db", url, "--port", str(port),
+                           *(["--pages"] if name == "floor" and args.floor_pages else [])]
                 targets[name] = Target.of(name, port, "GET", "/dashboard", {"Authorization": f"Bearer {key}"})
             else:
                 command = [sys.executable, "-m", "gql_telephony.cli", "serve", "--port", str(port)]
@@ -342,7 +388,7 @@ def run_shape(configs: int, numbers: int, args: argparse.Namespace, pinned: bool
             rounds = run_async(measure([expected[n] for n in names], {n: p.pid for n, p in processes.items()},
                                        rounds=args.rounds, seconds=seconds, clients=args.clients, warmup=args.warmup))
         rss_peak = {name: p.memory("VmHWM") for name, p in processes.items()}
-        read_paths = {name: p.read_paths() for name, p in processes.items() if name != "raw"}  # before the writes add to them
+        read_paths = {name: p.read_paths() for name, p in processes.items() if name not in FLOORS}  # before the writes add to them
 
         after_write = None
         if args.writes:
@@ -350,7 +396,7 @@ def run_shape(configs: int, numbers: int, args: argparse.Namespace, pinned: bool
             after_write = run_async(reads_after_writes(expected["warm"], expected["raw"], write_key, first["id"],
                                                        first["name"], args.writes))
     return Result(configs, numbers, len(raw_body) / 1024, names, rounds, statements, rss_before, rss_peak,
-                  read_paths, after_write, noise.get("foreign"), pinned)
+                  read_paths, after_write, noise.get("foreign"), pinned, "PostgreSQL" if postgres else "SQLite")
 
 
 def run_async(coroutine: Any) -> Any:
@@ -382,17 +428,21 @@ def spread(values: list[float]) -> str:
 
 
 def report(result: Result) -> None:
-    print(f"  {'':<25} {'req/s median':>12} {'(min-max)':>17} {'x raw':>6} {'p50 ms':>7} {'p99 ms':>7} {'requests':>8} "
+    print(f"  {'':<28} {'req/s median':>12} {'(min-max)':>17} {'x raw':>6} {'x floor':>7} {'p50 ms':>7} {'p99 ms':>7} {'requests':>8} "
           f"{'SQL/req':>7} {'CPU ms/req':>10} {'server CPU':>10} {'client CPU':>10} {'RSS MiB start':>13} {'peak':>5}")
     for name in result.names:
         rates, lat = result.rates(name), result.latencies_ms(name)
         per_request, share = cpu_text(result, name)
-        print(f"  {f'{name} ({LABELS[name]})':<25} {result.rate(name):>12.1f} {f'({min(rates):.1f}-{max(rates):.1f})':>17} "
-              f"{result.rate(name) / result.rate('raw'):>6.3f} {percentile(lat, 0.5):>7.1f} {percentile(lat, 0.99):>7.1f} "
+        print(f"  {f'{name} ({LABELS[name]})':<28} {result.rate(name):>12.1f} {f'({min(rates):.1f}-{max(rates):.1f})':>17} "
+              f"{result.rate(name) / result.rate('raw'):>6.3f} {result.rate(name) / result.rate('floor'):>7.3f} {percentile(lat, 0.5):>7.1f} {percentile(lat, 0.99):>7.1f} "
               f"{len(lat):>8} {count_text(result.statements[name]):>7} {per_request:>10} {share:>10} "
               f"{100 * result.client_share(name):>9.0f}% {mib(result.rss_before[name]):>13} {mib(result.rss_peak[name]):>5}")
-    ratios = [f"{name}/raw {result.rate(name) / result.rate('raw'):.3f}" for name in result.names if name != "raw"]
+    ratios = [f"{name}/raw {result.rate(name) / result.rate('raw'):.3f}" for name in result.names if name not in FLOORS]
     print(f"  ratios (req/s): {', '.join(ratios)}")
+    for name in ("cold", "warm"):
+        ratio = result.rate(name) / result.rate("floor")
+        goals.record(f"{result.database} {result.configs}x{result.numbers} {name} read / denormalized floor",
+                     f"{ratio:.3f}x", ">= 0.5x", ratio >= 0.5)
     paths = {name: "n/a" if found is None else " ".join(f"{p}={found.get(p, 0):.0f}" for p in READ_PATHS)
              for name, found in result.read_paths.items()}
     print("  read paths (gql_telephony_read_path_total, checks and warm-up included): "
@@ -412,8 +462,8 @@ def report(result: Result) -> None:
     sys.stdout.flush()
 
 
-MARKDOWN_HEAD = ("| shape | target | data KiB | req/s (min-max) | x raw | CPU ms/req | p50 / p99 ms | SQL/req | peak RSS MiB |\n"
-                 "|---|---|---|---|---|---|---|---|---|")
+MARKDOWN_HEAD = ("| database | shape | target | data KiB | req/s (min-max) | x raw | x floor | CPU ms/req | p50 / p99 ms "
+                 "| SQL/req | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|---|")
 MARKDOWN_WRITES = ("| shape | warm server, read after a write p50 / p99 ms | raw, read after a write p50 / p99 ms "
                    "| warm server, repeated read p50 / p99 ms |\n|---|---|---|---|")
 
@@ -422,8 +472,9 @@ def markdown_rows(result: Result) -> list[str]:
     rows = []
     for name in result.names:
         rates, lat = result.rates(name), result.latencies_ms(name)
-        rows.append(f"| {result.configs}x{result.numbers} | {name} | {result.response_kib:.0f} | "
+        rows.append(f"| {result.database} | {result.configs}x{result.numbers} | {name} | {result.response_kib:.0f} | "
                     f"{result.rate(name):.1f} ({min(rates):.1f}-{max(rates):.1f}) | {result.rate(name) / result.rate('raw'):.3f} | "
+                    f"{result.rate(name) / result.rate('floor'):.3f} | "
                     f"{cpu_text(result, name)[0]} | {percentile(lat, 0.5):.1f} / {percentile(lat, 0.99):.1f} | "
                     f"{count_text(result.statements[name])} | {mib(result.rss_peak[name])} |")
     return rows
@@ -436,16 +487,6 @@ def markdown_writes(result: Result) -> str:
     return f"| {result.configs}x{result.numbers} | " + " | ".join(cells) + " |"
 
 
-def subscriptions(args: argparse.Namespace, pinned: bool) -> None:
-    print(f"\nsubscriptions: {args.subscribers} subscribers on one server, {args.subscription_rounds} rounds "
-          "(from a mutation's response to each subscriber's event)", flush=True)
-    began = time.perf_counter()
-    found = run_async(subscription_latency.measure(args.subscribers, args.subscription_rounds, 1, cpu=1 if pinned else None))
-    print(f"  last subscriber: p50 {found['last_median_ms']:.1f} / p99 {found['last_p99_ms']:.1f} ms; "
-          f"every event: p50 {found['each_median_ms']:.1f} / p99 {found['each_p99_ms']:.1f} ms "
-          f"(in {time.perf_counter() - began:.0f} s)", flush=True)
-
-
 def shape(text: str) -> tuple[int, int]:
     try:
         configs, numbers = (int(part) for part in text.lower().split("x"))
@@ -456,10 +497,26 @@ def shape(text: str) -> tuple[int, int]:
     return configs, numbers
 
 
+def quick(args: argparse.Namespace) -> None:
+    """Every part, as briefly as it still runs (for CI: the benchmark works, not its figures)."""
+    args.shape = [(5, 10)]
+    args.duration, args.rounds, args.warmup, args.writes = 2.0, 1, 0.2, 2
+    args.subscribers, args.subscription_rounds = 20, 2
+    args.spread_subscribers, args.spread_processes, args.client_processes = 40, 2, 2
+    args.write_count, args.import_numbers, args.import_rounds = 2, 300, 1
+    args.memory_queries = 200
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shape", type=shape, nargs="+", default=[(25, 40)], metavar="CxN",
-                        help="configs x phone numbers per config; several run one after another (default 25x40)")
+    parser.add_argument("--shape", type=shape, nargs="+", default=[(5, 10), (25, 40), (100, 100)], metavar="CxN",
+                        help="configs x phone numbers per config; several run one after another "
+                             "(default 5x10 25x40 100x100)")
+    parser.add_argument("--postgres", default=POSTGRES, metavar="URL",
+                        help=f"also run every shape on a fresh database on this PostgreSQL server (default {POSTGRES})")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--floor-pages", action="store_true",
+                        help="a stricter floor: it also reads each configuration's first page of numbers stored as JSON")
     parser.add_argument("--duration", type=float, default=60,
                         help="measured seconds per shape, split over the rounds of all targets (default 60)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds per target (default 5)")
@@ -471,7 +528,21 @@ def main() -> None:
                         help="reads right after a write, N on the warm server and N on raw (default 200; 0 skips)")
     parser.add_argument("--subscribers", type=int, default=1000, metavar="N", help="subscribers for the fan-out (default 1000)")
     parser.add_argument("--subscription-rounds", type=int, default=15, metavar="R", help="changes to fan out (default 15)")
-    parser.add_argument("--no-subscriptions", action="store_true", help="skip the subscription fan-out")
+    parser.add_argument("--no-subscriptions", action="store_true", help="skip the subscription fan-out (both parts)")
+    parser.add_argument("--spread-subscribers", type=int, default=10_000, metavar="N",
+                        help="subscribers across --spread-processes servers through Redis (default 10000; 0 skips)")
+    parser.add_argument("--spread-processes", type=int, default=4, help="server processes for them (default 4)")
+    parser.add_argument("--client-processes", type=int, default=4,
+                        help="client processes reading them (default 4)")
+    parser.add_argument("--write-count", type=int, default=200, metavar="N",
+                        help="each single mutation, N times on the server and N by hand (default 200; 0 skips writes)")
+    parser.add_argument("--import-numbers", type=int, default=10_000, help="numbers per bulk import (default 10000)")
+    parser.add_argument("--import-rounds", type=int, default=2, help="bulk imports on each (default 2; 0 skips)")
+    parser.add_argument("--memory-queries", type=int, default=20_000, metavar="N",
+                        help="distinct queries for the memory figure (default 20000; 0 skips)")
+    parser.add_argument("--cache-mb", type=int, default=64, help="the response cache for the memory figure (default 64)")
+    parser.add_argument("--quick", action="store_true",
+                        help="every part, very briefly: checks that the benchmark runs, its figures mean nothing")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers to CPU 1 and the client to CPU 0")
     parser.add_argument("--profile", choices=["py-spy", "cprofile"],
                         help="profile the cold server (its figures are then not comparable)")
@@ -480,22 +551,54 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true", help="also print the SQL of one request")
     args = parser.parse_args()
     args.profile_out = args.profile_out.resolve()
+    if args.quick:
+        quick(args)
 
     pinned = not args.no_pin and hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) >= 2
     if pinned:
         os.sched_setaffinity(0, {0})
-    targets = 3 + args.generic
+    targets = 4 + args.generic
     print(f"dashboard benchmark: {os.cpu_count()} CPUs ({'servers on CPU 1, client on CPU 0' if pinned else 'not pinned'}), "
           f"{args.clients} clients, {args.rounds} rounds x {args.duration / (targets * args.rounds):.1f} s per target, "
           f"Python {sys.version.split()[0]}", flush=True)
     results = []
-    for configs, numbers in args.shape:
-        print(f"\n{configs} configs x {numbers} numbers", flush=True)
-        result = run_shape(configs, numbers, args, pinned)
-        report(result)
-        results.append(result)
+    postgres = None if args.no_postgres else args.postgres
+    if postgres and not reachable(postgres):
+        print(f"\nPostgreSQL at {postgres} does not answer: its part is SKIPPED", flush=True)
+        postgres = None
+    for server in [None, postgres] if postgres else [None]:
+        for configs, numbers in args.shape:
+            print(f"\n{'PostgreSQL' if server else 'SQLite'}: {configs} configs x {numbers} numbers", flush=True)
+            result = run_shape(configs, numbers, args, pinned, server)
+            report(result)
+            results.append(result)
+    failed: list[str] = []
+
+    def part(name: str, run: Callable[[], None]) -> None:
+        """One part; a failure is reported and the next part still runs (the run fails at the end)."""
+        try:
+            run()
+        except SystemExit as stopped:
+            print(f"  FAILED: {name}: {stopped}", flush=True)
+            failed.append(name)
+
+    if args.write_count:
+        print(f"\nwrites (SQLite, 25x40): {args.write_count} of each single mutation on each target; bulk import of "
+              f"{args.import_numbers} numbers x {args.import_rounds} on each", flush=True)
+        part("writes", lambda: writes.report(writes.run(args.write_count, args.import_numbers, args.import_rounds, pinned)))
     if not args.no_subscriptions:
-        subscriptions(args, pinned)
+        print(f"\nfan-out: {args.subscription_rounds} rounds", flush=True)
+        if args.subscribers:
+            part("fan-out on one process", lambda: fanout.report(
+                fanout.measure(args.subscribers, args.subscription_rounds, 1, 1, pinned=pinned), 250))
+        if args.spread_subscribers:
+            part("fan-out across processes", lambda: fanout.report(fanout.measure(
+                args.spread_subscribers, args.subscription_rounds, args.spread_processes, args.client_processes,
+                pinned=False), 1000))
+    if args.memory_queries:
+        print(f"\nmemory: {args.memory_queries} distinct queries, response cache {args.cache_mb} MiB", flush=True)
+        part("memory", lambda: memory_growth.report(memory_growth.measure(args.memory_queries, args.cache_mb, pinned),
+                                                    args.memory_queries, args.cache_mb))
     print("\n" + MARKDOWN_HEAD)
     for result in results:
         print("\n".join(markdown_rows(result)))
@@ -508,6 +611,11 @@ def main() -> None:
 
         print()
         summarize(args.profile, args.profile_out)
+    goals.summary()
+    if args.quick:
+        print("\n(quick mode: every part ran, briefly; these figures are not measurements)")
+    if failed:
+        raise SystemExit(f"FAIL: {', '.join(failed)} did not finish (see above)")
 
 
 if __name__ == "__main__":

@@ -54,7 +54,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import asyncpg
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
@@ -73,6 +72,7 @@ from gql_telephony.storage.tables import utcnow
 from gql_telephony.workers.provider_checks import CheckWorker
 
 from .dashboard import busy_seconds
+from .databases import database
 from .load import cpu_seconds, percentile
 from .processes import Process, free_port, started
 from .provider_fake import account_sid, auth_token, layout, numbers_of
@@ -293,32 +293,6 @@ async def measure(args: argparse.Namespace, settings: Settings, workdir: Path, p
 
 # -- the database --------------------------------------------------------------------------------
 
-@contextmanager
-def database(url: str | None, workdir: Path) -> Iterator[str]:
-    """A fresh database's URL: a SQLite file in `workdir`, or a database made on the server of
-    `url` (any database there that this user may connect to) and dropped afterwards."""
-    if url is None:
-        yield f"sqlite+aiosqlite:///{workdir / 'checks.db'}"
-        return
-    if not url.startswith("postgresql+asyncpg://"):
-        raise SystemExit("--database-url must be postgresql+asyncpg://...")
-    name = f"bench_provider_checks_{os.getpid()}"
-    admin = url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-    async def run(statement: str) -> None:
-        connection = await asyncpg.connect(admin, timeout=10)
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 LIBRARIES = ("sqlalchemy", "aiosqlite", "asyncpg", "httpx", "httpcore", "h11", "anyio", "greenlet", "cryptography",
              "phonenumbers", "orjson", "uvloop", "gql_telephony", "bench")
 
@@ -366,7 +340,7 @@ def main() -> None:
         os.sched_setaffinity(0, {SERVER_CPU})  # before any thread starts: aiosqlite's threads inherit it
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-checks-")))
-        url = stack.enter_context(database(args.database_url, workdir))
+        url = stack.enter_context(database(args.database_url, workdir, "provider_checks"))
         settings = Settings(database_url=url, secret_keys=(Fernet.generate_key().decode(),), provider_check_interval=0)
         print(f"{'SQLite' if url.startswith('sqlite') else 'PostgreSQL'}, {args.configs} Twilio configurations per "
               f"shape, {args.rounds} rounds per variant{', pinned' if pinned else ''}", flush=True)

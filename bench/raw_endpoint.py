@@ -6,21 +6,20 @@ for the DASHBOARD document of tests/documents.py (configs first: 100, phoneNumbe
 with plain SQL, and with the project's own Vault (decryption), present_config (masking),
 config_warnings/summarize (warnings) and global-id encoding, so the per-row work is the same.
 
-Usage (bench/dashboard.py starts it): python -m bench.raw_endpoint --db PATH --port P
+Usage (bench/dashboard.py starts it): python -m bench.raw_endpoint --db PATH|URL --port P
+(a postgresql+asyncpg:// URL reads through asyncpg instead of aiosqlite, the same SQL).
 with GQL_TELEPHONY_SECRET_KEYS set to the keys the data was encrypted with.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import aiosqlite
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -33,6 +32,8 @@ from gql_telephony.domain.ids import encode_cursor, encode_id
 from gql_telephony.domain.providers import PROVIDERS, ProviderKey
 from gql_telephony.domain.warnings import config_warnings, summarize
 
+from .pools import Pool, pool_for
+
 CONFIGS_FIRST = 100  # telephonyConfigs(first: 100)
 NUMBERS_FIRST = 50  # phoneNumbers(first: 50)
 POOL_SIZE = 8
@@ -44,7 +45,7 @@ SQL_CONFIGS = (
 )
 # Per config: all numbers and active ones (phoneNumbers.totalCount and phoneNumberCount).
 SQL_COUNTS = (
-    "SELECT telephony_config_id, count(*), total(is_active) FROM phone_number "
+    "SELECT telephony_config_id, count(*), sum(CASE WHEN is_active THEN 1 ELSE 0 END) FROM phone_number "
     "WHERE telephony_config_id IN ({marks}) GROUP BY telephony_config_id"
 )
 SQL_PAGES = (
@@ -52,47 +53,8 @@ SQL_PAGES = (
     " SELECT id, telephony_config_id, phone_number, label, is_active,"
     " row_number() OVER (PARTITION BY telephony_config_id ORDER BY id) AS position"
     " FROM phone_number WHERE telephony_config_id IN ({marks})"
-    ") WHERE position <= ? ORDER BY id"
+    ") AS ranked WHERE position <= ? ORDER BY id"
 )
-
-
-class Pool:
-    """A few aiosqlite connections (each its own thread), handed out one request at a time."""
-
-    def __init__(self, path: str, size: int, on_statement: Callable[[str], None] | None = None) -> None:
-        self.path, self.size, self.on_statement = path, size, on_statement
-        self._idle: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
-        self._all: list[aiosqlite.Connection] = []
-
-    async def open(self) -> None:
-        for _ in range(self.size):
-            connection = await aiosqlite.connect(self.path, isolation_level=None)
-            await connection.execute("PRAGMA busy_timeout=30000")
-            self._all.append(connection)
-            self._idle.put_nowait(connection)
-
-    async def close(self) -> None:
-        for connection in self._all:
-            await connection.close()
-
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[Callable[..., Any]]:
-        """One read transaction (one snapshot); yields `fetch(sql, params) -> rows`."""
-        connection = await self._idle.get()
-        try:
-            async def fetch(sql: str, params: tuple | list = ()) -> list[tuple]:  # type: ignore[type-arg]  # rows of any columns
-                if self.on_statement is not None:
-                    self.on_statement(sql)
-                async with connection.execute(sql, params) as cursor:
-                    return list(await cursor.fetchall())
-
-            await fetch("BEGIN")
-            try:
-                yield fetch
-            finally:
-                await connection.rollback()
-        finally:
-            self._idle.put_nowait(connection)
 
 
 async def dashboard(pool: Pool, vault: Vault, key: str) -> dict[str, Any] | None:
@@ -163,9 +125,10 @@ async def dashboard(pool: Pool, vault: Vault, key: str) -> dict[str, Any] | None
     }
 
 
-def create_app(db_path: str, vault: Vault, *, pool_size: int = POOL_SIZE,
+def create_app(database: str, vault: Vault, *, pool_size: int = POOL_SIZE,
                on_statement: Callable[[str], None] | None = None) -> Starlette:
-    pool = Pool(db_path, pool_size, on_statement)
+    """`database`: a SQLite path or SQLAlchemy URL, or a postgresql+asyncpg:// URL (then asyncpg)."""
+    pool = pool_for(database, pool_size, on_statement)
 
     async def serve_dashboard(request: Request) -> Response:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
@@ -190,7 +153,7 @@ def main() -> None:
     import uvicorn
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", required=True, help="the SQLite file")
+    parser.add_argument("--db", required=True, help="the SQLite file, or a postgresql+asyncpg:// URL")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--pool-size", type=int, default=POOL_SIZE)

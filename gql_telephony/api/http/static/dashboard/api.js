@@ -4,6 +4,12 @@ import { createClient } from './lib.js';
 
 const KEY_ITEM = 'gql-telephony.apiKey';
 
+// graphql-ws rejects a promise of its own with the CloseEvent when a socket still connecting is
+// disposed (signing out at that moment); nothing waits on it, and the page has nothing to do.
+window.addEventListener('unhandledrejection', (event) => {
+  if (event.reason instanceof CloseEvent) event.preventDefault();
+});
+
 // The key lives in sessionStorage only: gone with the tab, never in localStorage, a cookie or the URL.
 export const storedKey = () => sessionStorage.getItem(KEY_ITEM);
 export const storeKey = (key) => sessionStorage.setItem(KEY_ITEM, key);

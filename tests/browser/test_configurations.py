@@ -3,6 +3,7 @@ for secrets, in the database itself."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -319,3 +320,63 @@ async def test_the_form_draws_every_providers_fields_from_the_api(open_dashboard
             if field["description"]:
                 await expect(control).to_have_accessible_description(re.compile(re.escape(field["description"])))
     assert len(providers) >= 9
+
+
+class HeldReads:
+    """Holds the page's reads of a configuration's details until released: the window between a
+    save and the page's next read of what it saved, made as long as the test needs."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.released = asyncio.Event()
+        self.held = 0
+
+    async def install(self, page) -> None:
+        await page.route("**/graphql", self.route)
+
+    async def route(self, route) -> None:
+        body = route.request.post_data or ""
+        if self.holding and "query Details(" in body:
+            self.held += 1
+            await self.released.wait()
+        await route.fallback()
+
+    def release(self) -> None:
+        self.holding = False
+        self.released.set()
+
+
+async def test_editing_again_before_the_saved_configuration_is_read_back_opens_what_was_saved(
+        open_dashboard, dashboard_server, api):
+    """Saved, then Edit at once: the form waits for the details read after the save, instead of
+    opening on the version from before it (whose save would be refused as a CONFLICT of the page's
+    own making, or would undo the first edit)."""
+    config = await api.create_config("Twice Twilio")
+    dashboard = await open_dashboard()
+    page = dashboard.page
+    await dashboard.sign_in(dashboard_server.keys["admin"])
+    details = await dashboard.open_config("Twice Twilio")
+    reads = HeldReads()
+    await reads.install(page)
+
+    await details.get_by_role("button", name="Edit", exact=True).click()
+    edit = page.get_by_role("form", name="Edit Twice Twilio", exact=True)
+    await labelled(edit, "Answering machine detection").check()
+    reads.holding = True
+    await edit.get_by_role("button", name="Save changes", exact=True).click()
+    await expect(edit).to_have_count(0)
+    await details.get_by_role("button", name="Edit", exact=True).click()
+    await expect(page.get_by_text("Loading…", exact=True)).to_be_visible()
+    await expect(edit).to_have_count(0)
+    assert reads.held >= 1
+
+    reads.release()
+    await expect(labelled(edit, "Answering machine detection")).to_be_checked()
+    await labelled(edit, "Auth token").fill(NEW_TOKEN)
+    await edit.get_by_role("button", name="Save changes", exact=True).click()
+    await expect(edit).to_have_count(0)
+    await expect(page.get_by_role("alert")).to_have_count(0)
+    saved = (await api(CONFIG, {"id": config["id"]}))["telephonyConfig"]
+    assert saved["config"]["amd_enabled"] is True and saved["version"] == config["version"] + 2
+    assert stored_secrets(dashboard_server.database, dashboard_server.secret_keys, "Twice Twilio")[
+        "auth_token"] == NEW_TOKEN

@@ -135,6 +135,11 @@ function Dashboard({ session, onSignOut, onRefused }) {
   const [overview, setOverview] = useState(null);
   const [selectedId, setSelectedId] = useState(null);
   const [details, setDetails] = useState(null);
+  // Writes this page made, and how many of them the shown details were read after: the edit form
+  // opens only on details read after the last write, or its expectedVersion (and its values)
+  // would be those from before that write, and saving would meet a CONFLICT of the page's own making.
+  const writes = useRef(0);
+  const [detailsAfterWrites, setDetailsAfterWrites] = useState(0);
   const [pages, setPages] = useState([null]); // the `after` cursor of each page seen so far
   const [configPages, setConfigPages] = useState([null]); // the same, for the configurations table
   const [mode, setMode] = useState('view'); // 'view', 'create' or 'edit'
@@ -163,6 +168,7 @@ function Dashboard({ session, onSignOut, onRefused }) {
   const detailsTicket = useRef(0);
   const loadDetails = useCallback(async (id, after) => {
     const ticket = ++detailsTicket.current;
+    const writesBefore = writes.current;
     if (!id) {
       setDetails(null);
       return;
@@ -177,6 +183,7 @@ function Dashboard({ session, onSignOut, onRefused }) {
       return;
     }
     setDetails(data.telephonyConfig);
+    setDetailsAfterWrites(writesBefore);
   }, [key, notify]);
 
   const latest = useRef(0);
@@ -281,6 +288,7 @@ function Dashboard({ session, onSignOut, onRefused }) {
   }
 
   async function saved(id, message) {
+    writes.current += 1;
     notify(message);
     setMode('view');
     if (id === null) { // deleted: nothing is open any more
@@ -317,7 +325,8 @@ function Dashboard({ session, onSignOut, onRefused }) {
       ${mode === 'create' && html`
         <${ConfigForm} key="create" session=${session} providers=${providers}
           onDone=${saved} onCancel=${() => setMode('view')} onFailure=${fail} />`}
-      ${mode === 'edit' && details && html`
+      ${mode === 'edit' && details && detailsAfterWrites < writes.current && html`<p class="loading">Loading…</p>`}
+      ${mode === 'edit' && details && detailsAfterWrites >= writes.current && html`
         <${ConfigForm} key=${`edit-${details.id}`} session=${session} providers=${providers} config=${details}
           onDone=${saved} onCancel=${() => setMode('view')} onFailure=${fail}
           onReload=${() => loadDetails(details.id, shown.current.after).catch(fail)} />`}

@@ -97,7 +97,8 @@ class PlanRunner:
         rules = [*specified_rules, DocumentShapeLimits]
         if production:
             rules.append(NoSchemaIntrospectionCustomRule)
-        self.rules = tuple(rules)
+        self.rules = tuple(rules)  # in order: errors come in the order of the rules
+        self.rule_set = frozenset(rules)
         self._documents: LRU[str, Prepared] = LRU(MAX_DOCUMENTS)
         self._plans: LRU[tuple[Any, ...], Plan] = LRU(MAX_DOCUMENTS)
         # Why plans gave up, by exception type: GraphQLError (an error the generic executor

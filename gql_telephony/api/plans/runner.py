@@ -28,7 +28,7 @@ from strawberry.schema.schema import validate_document
 from ...crypto import Vault
 from ...services.reader import Reader
 from ...services.tenancy import Principal
-from ...storage.db import Database
+from ...storage.db import Database, retrying_disconnects
 from ..graph.documents import chosen_operation, fragment_map, parse_document
 from ..graph.limits import DocumentShapeLimits, check_operation
 from .compiler import NoPlan, Plan, TypePlan, compile_plan, directive_variables
@@ -131,15 +131,19 @@ class PlanRunner:
         plan = self._plan(prepared, query, operation, variables)
         if plan is None:
             return None
-        async with Reader.holding(
-            self.db, principal.org_id, self.vault, principal=principal,
-            config_timestamps=plan.asks("TelephonyConfig", *TIMESTAMP_FIELDS),
-            number_timestamps=plan.asks("PhoneNumber", *TIMESTAMP_FIELDS),
-        ) as reader:
-            if plan.asks("Query", "telephonyConfigWarnings"):
-                # The summary needs every configuration: loaded first, they answer the rest.
-                await reader.all_configs()
-            return operation, await execute_plan(plan, reader, variables)
+
+        async def read() -> dict[str, Any]:
+            async with Reader.holding(
+                self.db, principal.org_id, self.vault, principal=principal,
+                config_timestamps=plan.asks("TelephonyConfig", *TIMESTAMP_FIELDS),
+                number_timestamps=plan.asks("PhoneNumber", *TIMESTAMP_FIELDS),
+            ) as reader:
+                if plan.asks("Query", "telephonyConfigWarnings"):
+                    # The summary needs every configuration: loaded first, they answer the rest.
+                    await reader.all_configs()
+                return await execute_plan(plan, reader, variables)
+
+        return operation, await retrying_disconnects(read)
 
     def _plan(
         self, prepared: Prepared, query: str, operation: OperationDefinitionNode, variables: VariableValues

@@ -161,7 +161,10 @@ class DeliveryWorker:
                 if not carry_on:
                     return sent  # the lease was taken over, or the endpoint disabled: stop here
                 if result.delivered and lease.failing_since is not None:
-                    break  # back: its waiting retries are due now; read again, oldest first
+                    # Back: its waiting retries are due now, those this claim tried in vain
+                    # before included; read again, oldest first.
+                    tried.clear()
+                    break
             probe_first = False
 
     async def _record(self, claim: EndpointClaim, delivery: Due, result: SendResult, at: datetime) -> bool:

@@ -185,9 +185,9 @@ async def test_a_receiver_down_then_back_gets_every_event_in_order(runtime, org_
     """Down (connection refused), then back: every event arrives, each webhook-id once after
     de-duplication. Back for good, it receives the backlog in commit order, the oldest first
     (a due retry brings the older pending ones along, the oldest is tried first, and its
-    success makes the others due). A receiver that answers 503 a while may take one retry
-    before the oldest (it answered the oldest 503 and the next one 200): then the rest follow
-    in commit order."""
+    success makes the others due). The first to get through may come before the oldest: the
+    one a claim was sending when the receiver came back, or, with a receiver that answers 503
+    a while, the next one after the oldest's 503; then the rest follow in commit order."""
     receiver = Receiver()
     port = free_port()
     await add_endpoint(runtime, org_id, f"http://127.0.0.1:{port}/hook")
@@ -214,11 +214,11 @@ async def test_a_receiver_down_then_back_gets_every_event_in_order(runtime, org_
         await stop(task)
     firsts = [r.data_id for r in first_per_id(receiver.delivered())]
     assert sorted(firsts) == sorted(ids)  # every event, once after de-duplication
-    if outage == "refused":
-        assert firsts == ids
-    else:
+    # The first to get through may be the one in flight when the receiver came back (mid-claim,
+    # which a loaded machine makes likely); from then on, the backlog oldest first (WEBHOOKS.md).
+    assert firsts[1:] == [i for i in ids if i != firsts[0]]
+    if outage == "refused_then_503":
         assert any(r.status == 503 for r in receiver.all())
-        assert firsts[1:] == [i for i in ids if i != firsts[0]]
     stored = await rows(runtime, DELIVERIES)
     assert all(d.status == "DELIVERED" for d in stored)
     assert (await rows(runtime, ENDPOINTS))[0].failing_since is None

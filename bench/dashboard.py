@@ -6,7 +6,7 @@ by hand (bench/writes.py), subscription fan-out (bench/fanout.py) and memory
 together at the end (bench/goals.py).
 
 Usage: .venv/bin/python -m bench.dashboard [--shape 5x10 25x40 100x100 ...] [--duration 60] [--rounds 5]
-           [--clients 8] [--generic] [--writes 200] [--postgres URL | --no-postgres]
+           [--clients 8] [--generic] [--writes 200] [--postgres URL | --no-postgres | --no-sqlite]
            [--write-count 200] [--import-numbers 10000] [--import-rounds 2]
            [--subscribers 1000] [--spread-subscribers 10000] [--spread-processes 4] [--client-processes 4]
            [--subscription-rounds 15] [--no-subscriptions] [--memory-queries 20000] [--cache-mb 64]
@@ -515,6 +515,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=POSTGRES, metavar="URL",
                         help=f"also run every shape on a fresh database on this PostgreSQL server (default {POSTGRES})")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--floor-pages", action="store_true",
                         help="a stricter floor: it also reads each configuration's first page of numbers stored as JSON")
     parser.add_argument("--duration", type=float, default=60,
@@ -566,7 +567,10 @@ def main() -> None:
     if postgres and not reachable(postgres):
         print(f"\nPostgreSQL at {postgres} does not answer: its part is SKIPPED", flush=True)
         postgres = None
-    for server in [None, postgres] if postgres else [None]:
+    servers = [server for server in [None, postgres] if server or not args.no_sqlite]
+    if not servers:
+        raise SystemExit("--no-sqlite: PostgreSQL is needed (it does not answer, or --no-postgres)")
+    for server in servers:
         for configs, numbers in args.shape:
             print(f"\n{'PostgreSQL' if server else 'SQLite'}: {configs} configs x {numbers} numbers", flush=True)
             result = run_shape(configs, numbers, args, pinned, server)

@@ -100,6 +100,13 @@ class Client:
         self.port, self.path, self.key = port, path, key
         self.connection: Connection | None = None
 
+    async def reconnect(self) -> None:
+        """A new connection for the next request: one left idle longer than the server's keep-alive
+        (5 s, while the other target imports) is closed under it."""
+        if self.connection is not None:
+            await self.connection.close()
+            self.connection = None
+
     async def send(self, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
         if self.connection is None:
             self.connection = await Connection(self.port).open()
@@ -158,6 +165,7 @@ async def bulk_imports(server: Client, floor: Client, ids: Ids, rounds: int, num
     for r in range(rounds):
         for which in ("server", "floor") if r % 2 == 0 else ("floor", "server"):
             config = ids.import_configs[2 * r + (which == "floor")]
+            await (server if which == "server" else floor).reconnect()
             elapsed = await write_both(server, floor, "import", {"configId": config}, which)
             (timed.server_ms if which == "server" else timed.floor_ms).append(elapsed)
     # Every number of every account must be registered, each once.

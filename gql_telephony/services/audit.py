@@ -24,24 +24,27 @@ ORGANIZATION: sa.Table = Organization.__table__  # type: ignore[attr-defined]  #
 async def record(
     session: AsyncSession, vault: Vault, *, org_id: int, actor: Actor, happenings: Sequence[Happening],
     warnings_may_change: bool = True,
-) -> None:
-    """Call inside the write's transaction, after its change is flushed. A write that may have
-    changed the organization's warning summary (most do) also announces WARNINGS_CHANGED when
-    it did, if an endpoint wants to know: the summary is computed only then. With no happenings
+) -> int:
+    """Call inside the write's transaction, after its change is flushed; returns how many webhook
+    deliveries it queued (the caller wakes the sender after the commit only when some were: most
+    organizations have no endpoint, and a sender woken for nothing still asks the database).
+
+    A write that may have changed the organization's warning summary (most do) also announces
+    WARNINGS_CHANGED when it did, if an endpoint wants to know: the summary is computed only then. With no happenings
     (a provider check whose answers moved no status, but perhaps a number's voice capability)
     only that comparison runs."""
     now = utcnow()
     if happenings:
         await audit.insert_events(session, org_id=org_id, actor=actor, happenings=happenings, now=now)
     elif not warnings_may_change:
-        return
+        return 0
     endpoints = await outbox.subscriptions(session, org_id=org_id)
     announced = list(happenings)
     if warnings_may_change and any(WebhookEventType.WARNINGS_CHANGED in events for events in endpoints.values()):
         changed = await _warnings_changed(session, vault, org_id)
         if changed is not None:
             announced.append(changed)
-    await outbox.enqueue(session, org_id=org_id, happenings=announced, now=now, endpoints=endpoints)
+    return await outbox.enqueue(session, org_id=org_id, happenings=announced, now=now, endpoints=endpoints)
 
 
 async def reset_warnings_digest(session: AsyncSession, vault: Vault, *, org_id: int) -> None:

@@ -77,14 +77,15 @@ class PhoneNumbers:
                 session.add(row)
                 await session.flush()
                 await checks.ask_again(session, config_id=config.id, now=now)
-                await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[
+                queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[
                     number_added(row),
                 ])
         except NumberTaken:
             raise await self._taken(org_id, normalized) from None
         await self.events.publish(org_id)
         self.checks_due()
-        self.webhooks_due()
+        if queued:
+            self.webhooks_due()
         # A delete of the configuration may commit right after the add (and take the number
         # with it): the answer is then NOT_FOUND, as if it had come first, never a payload
         # whose configuration cannot be read. The row read here is the one the payload shows.
@@ -107,12 +108,13 @@ class PhoneNumbers:
             before = number_facts(row)
             row.label, row.is_active, row.updated_at = new_label, new_active, utcnow()
             await session.flush()
-            await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[Happening(
+            queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[Happening(
                 AuditAction.PHONE_NUMBER_UPDATED, "PhoneNumber", number_global_id(row),
                 tuple(changes_between(before, number_facts(row))),
             )], warnings_may_change=new_active != before["isActive"])
         await self.events.publish(org_id)
-        self.webhooks_due()
+        if queued:
+            self.webhooks_due()
         return row
 
     async def remove(self, org_id: int, number_id: int | None, *, actor: Actor = SYSTEM) -> int:
@@ -121,9 +123,10 @@ class PhoneNumbers:
             happening = number_removed(row)
             await session.delete(row)
             await session.flush()
-            await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[happening])
+            queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[happening])
         await self.events.publish(org_id)
-        self.webhooks_due()
+        if queued:
+            self.webhooks_due()
         assert row.id is not None
         return row.id
 

@@ -101,10 +101,11 @@ class ProviderChecks:
             )
             await checks.record_numbers(session, answers.numbers.items())
             # The provider's answers are the server's doing, whoever asked for the check.
-            await audit.record(session, self.vault, org_id=config.organization_id, actor=SYSTEM,
-                               happenings=_status_changes(config_id, account_before, answers, numbers_before))
+            queued = await audit.record(session, self.vault, org_id=config.organization_id, actor=SYSTEM,
+                                        happenings=_status_changes(config_id, account_before, answers, numbers_before))
         await self.events.publish(config.organization_id)
-        self.webhooks_due()
+        if queued:
+            self.webhooks_due()
         return True
 
     async def check_now(self, org_id: int, config_id: int | None) -> ConfigRow:
@@ -213,7 +214,7 @@ class ProviderChecks:
                 (number_id, NumberCheck(NumberStatus.IN_ACCOUNT, voice[number].voice, now, None))
                 for number, number_id in added.items()
             ))
-            await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[
+            queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[
                 number_added(PhoneNumberRow(
                     id=number_id, organization_id=org_id, telephony_config_id=config.id, phone_number=number,
                     label=None, is_active=True,
@@ -222,7 +223,8 @@ class ProviderChecks:
             ])
         if added:
             await self.events.publish(org_id)
-            self.webhooks_due()
+            if queued:
+                self.webhooks_due()
         row = await self._config_as_now(org_id, config.id, IMPORT_PATH)
         return Imported(len(added), len(voice) - len(added)), row
 

@@ -95,10 +95,11 @@ class Reader:
     @asynccontextmanager
     async def holding(cls, db: Database, org_id: int, vault: Vault, *, config_timestamps: bool,
                       number_timestamps: bool, principal: Principal | None = None) -> AsyncIterator[Reader]:
-        """A reader whose every read runs in one session, open while the block runs."""
+        """A reader whose every read runs in one session, open while the block runs, on one
+        snapshot (the warning summary and the pages agree)."""
         reader = cls(db, org_id, vault, config_timestamps=config_timestamps, number_timestamps=number_timestamps,
                      principal=principal)
-        async with db.reading_rows() as session:
+        async with db.reading_snapshot() as session:
             reader._held = session
             yield reader
 

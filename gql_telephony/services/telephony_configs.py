@@ -84,10 +84,11 @@ class TelephonyConfigs:
             )]
             if make_default:
                 happenings.append(_default_moved(previous, row))
-            await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=happenings)
+            queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=happenings)
         await self.events.publish(org_id)
         self.checks_due()
-        self.webhooks_due()
+        if queued:
+            self.webhooks_due()
         return row, previous
 
     async def update(
@@ -129,13 +130,14 @@ class TelephonyConfigs:
             await session.flush()
             after, secret_after = _audited(row, new_config)
             changes = changes_between(before, after, secret=secret | secret_after)
-            await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[Happening(
+            queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[Happening(
                 AuditAction.TELEPHONY_CONFIG_UPDATED, "TelephonyConfig", _global_id(row), tuple(changes),
             )])
         await self.events.publish(org_id)
         if config_changed:
             self.checks_due()
-        self.webhooks_due()
+        if queued:
+            self.webhooks_due()
         return row
 
     async def delete(
@@ -160,9 +162,10 @@ class TelephonyConfigs:
             await session.execute(sa.delete(PhoneNumberRow).where(col(PhoneNumberRow.telephony_config_id) == row.id))
             await session.delete(row)
             await session.flush()
-            await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=happenings)
+            queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=happenings)
         await self.events.publish(org_id)
-        self.webhooks_due()
+        if queued:
+            self.webhooks_due()
         assert row.id is not None
         return row.id
 
@@ -177,10 +180,11 @@ class TelephonyConfigs:
             row.is_default_outbound = True
             _bump(row)
             await session.flush()
-            await audit.record(session, self.vault, org_id=org_id, actor=actor,
-                               happenings=[_default_moved(previous, row)])
+            queued = await audit.record(session, self.vault, org_id=org_id, actor=actor,
+                                        happenings=[_default_moved(previous, row)])
         await self.events.publish(org_id)
-        self.webhooks_due()
+        if queued:
+            self.webhooks_due()
         return row, previous
 
 

@@ -16,7 +16,7 @@ from sqlmodel import col
 from ..domain.errors import UserErrors
 from ..domain.text import clean_text
 from ..storage import queries
-from ..storage.db import Database
+from ..storage.db import Database, retrying_disconnects
 from ..storage.tables import ApiKey, Organization, utcnow
 
 KEY_PREFIX = "gqlt_"
@@ -156,8 +156,12 @@ async def authenticate(db: Database, key: str) -> Principal | None:
     if not key or len(key) > MAX_KEY_LENGTH:
         return None
     key_hash = hash_key(key)
-    async with db.reading_rows(one_statement=True) as connection:
-        found = await queries.api_key_by_hash(connection, key_hash=key_hash)
+
+    async def look_up() -> queries.KeyLookupRow | None:
+        async with db.reading_rows(one_statement=True) as connection:
+            return await queries.api_key_by_hash(connection, key_hash=key_hash)
+
+    found = await retrying_disconnects(look_up)  # a dead pooled connection is no reason to refuse
     if found is None or not hmac.compare_digest(found.key_hash, key_hash):
         return None
     return Principal(org_id=found.organization_id, read_only=found.read_only, data_version=found.data_version,

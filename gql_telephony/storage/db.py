@@ -3,16 +3,22 @@
 SQLite gets two engines on one file: readers run concurrently under WAL; writers share one
 connection and open their transactions with BEGIN IMMEDIATE, so two writers never deadlock
 on a lock upgrade and none sees "database is locked" while the busy timeout lasts.
+
+PostgreSQL: every round trip is waited for, so none is spent on what the statements do not need
+(bench/round_trips.py lists them): no ping on checkout (a connection the server closed is known
+closed without asking, see `_refuse_closed`; one that dies unnoticed fails its first statement,
+and the read is retried once, see `retrying_disconnects`); a single-statement read runs without
+BEGIN and ROLLBACK; a snapshot read sets its isolation in its BEGIN.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -24,6 +30,7 @@ from sqlalchemy.ext.asyncio import (
 from ..settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+T = TypeVar("T")
 
 
 class Database:
@@ -47,9 +54,9 @@ class Database:
                 pool_size=settings.db_pool_size,
                 max_overflow=settings.db_pool_size,
                 pool_timeout=settings.db_pool_timeout,
-                pool_pre_ping=True,
                 hide_parameters=True,
             )
+            event.listen(self.read_engine.sync_engine, "checkout", _refuse_closed)
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
@@ -79,17 +86,21 @@ class Database:
         a single SELECT, which is its own snapshot, so SQLite needs no BEGIN for it."""
         async with self.read_engine.connect() as connection:
             if one_statement:
-                await connection.execution_options(one_statement=True)
+                # PostgreSQL: no transaction, so no BEGIN and no ROLLBACK round trip.
+                await connection.execution_options(
+                    one_statement=True, **({} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"})
+                )
             yield connection
 
     @asynccontextmanager
     async def reading_snapshot(self) -> AsyncIterator[AsyncConnection]:
         """Like `reading_rows`, but every statement of the block sees the same committed state:
         SQLite's read transaction does already; PostgreSQL's default (READ COMMITTED) takes a
-        snapshot per statement, so the block runs in REPEATABLE READ there."""
+        snapshot per statement, so the block runs in REPEATABLE READ READ ONLY there (both said in
+        the BEGIN that asyncpg sends anyway: no round trip of their own)."""
         async with self.read_engine.connect() as connection:
             if not self.is_sqlite:
-                await connection.execution_options(isolation_level="REPEATABLE READ")
+                await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             yield connection
 
     @asynccontextmanager
@@ -101,6 +112,25 @@ class Database:
     async def dispose(self) -> None:
         for engine in self.engines:
             await engine.dispose()
+
+
+async def retrying_disconnects(read: Callable[[], Awaitable[T]]) -> T:
+    """A read, run again once if its connection turned out dead (the server restarted, or
+    ended the backend): SQLAlchemy has thrown that connection away, and older ones with it, so
+    the second run gets a live one. Only for reads: they may run twice."""
+    try:
+        return await read()
+    except exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    return await read()
+
+
+def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Instead of a ping on every checkout: asyncpg knows, without a round trip, that the
+    server closed a connection (a terminated backend, a restart); the pool then opens another."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise exc.DisconnectionError("the server closed this pooled connection")
 
 
 def _sqlite_engine(url: str, *, begin: str, foreign_keys: bool = True, **pool: Any) -> AsyncEngine:

@@ -3,10 +3,12 @@ one reading of the API key, whichever transport a request comes by."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from graphql import parse
+import strawberry.schema.schema as strawberry_schema
+from graphql import parse, print_ast
 
 from gql_telephony.api.graph.documents import (
     MAX_TOKENS,
@@ -20,10 +22,13 @@ from gql_telephony.api.graph.documents import (
     fragment_map,
     parse_document,
 )
+from gql_telephony.api.graph.limits import DocumentShapeLimits
 from gql_telephony.api.graph.schema import build_schema
+from gql_telephony.api.graph.validated_documents import ValidatedDocument
 from gql_telephony.api.plans.runner import PlanRunner
 from gql_telephony.app import create_app
 
+from ..documents import CREATE, VALID
 from ..support import Api
 from .test_http_protocol import InProcessSocket
 
@@ -176,3 +181,44 @@ async def test_an_operation_that_cannot_be_chosen_is_refused_alike_over_http_and
         await socket.send({"id": "2", "type": "subscribe", "payload": {"query": TWO_QUERIES, "operationName": "B"}})
         answered = await socket.receive()
         assert answered["payload"] == {"data": {"telephonyConfigs": {"totalCount": 0}}}
+
+
+# A document validated once: the plans validate every HTTP request's document before the view
+# chooses how to run it; Strawberry, running a mutation, takes that document as it is.
+
+@pytest.fixture
+def strawberry_validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The documents Strawberry's own validation step walks (the plans' validation is not counted)."""
+    walked: list[str] = []
+    original = strawberry_schema.validate_document
+
+    def counting(schema: Any, document: Any, rules: Any) -> Any:
+        walked.append(print_ast(document))
+        return original(schema, document, rules)
+
+    monkeypatch.setattr(strawberry_schema, "validate_document", counting)
+    return walked
+
+
+async def test_a_mutation_the_plans_validated_is_not_validated_again(api, strawberry_validations):
+    created = await post(api, {"query": CREATE, "variables": {"input": {
+        "name": "Validated once", "provider": "TWILIO", "config": VALID["TWILIO"]}}})
+    assert created["data"]["createTelephonyConfig"]["userErrors"] == []
+    assert strawberry_validations == []
+    # An invalid one is refused as before, with the validator's words.
+    errors = (await post(api, {"query": "mutation { createTelephonyConfig { nope } }"}))["errors"]
+    assert any("'nope'" in error["message"] for error in errors), errors
+    assert len(strawberry_validations) == 1
+
+
+async def test_strawberry_validates_again_when_its_rules_are_not_the_plans(strawberry_validations):
+    schema = build_schema()
+    plans = PlanRunner(schema._schema, None, None, production=False)  # type: ignore[arg-type]  # no reads here
+    query = "{ __typename }"
+    document = parse(query)
+    same = SimpleNamespace(validated=ValidatedDocument(query, document, plans.rule_set))
+    assert (await schema.execute(query, context_value=same)).data == {"__typename": "Query"}
+    assert strawberry_validations == []
+    fewer = SimpleNamespace(validated=ValidatedDocument(query, document, plans.rule_set - {DocumentShapeLimits}))
+    assert (await schema.execute(query, context_value=fewer)).data == {"__typename": "Query"}
+    assert strawberry_validations == [print_ast(document)]

@@ -10,6 +10,9 @@ import sqlalchemy as sa
 from gql_telephony.domain.ids import decode_id_of
 from gql_telephony.storage.tables import WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow
 
+from ..documents import ADD_NUMBER, VALID
+from ..documents import CREATE as CREATE_CONFIG
+from ..documents import UPDATE as UPDATE_CONFIG
 from ..support import app_client, counting_statements, opaque_id
 from .test_webhook_endpoints import LIST, SEND_TEST, UPDATE, codes, create, mutate
 
@@ -205,3 +208,24 @@ async def test_the_first_listener_hears_of_no_earlier_change(api):
     await mutate(api, UPDATE, id=endpoint["id"], enabled=True, events=["WARNINGS_CHANGED"])
     async with api.runtime.db.reading() as session:
         assert (await session.execute(sa.select(sa.func.count()).select_from(DELIVERY_ROWS))).scalar_one() == 0
+
+
+async def test_a_write_wakes_the_sender_only_when_it_queued_a_delivery(api):
+    """Most organizations have no endpoint: their writes must not send this process's sender to
+    the database for nothing (it still polls, for other processes' deliveries and retries)."""
+    wake = api.runtime.delivery_worker._wake  # the lifespan is not run here: nothing clears it but us
+    wake.clear()
+    config = (await api.gql(CREATE_CONFIG, {"input": {
+        "name": "Quiet", "provider": "TWILIO", "config": VALID["TWILIO"]}}))["createTelephonyConfig"]["telephonyConfig"]
+    await api.gql(UPDATE_CONFIG, {"input": {"id": config["id"], "name": "Still quiet"}})
+    assert not wake.is_set()
+
+    await create(api, events=["TELEPHONY_CONFIG_UPDATED"])
+    wake.clear()
+    await api.gql(ADD_NUMBER, {"input": {"telephonyConfigId": config["id"], "phoneNumber": "+14155550101"}})
+    assert not wake.is_set()  # an event nobody asked for queues nothing
+    await api.gql(UPDATE_CONFIG, {"input": {"id": config["id"], "name": "Heard"}})
+    assert wake.is_set()
+    async with api.runtime.db.reading() as session:
+        queued = (await session.execute(sa.select(sa.func.count()).select_from(DELIVERY_ROWS))).scalar_one()
+    assert queued == 1

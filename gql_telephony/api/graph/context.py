@@ -13,6 +13,7 @@ from ...services.tenancy import Principal
 from ..middleware.request_log import note_organization
 from ..runtime import Runtime
 from .fields import Batches
+from .validated_documents import ValidatedDocument
 
 # Reads belong to one operation, not to a Context: a WebSocket's Context lives as long as the
 # socket and serves many operations, each in its own task (and so its own context variables).
@@ -26,6 +27,7 @@ class Context:
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None
+    validated: ValidatedDocument | None = None  # this HTTP request's document, validated by the plans
 
     def __post_init__(self) -> None:
         self.authenticate_as(self.principal)

@@ -22,6 +22,7 @@ from .operation_facts import NoteOperation
 from .queries import Query
 from .subscriptions import Subscription
 from .types import PhoneNumberType, TelephonyConfigType
+from .validated_documents import ReuseValidatedDocument
 
 
 class RequestGuard(SchemaExtension):
@@ -72,6 +73,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         # Strawberry's QueryDepthLimiter and MaxAliasesLimiter walk every fragment spread again
         # (exponential time on spreads of spreads) and the former fails on an unknown fragment.
         lambda: AddValidationRules([DocumentShapeLimits]),
+        ReuseValidatedDocument,
         RequestGuard,
         NoteOperation,
     ]

@@ -39,6 +39,7 @@ from ..graph.documents import (
 )
 from ..graph.errors import INTERNAL_MESSAGE, format_error, is_fault
 from ..graph.operation_facts import describe, note_operation
+from ..graph.validated_documents import ValidatedDocument
 from ..memory_bound import DOCUMENTS_ONLY_MB, MemoryBound
 from ..middleware.rate_limit import SOCKET_KEY, authenticated_here
 from ..plans.runner import PlanRunner
@@ -238,7 +239,7 @@ class GraphQLView(GraphQL[Context, None]):
         run_generic: RunGeneric = partial(
             super().execute_single, request, request_adapter, sub_response, context, root_value, request_data
         )
-        document, operation = self._read_document(request_data)
+        document, operation = self._read_document(request_data, context)
         result = self._refuse_unauthenticated(state, context, document, operation)
         if result is None:
             result = self._refuse_operation(operation)
@@ -266,14 +267,17 @@ class GraphQLView(GraphQL[Context, None]):
         state.cached_body = hit.body
         return ExecutionResult(data={}, errors=None)  # stands in: create_response sends the cached body
 
-    def _read_document(self, request_data: GraphQLRequestData) -> tuple[DocumentNode | None, Chosen]:
+    def _read_document(self, request_data: GraphQLRequestData, context: Context) -> tuple[DocumentNode | None, Chosen]:
         """The document and its operation to run (or why none can run), for the checks that come
         before execution; (None, None) when it does not parse, the executor then saying why. A
-        document the plans have parsed already is not parsed again."""
-        query = request_data.query
-        prepared = self.plans.prepare(query) if self.plans is not None and query else None
+        document the plans have parsed already is not parsed again, and one they found valid is
+        not validated again by the executor (the context carries it there)."""
+        query, plans = request_data.query, self.plans
+        prepared = plans.prepare(query) if plans is not None and query else None
         document = prepared.document if prepared is not None else None
-        if document is None:
+        if document is not None and plans is not None and query:
+            context.validated = ValidatedDocument(query, document, plans.rule_set)
+        else:
             document = parse_document(query)  # unknown to the plans, or invalid: still has an operation
         if document is None:
             return None, None

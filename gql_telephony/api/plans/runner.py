@@ -28,7 +28,7 @@ from strawberry.schema.schema import validate_document
 from ...crypto import Vault
 from ...services.reader import Reader
 from ...services.tenancy import Principal
-from ...storage.db import Database
+from ...storage.db import Database, retrying_disconnects
 from ..graph.documents import chosen_operation, fragment_map, parse_document
 from ..graph.limits import DocumentShapeLimits, check_operation
 from ..memory_bound import DOCUMENTS_ONLY_MB, MemoryBound, document_bytes, plan_bytes
@@ -77,7 +77,8 @@ class PlanRunner:
         rules = [*specified_rules, DocumentShapeLimits]
         if production:
             rules.append(NoSchemaIntrospectionCustomRule)
-        self.rules = tuple(rules)
+        self.rules = tuple(rules)  # in order: errors come in the order of the rules
+        self.rule_set = frozenset(rules)
         # Kept within the process's one bound for everything kept per document, with the responses.
         bound = bound if bound is not None else MemoryBound(DOCUMENTS_ONLY_MB * 2**20)
         self._documents = bound.shelf("documents", on_drop=self._drop_plans_of)
@@ -115,15 +116,19 @@ class PlanRunner:
         plan = self._plan(prepared, query, operation, variables)
         if plan is None:
             return None
-        async with Reader.holding(
-            self.db, principal.org_id, self.vault, principal=principal,
-            config_timestamps=plan.asks("TelephonyConfig", *TIMESTAMP_FIELDS),
-            number_timestamps=plan.asks("PhoneNumber", *TIMESTAMP_FIELDS),
-        ) as reader:
-            if plan.asks("Query", "telephonyConfigWarnings"):
-                # The summary needs every configuration: loaded first, they answer the rest.
-                await reader.all_configs()
-            return operation, await execute_plan(plan, reader, variables)
+
+        async def read() -> dict[str, Any]:
+            async with Reader.holding(
+                self.db, principal.org_id, self.vault, principal=principal,
+                config_timestamps=plan.asks("TelephonyConfig", *TIMESTAMP_FIELDS),
+                number_timestamps=plan.asks("PhoneNumber", *TIMESTAMP_FIELDS),
+            ) as reader:
+                if plan.asks("Query", "telephonyConfigWarnings"):
+                    # The summary needs every configuration: loaded first, they answer the rest.
+                    await reader.all_configs()
+                return await execute_plan(plan, reader, variables)
+
+        return operation, await retrying_disconnects(read)
 
     def _plan(
         self, prepared: Prepared, query: str, operation: OperationDefinitionNode, variables: VariableValues

@@ -45,8 +45,9 @@ class Settings:
     # Reads run a plan compiled from the validated document when one covers it (the same
     # answer as the generic executor, much faster); off: every read takes the generic executor.
     compiled_plans: bool = True
-    # Memory for whole query responses, per process, reused until the organization's data
-    # changes. 0: off.
+    # Memory per process for everything kept per query document, in one bound (api/memory_bound.py):
+    # whole responses, reused until the organization's data changes, parsed documents and plans.
+    # 0: no responses are kept (documents and plans are, within 16 MiB).
     response_cache_mb: int = 64
     # Provider key ("TWILIO") -> the origin its API calls go to instead of the public one (a test
     # double or a regional endpoint); the operator's choice, so not held to the private-address rule.

@@ -7,6 +7,7 @@ from dataclasses import replace
 import sqlalchemy as sa
 
 from gql_telephony.api.http.response_cache import CachedResponse, ResponseCache, cache_key
+from gql_telephony.api.memory_bound import MemoryBound
 
 from ..documents import DASHBOARD, create_config
 from ..support import bearer
@@ -89,7 +90,8 @@ async def test_responses_with_errors_are_not_kept(api):
 
 
 def test_a_newer_version_drops_the_older_entries_and_the_size_is_bounded():
-    cache = ResponseCache(max_bytes=8 * 2000)
+    bound = MemoryBound(8 * 2000)
+    cache = ResponseCache(bound)
     old = cache_key(1, 1, "{ a }", None, None)
     cache.put(old, CachedResponse(b"x" * 100, "query", None))
     cache.put(cache_key(2, 1, "{ a }", None, None), CachedResponse(b"y" * 100, "query", None))
@@ -101,5 +103,5 @@ def test_a_newer_version_drops_the_older_entries_and_the_size_is_bounded():
     assert len(cache) == 2  # over an eighth of the whole: not kept
     for org in range(10, 40):
         cache.put(cache_key(org, 1, "{ a }", None, None), CachedResponse(b"s" * 1000, "query", None))
-    assert cache.size <= cache.max_bytes and len(cache) < 30
+    assert bound.used <= bound.max_bytes and len(cache) < 30
     assert cache.get(cache_key(39, 1, "{ a }", None, None)) is not None  # the newest stays

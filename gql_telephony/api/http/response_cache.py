@@ -11,12 +11,10 @@ this process or any other, because the version lives in the database.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-# Bytes counted for an entry beyond its body and query text: the key, the entry, the dict slot.
-ENTRY_OVERHEAD = 400
+from ..memory_bound import ENTRY_BYTES, MemoryBound, text_bytes
 
 
 class CacheKey(NamedTuple):
@@ -28,14 +26,15 @@ class CacheKey(NamedTuple):
     api_key_id: int = 0  # the key's own, for a document that may show the key (Query.viewer); else 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CachedResponse:
     body: bytes
     operation_type: str
     operation_name: str | None
 
     def size(self, key: CacheKey) -> int:
-        return len(self.body) + len(key.query) + len(key.variables) + ENTRY_OVERHEAD
+        """Charged to the memory bound: the body, the key's texts, the slots (memory_bound.py)."""
+        return text_bytes(self.body, key.query, key.variables, key.operation_name) + ENTRY_BYTES
 
 
 # A document selects Query.viewer only by spelling its name: one that never does answers alike for
@@ -52,48 +51,37 @@ def cache_key(org_id: int, data_version: int, query: str, operation_name: str | 
 
 
 class ResponseCache:
-    """Least recently used first out, bounded in bytes. Entries of an organization's older
-    versions can never be served again and are dropped as soon as a newer one is stored."""
+    """Kept within the process's one bound for everything kept per document (memory_bound.py),
+    with the documents and plans. Entries of an organization's older versions can never be
+    served again and are dropped as soon as a newer one is stored."""
 
-    def __init__(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self._entries: OrderedDict[CacheKey, CachedResponse] = OrderedDict()
+    def __init__(self, bound: MemoryBound) -> None:
+        self._shelf = bound.shelf("responses", on_drop=self._forget)
         self._by_org: dict[int, set[CacheKey]] = {}
         self._newest: dict[int, int] = {}
-        self.size = 0
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._shelf)
 
     def get(self, key: CacheKey) -> CachedResponse | None:
-        entry = self._entries.get(key)
-        if entry is not None:
-            self._entries.move_to_end(key)
+        entry: CachedResponse | None = self._shelf.get(key)
         return entry
 
     def put(self, key: CacheKey, entry: CachedResponse) -> None:
         newest = self._newest.get(key.org_id, 0)
         if key.data_version < newest:
             return  # made under a version already replaced: nobody will ask for it
-        size = entry.size(key)
-        if size > self.max_bytes // 8:
-            return  # one huge response must not push out everything else
         if key.data_version > newest:
             self._newest[key.org_id] = key.data_version
             for stale in list(self._by_org.get(key.org_id, ())):
-                self._remove(stale)
-        if key in self._entries:
-            self._remove(key)
-        while self._entries and self.size + size > self.max_bytes:
-            self._remove(next(iter(self._entries)))
-        self._entries[key] = entry
-        self._by_org.setdefault(key.org_id, set()).add(key)
-        self.size += size
+                self._shelf.remove(stale)
+                self._forget(stale)
+        if self._shelf.put(key, entry, entry.size(key)):
+            self._by_org.setdefault(key.org_id, set()).add(key)
 
-    def _remove(self, key: CacheKey) -> None:
-        entry = self._entries.pop(key)
-        self.size -= entry.size(key)
-        keys = self._by_org[key.org_id]
-        keys.discard(key)
-        if not keys:
-            del self._by_org[key.org_id]
+    def _forget(self, key: CacheKey) -> None:
+        keys = self._by_org.get(key.org_id)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._by_org[key.org_id]

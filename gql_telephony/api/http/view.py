@@ -40,6 +40,7 @@ from ..graph.documents import (
 from ..graph.errors import INTERNAL_MESSAGE, format_error, is_fault
 from ..graph.operation_facts import describe, note_operation
 from ..graph.validated_documents import ValidatedDocument
+from ..memory_bound import DOCUMENTS_ONLY_MB, MemoryBound
 from ..middleware.rate_limit import SOCKET_KEY, authenticated_here
 from ..plans.runner import PlanRunner
 from ..runtime import Runtime
@@ -109,11 +110,15 @@ class GraphQLView(GraphQL[Context, None]):
         self.runtime = runtime
         self.suggestions = not production
         settings = runtime.settings
+        # One bound for everything kept per document: responses, documents, plans (memory_bound.py).
+        # Without responses (0), documents and plans still are kept, within a bound of their own.
+        bound = MemoryBound((settings.response_cache_mb or DOCUMENTS_ONLY_MB) * 2**20)
+        self.kept = bound
         self.plans = (
-            PlanRunner(schema._schema, runtime.db, runtime.vault, production=production)
+            PlanRunner(schema._schema, runtime.db, runtime.vault, production=production, bound=bound)
             if settings.compiled_plans else None
         )
-        self.cache = ResponseCache(settings.response_cache_mb * 2**20) if settings.response_cache_mb > 0 else None
+        self.cache = ResponseCache(bound) if settings.response_cache_mb > 0 else None
 
     @cached_property
     def graphql_ide_html(self) -> str:

@@ -9,7 +9,7 @@ payload) has no plan.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
@@ -108,26 +108,43 @@ def fragment_details(document: DocumentNode) -> dict[str, FragmentDetails]:
     return {name: FragmentDetails(fragment, None) for name, fragment in fragments.items()}
 
 
+def nodes_of(document: DocumentNode) -> Iterator[Node]:
+    """Every node of the document, each once (a fragment where it is defined, not where spread)."""
+    waiting: list[Any] = [document]
+    while waiting:
+        node = waiting.pop()
+        if not isinstance(node, Node):
+            continue
+        yield node
+        for key in node.keys:
+            value = getattr(node, key, None)
+            if isinstance(value, tuple | list):
+                waiting.extend(value)
+            elif isinstance(value, Node):
+                waiting.append(value)
+
+
 def directive_variables(document: DocumentNode) -> tuple[str, ...]:
     """The variables that @skip or @include read: a plan holds for one set of their values."""
-    found: set[str] = set()
-
-    def visit(node: Any) -> None:
-        if isinstance(node, DirectiveNode):
-            for argument in node.arguments or ():
-                if isinstance(argument.value, VariableNode):
-                    found.add(argument.value.name.value)
-        if isinstance(node, Node):
-            for key in node.keys:
-                value = getattr(node, key, None)
-                if isinstance(value, tuple | list):
-                    for item in value:
-                        visit(item)
-                elif isinstance(value, Node):
-                    visit(value)
-
-    visit(document)
+    found = {
+        argument.value.name.value
+        for node in nodes_of(document) if isinstance(node, DirectiveNode)
+        for argument in node.arguments or () if isinstance(argument.value, VariableNode)
+    }
     return tuple(sorted(found))
+
+
+def plan_parts(plan: Plan) -> tuple[int, int]:
+    """(object type plans, field plans) in the plan: what its memory is estimated from."""
+    types = fields = 0
+    waiting = [plan.root]
+    while waiting:
+        type_plan = waiting.pop()
+        types += 1
+        fields += len(type_plan.fields)
+        for field in type_plan.fields:
+            waiting.extend((field.children or {}).values())
+    return types, fields
 
 
 def compile_plan(

@@ -10,9 +10,9 @@ would succeed, and answers them with the same data.
 from __future__ import annotations
 
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -31,36 +31,14 @@ from ...services.tenancy import Principal
 from ...storage.db import Database, retrying_disconnects
 from ..graph.documents import chosen_operation, fragment_map, parse_document
 from ..graph.limits import DocumentShapeLimits, check_operation
-from .compiler import NoPlan, Plan, TypePlan, compile_plan, directive_variables
+from ..memory_bound import DOCUMENTS_ONLY_MB, MemoryBound, document_bytes, plan_bytes
+from .compiler import NoPlan, Plan, TypePlan, compile_plan, directive_variables, nodes_of, plan_parts
 from .executor import execute_plan
 
 logger = logging.getLogger("gql_telephony.plans")
 
-MAX_DOCUMENTS = 500  # prepared documents kept, and plans kept, per process
 TIMESTAMP_FIELDS = ("createdAt", "updatedAt")
 MAX_KEPT_QUERY = 20_000  # characters: dashboards send small documents; larger ones are not kept
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class LRU(Generic[K, V]):
-    def __init__(self, size: int) -> None:
-        self.size, self._items = size, OrderedDict[K, V]()
-
-    def get(self, key: K) -> V | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def put(self, key: K, value: V) -> V:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        if len(self._items) > self.size:
-            self._items.popitem(last=False)
-        return value
-
-
 @dataclass(frozen=True)
 class Prepared:
     """A document that parsed and validated, with what its operations need."""
@@ -68,6 +46,7 @@ class Prepared:
     document: DocumentNode | None  # None: it did not parse or validate
     fragments: dict[str, FragmentDefinitionNode]
     directive_variables: tuple[str, ...]
+    nodes: int = 0  # the document's nodes: what its memory is estimated from
     # Whether an operation without variables is within the limits, by operation name: it
     # cannot change from one request to the next.
     within_limits: dict[str | None, bool] = field(default_factory=dict)
@@ -92,15 +71,21 @@ NO_PLAN = Plan(TypePlan("Query", (), dict, ()), {})  # cached for requests no pl
 
 
 class PlanRunner:
-    def __init__(self, schema: GraphQLSchema, db: Database, vault: Vault, *, production: bool) -> None:
+    def __init__(self, schema: GraphQLSchema, db: Database, vault: Vault, *, production: bool,
+                 bound: MemoryBound | None = None) -> None:
         self.schema, self.db, self.vault = schema, db, vault
         rules = [*specified_rules, DocumentShapeLimits]
         if production:
             rules.append(NoSchemaIntrospectionCustomRule)
         self.rules = tuple(rules)  # in order: errors come in the order of the rules
         self.rule_set = frozenset(rules)
-        self._documents: LRU[str, Prepared] = LRU(MAX_DOCUMENTS)
-        self._plans: LRU[tuple[Any, ...], Plan] = LRU(MAX_DOCUMENTS)
+        # Kept within the process's one bound for everything kept per document, with the responses.
+        bound = bound if bound is not None else MemoryBound(DOCUMENTS_ONLY_MB * 2**20)
+        self._documents = bound.shelf("documents", on_drop=self._drop_plans_of)
+        self._plans = bound.shelf("plans", on_drop=self._forget_plan)
+        # The keys of the plans kept for each document kept: a plan holds nodes of its document,
+        # so they go when the document goes (the document, touched first, is never the newer).
+        self._plan_keys: dict[str, set[tuple[Any, ...]]] = {}
         # Why plans gave up, by exception type: GraphQLError (an error the generic executor
         # words, such as a bad argument) is expected, anything else is a fault of a plan.
         self.gave_up: Counter[str] = Counter()
@@ -151,7 +136,7 @@ class PlanRunner:
         """The plan for these directive values, compiled on first use (None: no plan covers it)."""
         key = (query, operation.name.value if operation.name else None,
                *(variables.coerced.get(name) for name in prepared.directive_variables))
-        plan = self._plans.get(key)
+        plan: Plan | None = self._plans.get(key)
         if plan is None:
             assert prepared.document is not None
             try:
@@ -159,20 +144,37 @@ class PlanRunner:
             except NoPlan as reason:
                 logger.debug("no plan: %s", reason)
                 plan = NO_PLAN
-            self._plans.put(key, plan)
+            types, fields = plan_parts(plan) if plan is not NO_PLAN else (0, 0)
+            if query in self._plan_keys and self._plans.put(key, plan, plan_bytes(key, types, fields)):
+                kept = self._plan_keys.get(query)
+                if kept is None:  # its document went to make room for it: it goes too
+                    self._plans.remove(key)
+                else:
+                    kept.add(key)
         return None if plan is NO_PLAN else plan
 
     def prepare(self, query: str) -> Prepared:
         """The parsed and validated document (kept for small documents), or INVALID."""
-        prepared = self._documents.get(query)
+        prepared: Prepared | None = self._documents.get(query)
         if prepared is None:
             prepared = self._prepare(query)
             if len(query) <= MAX_KEPT_QUERY:
-                self._documents.put(query, prepared)
+                if self._documents.put(query, prepared, document_bytes(query, prepared.nodes)):
+                    self._plan_keys.setdefault(query, set())
         return prepared
+
+    def _drop_plans_of(self, query: str) -> None:
+        for key in self._plan_keys.pop(query, ()):
+            self._plans.remove(key)
+
+    def _forget_plan(self, key: tuple[Any, ...]) -> None:
+        keys = self._plan_keys.get(key[0])
+        if keys is not None:
+            keys.discard(key)
 
     def _prepare(self, query: str) -> Prepared:
         document = parse_document(query)  # the token limit of every transport
         if document is None or validate_document(self.schema, document, self.rules):
             return INVALID
-        return Prepared(document, fragment_map(document), directive_variables(document))
+        nodes = sum(1 for _ in nodes_of(document))
+        return Prepared(document, fragment_map(document), directive_variables(document), nodes=nodes)

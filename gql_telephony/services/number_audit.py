@@ -3,30 +3,58 @@ names, whichever write adds or removes the number (an add, an import, a configur
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 from ..domain.audit import AuditAction, Happening, changes_between
 from ..domain.ids import encode_id
-from ..storage.tables import PhoneNumberRow
 
 
-def number_global_id(row: PhoneNumberRow) -> str:
+class AuditedNumber(Protocol):
+    """What the trail names of a number: a row, or (for an import's thousands) a `NewNumber`."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def phone_number(self) -> str: ...
+    @property
+    def label(self) -> str | None: ...
+    @property
+    def is_active(self) -> bool: ...
+    @property
+    def telephony_config_id(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewNumber:
+    """A number just inserted by id: an ORM row each would cost more than the rest of an import."""
+
+    id: int
+    phone_number: str
+    telephony_config_id: int
+    label: str | None = None
+    is_active: bool = True
+
+
+def number_global_id(row: AuditedNumber) -> str:
     assert row.id is not None  # flushed
     return encode_id("PhoneNumber", row.id)
 
 
-def number_facts(row: PhoneNumberRow) -> dict[str, object]:
+def number_facts(row: AuditedNumber) -> dict[str, object]:
     return {
         "phoneNumber": row.phone_number, "label": row.label, "isActive": row.is_active,
         "telephonyConfigId": encode_id("TelephonyConfig", row.telephony_config_id),
     }
 
 
-def number_added(row: PhoneNumberRow) -> Happening:
+def number_added(row: AuditedNumber) -> Happening:
     """A number registered (added, or imported from the provider): every field, before null."""
     return Happening(AuditAction.PHONE_NUMBER_ADDED, "PhoneNumber", number_global_id(row),
                      tuple(changes_between({}, number_facts(row))))
 
 
-def number_removed(row: PhoneNumberRow) -> Happening:
+def number_removed(row: AuditedNumber) -> Happening:
     """A number removed (by itself, or with its configuration): every field, after null."""
     return Happening(AuditAction.PHONE_NUMBER_REMOVED, "PhoneNumber", number_global_id(row),
                      tuple(changes_between(number_facts(row), {})))

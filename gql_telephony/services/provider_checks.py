@@ -35,10 +35,10 @@ from ..outbound.http import ProviderHttp
 from ..storage import checks, queries
 from ..storage.db import Database
 from ..storage.queries import ConfigRow
-from ..storage.tables import PhoneNumberRow, utcnow
+from ..storage.tables import utcnow
 from . import audit
 from .events import Broker
-from .number_audit import number_added
+from .number_audit import NewNumber, number_added
 from .reads import stored_config
 from .unit_of_work import writing
 
@@ -215,11 +215,7 @@ class ProviderChecks:
                 for number, number_id in added.items()
             ))
             queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[
-                number_added(PhoneNumberRow(
-                    id=number_id, organization_id=org_id, telephony_config_id=config.id, phone_number=number,
-                    label=None, is_active=True,
-                ))
-                for number, number_id in added.items()
+                number_added(NewNumber(number_id, number, config.id)) for number, number_id in added.items()
             ])
         if added:
             await self.events.publish(org_id)

@@ -245,14 +245,14 @@ async def insert_new_numbers(
     if not numbers:
         return {}
     insert = _insert(session, NUMBERS)
+    # Rows as parameters of one statement (SQLAlchemy batches them into multi-row INSERTs with
+    # RETURNING): compiled once and cached, not a statement of its own for every chunk.
     result = await session.execute(
-        insert.values([
-            {"organization_id": org_id, "telephony_config_id": config_id, "phone_number": number, "label": None,
-             "is_active": True, "created_at": now, "updated_at": now}
-            for number in numbers
-        ])
-        .on_conflict_do_nothing(index_elements=[NUMBERS.c.organization_id, NUMBERS.c.phone_number])
-        .returning(NUMBERS.c.phone_number, NUMBERS.c.id)
+        insert.on_conflict_do_nothing(index_elements=[NUMBERS.c.organization_id, NUMBERS.c.phone_number])
+        .returning(NUMBERS.c.phone_number, NUMBERS.c.id),
+        [{"organization_id": org_id, "telephony_config_id": config_id, "phone_number": number, "label": None,
+          "is_active": True, "created_at": now, "updated_at": now}
+         for number in numbers],
     )
     return {number: number_id for number, number_id in result.all()}
 

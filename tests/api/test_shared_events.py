@@ -175,3 +175,16 @@ def test_a_subscription_delivering_a_type_with_a_batched_field_is_not_shared():
             yield None  # type: ignore[misc]  # never run
 
     assert not reads_only_its_event(strawberry.Schema(query=Query, subscription=Subscription)._schema)
+
+
+async def test_subscribers_of_organization_changes_share_each_changes_execution(api):
+    changes = {"query": "subscription { organizationChanges { dataVersion events { type entityIds } } }"}
+    async with subscribed(api, changes, changes, changes) as subscribers:
+        for subscriber in subscribers:
+            await subscriber.next()  # the version now: one object per subscriber
+        before = counted()
+        created = (await create_config(api, "TWILIO", "Main"))["telephonyConfig"]["id"]
+        events = [(await s.next())["data"]["organizationChanges"]["events"] for s in subscribers]
+        assert {event["type"]: event["entityIds"] for event in events[0]}["TELEPHONY_CONFIG_CREATED"] == [created]
+        assert events[0] == events[1] == events[2]
+        assert since(before) == {"executed": 1, "shared": 2}

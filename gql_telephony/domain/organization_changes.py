@@ -76,8 +76,12 @@ class Pending:
     def __init__(self) -> None:
         self._version: int | None = None
         self._by_type: dict[WebhookEventType, dict[str, None]] = {}
+        # The one change added since the last take, taken as it came (already coalesced): then
+        # every subscriber gets the same object, whose execution they share (api/graph/shared_events.py).
+        self._alone: OrganizationChange | None = None
 
     def add(self, change: OrganizationChange) -> None:
+        self._alone = change if self._version is None else None
         self._version = change.data_version if self._version is None else max(self._version, change.data_version)
         for event, entity_id in _pairs(change.events):
             self._by_type.setdefault(event, {}).setdefault(entity_id)
@@ -86,8 +90,10 @@ class Pending:
         """The one message (None: nothing pending), and nothing pending after."""
         if self._version is None:
             return None
-        by_type, version = self._by_type, self._version
-        self._by_type, self._version = {}, None
+        by_type, version, alone = self._by_type, self._version, self._alone
+        self._by_type, self._version, self._alone = {}, None, None
+        if alone is not None:
+            return alone
         return OrganizationChange(
             version, tuple(ChangeEvent(event, tuple(by_type[event])) for event in WebhookEventType if event in by_type)
         )

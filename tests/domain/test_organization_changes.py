@@ -74,3 +74,17 @@ def test_pending_merges_as_messages_arrive_and_empties_when_taken() -> None:
     assert pending.take() is None
     pending.add(OrganizationChange(3))  # a version with no events is still a message
     assert pending.take() == OrganizationChange(3)
+
+
+def test_a_change_alone_is_taken_as_it_came_so_its_subscribers_share_one_object() -> None:
+    change = OrganizationChange(4, coalesce([(E.PHONE_NUMBER_ADDED, "n1"), (E.WARNINGS_CHANGED, "o")]))
+    later = OrganizationChange(5, coalesce([(E.PHONE_NUMBER_ADDED, "n2")]))
+    first, second = Pending(), Pending()
+    first.add(change)
+    second.add(change)
+    assert first.take() is change and second.take() is change
+    first.add(change)
+    first.add(later)  # two: merged into a new one
+    assert first.take() == merge(change, later) != change
+    first.add(later)  # alone again after a take
+    assert first.take() is later

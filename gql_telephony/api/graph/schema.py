@@ -9,6 +9,7 @@ import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
@@ -16,10 +17,12 @@ from strawberry.types.graphql import OperationType
 from .context import Context
 from .documents import MAX_TOKENS, choose_operation, coded_error, fragment_map
 from .errors import log_errors, make_safe_for_clients
+from .extension_hooks import ExtensionHooks
 from .limits import DocumentShapeLimits, check_operation
 from .mutations import Mutation
 from .operation_facts import NoteOperation
 from .queries import Query
+from .shared_events import SharingExecutor, reads_only_its_event
 from .subscriptions import Subscription
 from .types import PhoneNumberType, TelephonyConfigType
 from .validated_documents import ReuseValidatedDocument
@@ -59,6 +62,13 @@ class TelephonySchema(strawberry.Schema):
     def __init__(self, *args: Any, production: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.suggestions = not production
+        if reads_only_its_event(self._schema):  # each event executed once per document (shared_events.py)
+            self.execution_context_class = SharingExecutor
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return ExtensionHooks(execution_context, extensions)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Every error of every transport passes here: faults are logged, then all are rewritten

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator
 from typing import Any, cast
 
 from graphql import GraphQLError, GraphQLFormattedError, OperationDefinitionNode, OperationType
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
@@ -18,6 +18,7 @@ from ...services.tenancy import live_key_ids
 from ..graph.context import Context
 from ..graph.documents import choose_operation, coded_error, parse_document
 from ..graph.errors import INTERNAL_MESSAGE, format_error
+from ..graph.shared_events import next_message_text
 from ..middleware.rate_limit import refused_over_socket
 from .ws_messages import fit_close_reason, malformed
 
@@ -53,7 +54,14 @@ class WebSocketAdapter(ASGIWebSocketAdapter):
     async def send_json(self, message: Any) -> None:
         if self.ws.application_state is WebSocketState.DISCONNECTED:  # closed by a revocation meanwhile
             raise WebSocketDisconnected
-        await super().send_json(message)
+        text = next_message_text(message)  # an event's data, encoded once for all its subscribers
+        if text is None:
+            await super().send_json(message)
+            return
+        try:
+            await self.ws.send_text(text)
+        except WebSocketDisconnect as error:  # as Strawberry's send_json says it
+            raise WebSocketDisconnected from error
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from typing import Protocol
 
+from ...services.key_checks import KeyChecks
 from ...services.tenancy import live_key_ids
 from ...storage.db import Database
 
@@ -28,6 +29,7 @@ class KeyWatch:
     def __init__(self, db: Database, *, interval: float = CHECK_EVERY_SECONDS) -> None:
         self.db, self.interval = db, interval
         self._sockets: dict[int, set[Revocable]] = {}
+        self.checks = KeyChecks(db)  # before each operation of a socket (websocket.py)
 
     def __len__(self) -> int:
         return sum(len(sockets) for sockets in self._sockets.values())

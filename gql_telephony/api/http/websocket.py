@@ -14,7 +14,6 @@ from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconne
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage
 
-from ...services.tenancy import live_key_ids
 from ..graph.context import Context
 from ..graph.documents import choose_operation, coded_error, parse_document
 from ..graph.errors import INTERNAL_MESSAGE, format_error
@@ -146,7 +145,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return True  # not acknowledged: Strawberry closes with 4401
         runtime = self.context.runtime
         try:
-            live = self._watched_key in await live_key_ids(runtime.db, [self._watched_key])
+            live = await runtime.key_watch.checks.is_live(self._watched_key)
         except Exception as error:  # the database is away: refuse this operation, keep the socket
             logger.warning("could not check a WebSocket's API key: %s", type(error).__name__)
             await self._refuse(operation_id, coded_error(INTERNAL_MESSAGE, "INTERNAL_SERVER_ERROR"))

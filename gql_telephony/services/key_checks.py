@@ -1,0 +1,48 @@
+"""Whether an API key still authenticates, asked by many sockets at once.
+
+A thousand subscribers starting together each ask before their operation runs (a key revoked a
+moment ago must refuse it). One lookup each would queue a thousand checkouts behind the pool and
+time some of them out; instead, the keys asked about while a lookup runs are looked up together
+by the next one. Every caller is answered by a lookup that began after it asked, so none is told
+that a key revoked before its question is live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ..storage.db import Database
+from .tenancy import live_key_ids
+
+
+class KeyChecks:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.lookups = 0  # statements' worth of batches run (tests read it)
+        self._asked: dict[int, list[asyncio.Future[bool]]] = {}
+        self._running: asyncio.Task[None] | None = None
+
+    async def is_live(self, key_id: int) -> bool:
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._asked.setdefault(key_id, []).append(answer)
+        if self._running is None or self._running.done():
+            self._running = asyncio.create_task(self._look_up(), name="api key checks")
+        return await answer
+
+    async def _look_up(self) -> None:
+        """Until nobody waits: the keys asked so far, in one lookup, then those asked meanwhile."""
+        while self._asked:
+            batch, self._asked = self._asked, {}
+            self.lookups += 1
+            try:
+                live = await live_key_ids(self.db, list(batch))
+            except Exception as error:  # each caller decides what a failed check means
+                for answers in batch.values():
+                    for answer in answers:
+                        if not answer.done():
+                            answer.set_exception(error)
+                continue
+            for key_id, answers in batch.items():
+                for answer in answers:
+                    if not answer.done():  # its caller may have been cancelled meanwhile
+                        answer.set_result(key_id in live)

@@ -10,8 +10,9 @@ that a key revoked before its question is live.
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
-from ..storage.db import Database
+from ..storage.db import Database, retrying_disconnects
 from .tenancy import live_key_ids
 
 
@@ -35,7 +36,8 @@ class KeyChecks:
             batch, self._asked = self._asked, {}
             self.lookups += 1
             try:
-                live = await live_key_ids(self.db, list(batch))
+                # A dead pooled connection fails this lookup once, not every socket waiting on it.
+                live = await retrying_disconnects(partial(live_key_ids, self.db, list(batch)))
             except Exception as error:  # each caller decides what a failed check means
                 for answers in batch.values():
                     for answer in answers:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import struct
+from collections.abc import Callable
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
@@ -82,6 +84,7 @@ class WireProbe:
         self.exchanges: list[str] = []
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._open: list[_Link] = []
 
     @property
     def address(self) -> tuple[str, int]:
@@ -96,6 +99,13 @@ class WireProbe:
         host, port = self.address
         query = "&".join(filter(None, [parts.query, "ssl=disable"]))
         return urlunsplit(parts._replace(netloc=f"{userinfo}{host}:{port}", query=query))
+
+    def drop_silently(self) -> None:
+        """The connections open now are lost on the way, as behind a NAT or firewall that timed
+        them out: neither end hears a thing until the client next sends, which is answered with
+        a reset and reaches no server."""
+        for link in self._open:
+            link.dropped = True
 
     def mark(self) -> int:
         return len(self.exchanges)
@@ -118,7 +128,9 @@ class WireProbe:
     async def _serve(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         server_reader, server_writer = await asyncio.open_connection(self.host, self.port)
         stream = _ClientStream(self.exchanges)
-        upstream = asyncio.ensure_future(_pump(client_reader, server_writer, stream.feed))
+        link = _Link(client_writer)
+        self._open.append(link)
+        upstream = asyncio.ensure_future(_pump(client_reader, server_writer, link.guard(stream.feed)))
         downstream = asyncio.ensure_future(_pump(server_reader, client_writer, None))
         for task in (upstream, downstream):
             self._tasks.add(task)
@@ -128,6 +140,27 @@ class WireProbe:
             task.cancel()
         for writer in (client_writer, server_writer):
             writer.close()
+        self._open.remove(link)
+
+
+class _Link:
+    """One client's connection through the probe, which `drop_silently` can cut."""
+
+    def __init__(self, client_writer: asyncio.StreamWriter) -> None:
+        self.client_writer = client_writer
+        self.dropped = False
+
+    def guard(self, seen: Callable[[bytes], None]) -> Callable[[bytes], None]:
+        def passing(data: bytes) -> None:
+            if self.dropped:
+                # A reset, not a FIN: linger 0, then abort.
+                sock = self.client_writer.get_extra_info("socket")
+                if sock is not None:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.client_writer.transport.abort()
+                raise ConnectionResetError("dropped on the way")
+            seen(data)
+        return passing
 
 
 async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: object) -> None:

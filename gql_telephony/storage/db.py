@@ -5,15 +5,18 @@ connection and open their transactions with BEGIN IMMEDIATE, so two writers neve
 on a lock upgrade and none sees "database is locked" while the busy timeout lasts.
 
 PostgreSQL: every round trip is waited for, so none is spent on what the statements do not need
-(bench/round_trips.py lists them): no ping on checkout (a connection the server closed is known
-closed without asking, see `_refuse_closed`; one that dies unnoticed fails its first statement,
-and the read is retried once, see `retrying_disconnects`); a single-statement read runs without
-BEGIN and ROLLBACK; a snapshot read sets its isolation in its BEGIN.
+(bench/round_trips.py lists them): no ping on a busy connection's checkout (a connection the
+server closed is known closed without asking, and one idle long enough for a NAT or firewall to
+have dropped it silently is pinged first, see `_checkout_guard`; one that still dies unnoticed
+fails its first statement, and a read is retried once, see `retrying_disconnects`); a
+single-statement read runs without BEGIN and ROLLBACK; a snapshot read sets its isolation in its
+BEGIN.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -30,6 +33,9 @@ from sqlalchemy.ext.asyncio import (
 from ..settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A pooled PostgreSQL connection unused this long is pinged before it is handed out: idle
+# timeouts of NATs and firewalls are minutes, and a write cannot be retried the way a read is.
+IDLE_PING_SECONDS = 30.0
 T = TypeVar("T")
 
 
@@ -56,9 +62,25 @@ class Database:
                 pool_timeout=settings.db_pool_timeout,
                 hide_parameters=True,
             )
-            event.listen(self.read_engine.sync_engine, "checkout", _refuse_closed)
+            self.idle_ping_seconds = IDLE_PING_SECONDS
+            event.listen(self.read_engine.sync_engine, "checkout", self._checkout_guard)
+            event.listen(self.read_engine.sync_engine, "checkin", _note_idle_since)
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
+
+    def _checkout_guard(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        """Instead of a ping on every checkout: asyncpg knows, without a round trip, that the
+        server closed a connection (a terminated backend, a restart). A connection idle for long
+        may have been dropped without a word on the way (no FIN, no RST until something is sent):
+        only that one is pinged. Either way the pool throws it away and opens another."""
+        if dbapi_connection.driver_connection.is_closed():
+            raise exc.DisconnectionError("the server closed this pooled connection")
+        idle_since = record.info.get("idle_since")
+        if idle_since is not None and time.monotonic() - idle_since >= self.idle_ping_seconds:
+            try:
+                dbapi_connection.ping()
+            except Exception as error:
+                raise exc.DisconnectionError("a pooled connection idle for long no longer answers") from error
 
     def migration_engine(self) -> AsyncEngine:
         """SQLite migrations rebuild tables, which must not cascade deletes: foreign keys off
@@ -126,11 +148,8 @@ async def retrying_disconnects(read: Callable[[], Awaitable[T]]) -> T:
     return await read()
 
 
-def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    """Instead of a ping on every checkout: asyncpg knows, without a round trip, that the
-    server closed a connection (a terminated backend, a restart); the pool then opens another."""
-    if dbapi_connection.driver_connection.is_closed():
-        raise exc.DisconnectionError("the server closed this pooled connection")
+def _note_idle_since(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
 
 
 def _sqlite_engine(url: str, *, begin: str, foreign_keys: bool = True, **pool: Any) -> AsyncEngine:

@@ -135,3 +135,32 @@ async def test_a_pooled_connection_the_server_closed_is_not_handed_out():
             assert second != first
         finally:
             await db.dispose()
+
+
+
+async def test_a_write_succeeds_after_its_idle_connection_was_dropped_silently():
+    """A NAT or firewall that times out an idle connection tells neither end: the next statement
+    sent on it is reset, and a write is not retried as a read is. A connection idle for long is
+    pinged at checkout, and the pool replaces it if the ping fails. (Through the app, the key's
+    lookup would meet the dead connection first and, retried, renew the pool: this is the case of
+    a write that meets it first.)"""
+    keys = (Fernet.generate_key().decode(),)
+    server = urlsplit(backends.POSTGRES_URL)
+    async with WireProbe(server.hostname or "127.0.0.1", server.port or 5432) as probe, \
+            backends.postgres_database(keys) as url:
+        db = Database(Settings(database_url=probe.url(url), secret_keys=keys))
+        db.idle_ping_seconds = 0.2
+        try:
+            async with db.writing() as session:
+                first = (await session.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+            await asyncio.sleep(0.3)
+            probe.drop_silently()
+            async with db.writing() as session:
+                second = (await session.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+            assert second != first
+            async with db.writing() as session:  # just used: handed out again without a ping
+                mark = probe.mark()
+                assert (await session.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one() == second
+            assert not any(e.endswith(": ;") for e in probe.since(mark))
+        finally:
+            await db.dispose()

@@ -146,10 +146,13 @@ def uvicorn_config(app: Any, settings: Settings, host: str, port: int, **overrid
     # WebSocket pings every 20 s keep idle subscriptions open through proxies and drop clients
     # that stopped answering (or reading). uvicorn's access log prints query strings, where GET
     # variables travel; the app's own log (api/middleware/request_log.py) does not. log_config=None:
-    # uvicorn's loggers keep the JSON handler the command line gave the root logger.
+    # uvicorn's loggers keep the JSON handler the command line gave the root logger. No
+    # per-message deflate: messages are a few hundred bytes, and compressing each one for each
+    # socket (with a compressor kept per socket) was a tenth of a fan-out's CPU.
     options: dict[str, Any] = {
         "host": host, "port": port, "log_level": "info", "ws": "websockets-sansio", "access_log": False,
         "ws_ping_interval": 20, "ws_ping_timeout": 20, "ws_max_size": MAX_WS_MESSAGE_BYTES, "log_config": None,
+        "ws_per_message_deflate": False,
         "http": guarded_http_protocol(settings.header_timeout, connection_cap(settings)),
         "proxy_headers": bool(settings.trusted_proxies),
         "forwarded_allow_ips": list(settings.trusted_proxies),

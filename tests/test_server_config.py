@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+import websockets
 
 from gql_telephony.app import build_runtime, create_app
 from gql_telephony.server import RESERVED_DESCRIPTORS, connection_cap, descriptor_limit, uvicorn_config
@@ -62,6 +63,17 @@ async def test_a_trusted_proxy_names_the_client(tmp_path):
     async with served(tmp_path, trusted_proxies=("127.0.0.1",)) as client:
         assert [await keyless(client, f"198.51.100.{n}") for n in range(3)] == [401, 401, 401]
         assert [await keyless(client, "203.0.113.9") for _ in range(3)] == [401, 401, 429]
+
+
+async def test_websockets_are_not_compressed(tmp_path):
+    """Each subscription event would otherwise be compressed once per socket, with a compressor
+    kept per socket: small JSON messages do not repay it (docs/PERFORMANCE.md, fan-out)."""
+    async with served(tmp_path) as client:
+        url = f"ws://127.0.0.1:{client.base_url.port}/graphql"
+        async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as socket:
+            assert socket.response is not None
+            assert socket.response.headers.get("Sec-WebSocket-Extensions") is None
+            assert socket.subprotocol == "graphql-transport-ws"
 
 
 def test_trusted_proxies_are_addresses_or_networks():

@@ -19,6 +19,7 @@ import httpx
 import uvicorn
 
 from gql_telephony.app import create_app
+from gql_telephony.server import uvicorn_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "gql_telephony.cli"]
@@ -120,11 +121,12 @@ def running_server(env: dict[str, str], log_path: Path, *, extra_args: tuple[str
 
 @asynccontextmanager
 async def serving_in_process(runtime: Any, **uvicorn_options: Any) -> AsyncIterator[str]:
-    """The app on a real uvicorn server in this process (so a test can inspect the runtime);
-    yields its host:port."""
+    """The app on a real uvicorn server in this process (so a test can inspect the runtime),
+    configured as `gql-telephony serve` configures it; yields its host:port."""
     port = free_port()
-    options = {"log_level": "warning", "ws": "websockets-sansio", **uvicorn_options}
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime=runtime), host="127.0.0.1", port=port, **options))
+    config = uvicorn_config(create_app(runtime=runtime), runtime.settings, "127.0.0.1", port,
+                            **{"log_level": "warning", **uvicorn_options})
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

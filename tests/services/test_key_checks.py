@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gql_telephony.services.key_checks import KeyChecks
+from gql_telephony.services.key_checks import KeyCheckFailed, KeyChecks
 from gql_telephony.services.tenancy import authenticate, create_api_key, create_organization, revoke_api_key
 
 from ..support import counting_statements
@@ -48,3 +48,32 @@ async def test_a_failed_lookup_fails_its_callers_and_the_next_one_runs_again(run
     assert all(isinstance(result, Exception) for result in results)
     checks.db = broken
     assert await checks.is_live(key_id)
+
+
+async def test_each_caller_of_a_failed_lookup_gets_its_own_error(runtime):
+    checks = KeyChecks(None)  # type: ignore[arg-type]  # the lookup itself fails
+    results = await asyncio.gather(checks.is_live(1), checks.is_live(2), return_exceptions=True)
+    assert all(isinstance(result, KeyCheckFailed) for result in results)
+    assert results[0] is not results[1]
+    assert results[0].__cause__ is not None
+
+
+async def test_a_lookup_cancelled_at_shutdown_leaves_no_caller_waiting(runtime):
+    org_id = await create_organization(runtime.db, "Shutting down")
+    key_id = await key_id_of(runtime, await create_api_key(runtime.db, org_id))
+    checks = KeyChecks(runtime.db)
+    callers = [asyncio.ensure_future(checks.is_live(key_id)) for _ in range(3)]
+    await asyncio.sleep(0)  # asked; the lookup is scheduled
+    assert checks._running is not None
+    checks._running.cancel()
+    done, pending = await asyncio.wait(callers, timeout=5)
+    assert not pending and all(caller.cancelled() for caller in done)
+    # And one cancelled while its statement runs (the test's loop hands it to the database).
+    callers = [asyncio.ensure_future(checks.is_live(key_id)) for _ in range(3)]
+    while not checks.lookups or checks._running is None:
+        await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    checks._running.cancel()
+    done, pending = await asyncio.wait(callers, timeout=5)
+    assert not pending and all(caller.cancelled() for caller in done)
+    assert await checks.is_live(key_id)  # and checks go on afterwards

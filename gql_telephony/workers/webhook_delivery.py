@@ -120,8 +120,10 @@ class DeliveryWorker:
             )
 
     async def _send_due(self, claim: EndpointClaim) -> int:
-        """Sends the endpoint's due deliveries in id order, each at most once per claim, renewing
-        the lease before each send; how many it sent.
+        """Sends the endpoint's due deliveries in id order, renewing the lease before each send;
+        how many it sent. A delivery is tried at most once per claim between two successes: a
+        success after failures makes the ones this claim tried in vain due again (the receiver is
+        back), so one flapping receiver may see them again, while every send still moves on.
 
         While the endpoint is failing, the first send of a claim is its oldest pending delivery
         (due or not): a receiver that is back gets the backlog oldest first, and the success

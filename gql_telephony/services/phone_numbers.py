@@ -52,7 +52,7 @@ class PhoneNumbers:
         label: str | None, is_active: bool, actor: Actor = SYSTEM,
     ) -> AddedNumber:
         try:
-            async with writing(self.db, org_id, _violation_error) as session:
+            async with writing(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
                 config = await _shared_config(session, org_id, config_id)
                 if config is None:
                     raise not_found(("input", "telephonyConfigId"))
@@ -99,7 +99,7 @@ class PhoneNumbers:
         self, org_id: int, number_id: int | None, *, label: str | None, set_label: bool, is_active: bool | None,
         actor: Actor = SYSTEM,
     ) -> PhoneNumberRow:
-        async with writing(self.db, org_id) as session:
+        async with writing(self.db, org_id, endpoints_unchanged=True) as session:
             row = await _locked_number(session, org_id, number_id)
             new_label = clean_label(label) if set_label else row.label
             new_active = row.is_active if is_active is None else is_active
@@ -118,7 +118,7 @@ class PhoneNumbers:
         return row
 
     async def remove(self, org_id: int, number_id: int | None, *, actor: Actor = SYSTEM) -> int:
-        async with writing(self.db, org_id) as session:
+        async with writing(self.db, org_id, endpoints_unchanged=True) as session:
             row = await _locked_number(session, org_id, number_id)
             happening = number_removed(row)
             await session.delete(row)

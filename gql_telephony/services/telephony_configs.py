@@ -67,7 +67,7 @@ class TelephonyConfigs:
             provider=provider.value, settings=stored.settings,
             secrets=self.vault.encrypt_json(stored.secrets), created_at=now, updated_at=now,
         )
-        async with writing(self.db, org_id, _violation_error) as session:
+        async with writing(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
             previous = None
             if make_default:
                 previous = await _demote_default(session, org_id)
@@ -95,7 +95,7 @@ class TelephonyConfigs:
         self, org_id: int, config_id: int | None, *, name: str | None, config: object | None,
         expected_version: int | None, actor: Actor = SYSTEM,
     ) -> TelephonyConfigRow:
-        async with writing(self.db, org_id, _violation_error) as session:
+        async with writing(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
             row = await _locked_config(session, org_id, config_id, expected_version)
             errors: list[UserError] = []
             new_name = row.name
@@ -143,7 +143,7 @@ class TelephonyConfigs:
     async def delete(
         self, org_id: int, config_id: int | None, *, expected_version: int | None, actor: Actor = SYSTEM,
     ) -> int:
-        async with writing(self.db, org_id, _violation_error) as session:
+        async with writing(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
             row = await _locked_config(session, org_id, config_id, expected_version, for_delete=True)
             # A delete records what was there (secrets only by name), as a create records what it made.
             facts, secret = _audited(row, stored_config(row, self.vault))
@@ -172,7 +172,7 @@ class TelephonyConfigs:
     async def set_default(
         self, org_id: int, config_id: int | None, *, actor: Actor = SYSTEM,
     ) -> tuple[TelephonyConfigRow, TelephonyConfigRow | None]:
-        async with writing(self.db, org_id, _violation_error) as session:
+        async with writing(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
             row = await _locked_config(session, org_id, config_id, None)
             if row.is_default_outbound:
                 return row, None

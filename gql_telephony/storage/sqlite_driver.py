@@ -113,6 +113,15 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneTripCursor  # type: ignore[assignment]  # a subclass; mypy compares constructors
 
+    def rollback(self) -> None:
+        # Outside a transaction sqlite3's rollback does nothing: no trip for it (the pool's reset
+        # after every commit, the close of a read that sent no BEGIN). The flag is sqlite3's own,
+        # read while nothing of this connection runs on the thread.
+        connection = cast(aiosqlite.Connection, self._connection)._connection
+        if connection is not None and not connection.in_transaction:
+            return
+        super().rollback()
+
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     """Pass as create_async_engine(..., module=OneTripDBAPI()) with a sqlite+aiosqlite URL."""

@@ -64,6 +64,32 @@ async def test_a_statement_is_one_trip_and_keeps_its_rows_and_rowcount(db: Datab
     assert rows == [(1, "a!"), (2, "b!"), (3, "c"), (4, "d")]
 
 
+async def test_no_trip_for_a_rollback_outside_a_transaction(db: Database, trips: list[Any]) -> None:
+    """A commit's connection goes back to the pool without a rollback sent after it; a read of one
+    statement (no BEGIN) closes without one either."""
+    async with db.writing() as session:
+        await session.execute(sa.text("INSERT INTO t (name) VALUES ('a')"))
+    assert [fn.__name__ for fn in trips] == ["_run", "_run", "commit"]  # BEGIN IMMEDIATE, the INSERT
+    await _read(db, "SELECT 1")  # the reader's connection is opened (its PRAGMAs) before counting
+    trips.clear()
+    async with db.reading_rows(one_statement=True) as connection:
+        await connection.execute(sa.text("SELECT name FROM t"))
+    assert [fn.__name__ for fn in trips] == ["_run"]
+
+
+async def test_a_rollback_inside_a_transaction_still_rolls_back(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.writing() as session:
+            await session.execute(sa.text("INSERT INTO t (name) VALUES ('gone')"))
+            raise RuntimeError("refused")
+    assert await _read(db, "SELECT name FROM t") == []
+    async with db.reading_rows() as connection:  # a read with BEGIN: its close ends it
+        await connection.execute(sa.text("SELECT name FROM t"))
+    async with db.writing() as session:  # so this BEGIN IMMEDIATE finds no transaction open
+        await session.execute(sa.text("INSERT INTO t (name) VALUES ('kept')"))
+    assert [row[0] for row in await _read(db, "SELECT name FROM t")] == ["kept"]
+
+
 async def test_a_broken_constraint_is_an_integrity_error_and_the_connection_goes_on(db: Database) -> None:
     async with db.writing() as session:
         await session.execute(sa.text("INSERT INTO t (name) VALUES ('x')"))

@@ -118,9 +118,12 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
         # after every commit, the close of a read that sent no BEGIN). The flag is sqlite3's own,
         # read while nothing of this connection runs on the thread.
         connection = cast(aiosqlite.Connection, self._connection)._connection
-        if connection is not None and not connection.in_transaction:
-            return
-        super().rollback()
+        try:
+            idle = connection is not None and not connection.in_transaction
+        except sqlite3.ProgrammingError:
+            idle = False  # a sqlite3 that will not answer from this thread: roll back on the thread
+        if not idle:
+            super().rollback()
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

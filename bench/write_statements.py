@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import httpx
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
@@ -83,6 +84,21 @@ def own_time(profiler: cProfile.Profile, writes: int, top: int = 12) -> None:
         print(f"  {100 * own / total:5.1f}%  {label}")
 
 
+# Calls handed to aiosqlite's thread (each a hand-over of the GIL), by write: server, by hand.
+trips: list[str] = []
+trips_of: dict[str, list[int]] = {}
+
+
+def count_trips() -> None:
+    real = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(fn, "__name__", repr(fn)))
+        return await real(self, fn, *args, **kwargs)
+
+    aiosqlite.Connection._execute = counted  # type: ignore[method-assign]  # a bench's own count
+
+
 async def count(verbose: bool, profile_rounds: int = 0) -> dict[str, tuple[int, int]]:
     with tempfile.TemporaryDirectory(prefix="gqlt-write-sql-") as tmp:
         secret_key = Fernet.generate_key().decode()
@@ -96,6 +112,7 @@ async def count(verbose: bool, profile_rounds: int = 0) -> dict[str, tuple[int, 
             statements.append(statement)
 
         found: dict[str, list[int]] = {op: [] for op in OPS}
+        trips.clear()
         profiler = cProfile.Profile() if profile_rounds else None
         try:
             async with runtime.db.reading_rows() as connection:
@@ -109,14 +126,16 @@ async def count(verbose: bool, profile_rounds: int = 0) -> dict[str, tuple[int, 
                         if turn:
                             for engine in runtime.db.engines:
                                 sa.event.listen(engine.sync_engine, "before_cursor_execute", record)
+                            trips.clear()
                         answer = (await client.post("/graphql", json={
                             "query": MUTATIONS[op], "variables": {"input": GRAPHQL_INPUT[op](body)}})).json()
                         if turn:
                             for engine in runtime.db.engines:
                                 sa.event.remove(engine.sync_engine, "before_cursor_execute", record)
                             found[op].append(len(statements))
+                            trips_of[op] = [len(trips), 0]
                             if verbose:
-                                print(f"server {op}:")
+                                print(f"server {op} (trips: {' '.join(trips)}):")
                                 for line in statements:
                                     print("   ", " ".join(line.split())[:150])
                             statements.clear()
@@ -140,7 +159,9 @@ async def count(verbose: bool, profile_rounds: int = 0) -> dict[str, tuple[int, 
         await writes.pool.open()
         try:
             for op, body in bodies(configs, numbers, 2).items():
+                trips.clear()
                 await writes.write(write_key, {"op": op, **body})
+                trips_of[op][1] = len(trips)
                 found[op].append(len(by_hand))
                 if verbose:
                     print(f"by hand {op}:", *(" ".join(s.split())[:150] for s in by_hand), sep="\n    ")
@@ -156,8 +177,11 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="also profile N rounds of the four mutations in-process (cProfile, own time)")
     args = parser.parse_args()
+    count_trips()
     for op, (server, hand) in asyncio.run(count(args.verbose, args.profile)).items():
-        print(f"{op:<12} server {server:>3} statements, by hand {hand:>3} (BEGIN counted, COMMIT not)")
+        server_trips, hand_trips = trips_of[op]
+        print(f"{op:<12} server {server:>3} statements, by hand {hand:>3} (BEGIN counted, COMMIT not); "
+              f"trips to aiosqlite's thread: server {server_trips:>3}, by hand {hand_trips:>3}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from ..domain.warnings import WarningSummary
 from ..storage import audit, outbox
 from ..storage.tables import Organization, utcnow
 from .reads import warning_summary_in
+from .unit_of_work import NO_WEBHOOK_ENDPOINTS
 
 ORGANIZATION: sa.Table = Organization.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
 
@@ -38,7 +39,9 @@ async def record(
         await audit.insert_events(session, org_id=org_id, actor=actor, happenings=happenings, now=now)
     elif not warnings_may_change:
         return 0
-    endpoints = await outbox.subscriptions(session, org_id=org_id)
+    # `writing` may have learnt already that no endpoint listens (most organizations have none).
+    no_endpoints = session.info.get(NO_WEBHOOK_ENDPOINTS, False)
+    endpoints = {} if no_endpoints else await outbox.subscriptions(session, org_id=org_id)
     announced = list(happenings)
     if warnings_may_change and any(WebhookEventType.WARNINGS_CHANGED in events for events in endpoints.values()):
         changed = await _warnings_changed(session, vault, org_id)

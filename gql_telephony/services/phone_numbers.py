@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
@@ -25,6 +27,24 @@ from .telephony_configs import not_found
 from .unit_of_work import writing
 
 ID_PATH = ("input", "id")
+NUMBERS: sa.Table = PhoneNumberRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
+CONFIGS: sa.Table = TelephonyConfigRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
+
+# Built once: the add and the update run them with their parameters, on the session's connection
+# (no ORM row, no unit of work to flush).
+_ROW_ID: sa.BindParameter[int] = sa.bindparam("row_id")
+_ORG_ID: sa.BindParameter[int] = sa.bindparam("org_id")
+_SHARED_CONFIG = (
+    sa.select(CONFIGS.c.id, CONFIGS.c.provider).where(CONFIGS.c.id == _ROW_ID, CONFIGS.c.organization_id == _ORG_ID)
+    .with_for_update(read=True, key_share=True)
+)
+_INSERT = sa.insert(NUMBERS).returning(*NUMBERS.c)
+_LOCK = sa.select(NUMBERS).where(NUMBERS.c.id == _ROW_ID, NUMBERS.c.organization_id == _ORG_ID).with_for_update()
+_UPDATE = (
+    sa.update(NUMBERS).where(NUMBERS.c.id == _ROW_ID)
+    .values(label=sa.bindparam("label"), is_active=sa.bindparam("is_active"), updated_at=sa.bindparam("updated_at"))
+    .returning(*NUMBERS.c)
+)
 
 
 class NumberTaken(Exception):
@@ -35,7 +55,7 @@ class NumberTaken(Exception):
 class AddedNumber:
     """The number added, and its configuration as it stood after the commit."""
 
-    number: PhoneNumberRow
+    number: queries.NumberRow
     config: queries.ConfigRow
 
 
@@ -52,7 +72,7 @@ class PhoneNumbers:
         label: str | None, is_active: bool, actor: Actor = SYSTEM,
     ) -> AddedNumber:
         try:
-            async with writing(self.db, org_id, _violation_error) as session:
+            async with writing(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
                 config = await _shared_config(session, org_id, config_id)
                 if config is None:
                     raise not_found(("input", "telephonyConfigId"))
@@ -70,12 +90,10 @@ class PhoneNumbers:
                     raise UserErrors(errors)
                 assert normalized is not None and config.id is not None  # refused above; a stored row
                 now = utcnow()
-                row = PhoneNumberRow(
-                    organization_id=org_id, telephony_config_id=config.id, phone_number=normalized,
-                    label=clean, is_active=is_active, created_at=now, updated_at=now,
-                )
-                session.add(row)
-                await session.flush()
+                row = (await session.execute(_INSERT, {
+                    "organization_id": org_id, "telephony_config_id": config.id, "phone_number": normalized,
+                    "label": clean, "is_active": is_active, "created_at": now, "updated_at": now,
+                })).one()
                 await checks.ask_again(session, config_id=config.id, now=now)
                 queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[
                     number_added(row),
@@ -98,16 +116,17 @@ class PhoneNumbers:
     async def update(
         self, org_id: int, number_id: int | None, *, label: str | None, set_label: bool, is_active: bool | None,
         actor: Actor = SYSTEM,
-    ) -> PhoneNumberRow:
-        async with writing(self.db, org_id) as session:
-            row = await _locked_number(session, org_id, number_id)
+    ) -> queries.NumberRow:
+        async with writing(self.db, org_id, endpoints_unchanged=True) as session:
+            row = await _locked_number_row(session, org_id, number_id)
             new_label = clean_label(label) if set_label else row.label
             new_active = row.is_active if is_active is None else is_active
             if (new_label, new_active) == (row.label, row.is_active):
                 return row
             before = number_facts(row)
-            row.label, row.is_active, row.updated_at = new_label, new_active, utcnow()
-            await session.flush()
+            row = (await session.execute(_UPDATE, {
+                "row_id": row.id, "label": new_label, "is_active": new_active, "updated_at": utcnow(),
+            })).one()
             queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[Happening(
                 AuditAction.PHONE_NUMBER_UPDATED, "PhoneNumber", number_global_id(row),
                 tuple(changes_between(before, number_facts(row))),
@@ -118,7 +137,7 @@ class PhoneNumbers:
         return row
 
     async def remove(self, org_id: int, number_id: int | None, *, actor: Actor = SYSTEM) -> int:
-        async with writing(self.db, org_id) as session:
+        async with writing(self.db, org_id, endpoints_unchanged=True) as session:
             row = await _locked_number(session, org_id, number_id)
             happening = number_removed(row)
             await session.delete(row)
@@ -146,16 +165,30 @@ def _violation_error(error: IntegrityError) -> Exception:
     return error
 
 
-async def _shared_config(session: AsyncSession, org_id: int, config_id: int | None) -> TelephonyConfigRow | None:
-    """The configuration a number joins, share-locked (PostgreSQL) so that it cannot be deleted
-    before the number is in: a concurrent delete waits, then removes the number with it."""
+class _JoinedConfig(Protocol):
+    @property
+    def id(self) -> int: ...
+    @property
+    def provider(self) -> str: ...
+
+
+async def _shared_config(session: AsyncSession, org_id: int, config_id: int | None) -> _JoinedConfig | None:
+    """The id and provider of the configuration a number joins, share-locked (PostgreSQL) so
+    that it cannot be deleted before the number is in: a concurrent delete waits, then removes
+    the number with it."""
     if config_id is None:
         return None
-    return (await session.execute(
-        select(TelephonyConfigRow)
-        .where(TelephonyConfigRow.id == config_id, TelephonyConfigRow.organization_id == org_id)
-        .with_for_update(read=True, key_share=True)
-    )).scalars().first()
+    return (await session.execute(_SHARED_CONFIG, {"row_id": config_id, "org_id": org_id})).first()
+
+
+async def _locked_number_row(session: AsyncSession, org_id: int, number_id: int | None) -> queries.NumberRow:
+    """As `_locked_number`, a plain row (for the update, which changes it by a Core statement)."""
+    row = None
+    if number_id is not None:
+        row = (await session.execute(_LOCK, {"row_id": number_id, "org_id": org_id})).first()
+    if row is None:
+        raise UserErrors([UserError(ID_PATH, "No phone number has this id.", ErrorCode.NOT_FOUND)])
+    return row
 
 
 async def _locked_number(session: AsyncSession, org_id: int, number_id: int | None) -> PhoneNumberRow:

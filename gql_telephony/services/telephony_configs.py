@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -20,14 +21,16 @@ from ..domain.text import check_name_key, clean_text, name_key
 from ..storage import checks
 from ..storage.constraints import broken_constraint
 from ..storage.db import Database
+from ..storage.queries import ConfigRow
 from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
 from . import audit
 from .events import Broker
 from .number_audit import number_removed
-from .reads import stored_config
+from .reads import AnyConfigRow, stored_config
 from .unit_of_work import writing
 
 MAX_NAME_LENGTH = 64
+CONFIGS: sa.Table = TelephonyConfigRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
 NAME_PATH = ("input", "name")
 ID_PATH = ("input", "id")
 VERSION_PATH = ("input", "expectedVersion")
@@ -48,7 +51,7 @@ class TelephonyConfigs:
     async def create(
         self, org_id: int, *, name: str, provider: ProviderKey, config: object, make_default: bool,
         actor: Actor = SYSTEM,
-    ) -> tuple[TelephonyConfigRow, TelephonyConfigRow | None]:
+    ) -> tuple[TelephonyConfigRow, AnyConfigRow | None]:
         """The new configuration, and the one it demoted when created as the default."""
         errors: list[UserError] = []
         try:
@@ -67,7 +70,7 @@ class TelephonyConfigs:
             provider=provider.value, settings=stored.settings,
             secrets=self.vault.encrypt_json(stored.secrets), created_at=now, updated_at=now,
         )
-        async with writing(self.db, org_id, _violation_error) as session:
+        async with writing(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
             previous = None
             if make_default:
                 previous = await _demote_default(session, org_id)
@@ -94,9 +97,10 @@ class TelephonyConfigs:
     async def update(
         self, org_id: int, config_id: int | None, *, name: str | None, config: object | None,
         expected_version: int | None, actor: Actor = SYSTEM,
-    ) -> TelephonyConfigRow:
-        async with writing(self.db, org_id, _violation_error) as session:
-            row = await _locked_config(session, org_id, config_id, expected_version)
+    ) -> AnyConfigRow:
+        # Core statements on the session's connection: no ORM row, no unit of work to flush.
+        async with writing(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
+            row = await _locked_config_row(session, org_id, config_id, expected_version)
             errors: list[UserError] = []
             new_name = row.name
             if name is not None:
@@ -117,17 +121,18 @@ class TelephonyConfigs:
             if new_name == row.name and _reads_the_same(provider, new_config, current):
                 return row  # nothing changed: no new version, no event
             before, secret = _audited(row, current)
-            row.name, row.name_key = new_name, name_key(new_name)
-            row.settings = new_config.settings
-            if new_config.secrets != current.secrets:
-                row.secrets = self.vault.encrypt_json(new_config.secrets)
             # Any config change may change the answer (an ARI endpoint as much as a token).
             config_changed = not _reads_the_same(provider, new_config, current)
             if config_changed:
-                assert row.id is not None
                 await checks.ask_again(session, config_id=row.id, now=utcnow())
-            _bump(row)
-            await session.flush()
+            secrets = row.secrets
+            if new_config.secrets != current.secrets:
+                secrets = self.vault.encrypt_json(new_config.secrets)
+            row = (await session.execute(_UPDATE, {
+                "row_id": row.id, "name": new_name, "name_key": name_key(new_name),
+                "settings": new_config.settings, "secrets": secrets,
+                "version": row.version + 1, "updated_at": utcnow(),
+            })).one()
             after, secret_after = _audited(row, new_config)
             changes = changes_between(before, after, secret=secret | secret_after)
             queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[Happening(
@@ -143,7 +148,7 @@ class TelephonyConfigs:
     async def delete(
         self, org_id: int, config_id: int | None, *, expected_version: int | None, actor: Actor = SYSTEM,
     ) -> int:
-        async with writing(self.db, org_id, _violation_error) as session:
+        async with writing(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
             row = await _locked_config(session, org_id, config_id, expected_version, for_delete=True)
             # A delete records what was there (secrets only by name), as a create records what it made.
             facts, secret = _audited(row, stored_config(row, self.vault))
@@ -171,15 +176,16 @@ class TelephonyConfigs:
 
     async def set_default(
         self, org_id: int, config_id: int | None, *, actor: Actor = SYSTEM,
-    ) -> tuple[TelephonyConfigRow, TelephonyConfigRow | None]:
-        async with writing(self.db, org_id, _violation_error) as session:
-            row = await _locked_config(session, org_id, config_id, None)
+    ) -> tuple[AnyConfigRow, AnyConfigRow | None]:
+        async with writing(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
+            row = await _locked_config_row(session, org_id, config_id, None)
             if row.is_default_outbound:
                 return row, None
-            previous = await _demote_default(session, org_id)
-            row.is_default_outbound = True
-            _bump(row)
-            await session.flush()
+            now = utcnow()
+            previous = await _demote_default(session, org_id, now)
+            row = (await session.execute(
+                _PROMOTE, {"row_id": row.id, "version": row.version + 1, "updated_at": now}
+            )).one()
             queued = await audit.record(session, self.vault, org_id=org_id, actor=actor,
                                         happenings=[_default_moved(previous, row)])
         await self.events.publish(org_id)
@@ -215,6 +221,53 @@ def _violation_error(error: IntegrityError) -> Exception:
 # already serializes every writer, and SQLAlchemy leaves these clauses out there.
 
 
+# Built once: the writes below run them with their parameters (no statement built per write).
+_ROW_ID: sa.BindParameter[int] = sa.bindparam("row_id")
+_LOCK = (
+    sa.select(CONFIGS).where(CONFIGS.c.id == _ROW_ID, CONFIGS.c.organization_id == sa.bindparam("org_id"))
+    .with_for_update(key_share=True)
+)
+_UPDATE = (
+    sa.update(CONFIGS).where(CONFIGS.c.id == _ROW_ID)
+    .values(name=sa.bindparam("name"), name_key=sa.bindparam("name_key"), settings=sa.bindparam("settings"),
+            secrets=sa.bindparam("secrets"), version=sa.bindparam("version"), updated_at=sa.bindparam("updated_at"))
+    .returning(*CONFIGS.c)
+)
+_PROMOTE = (
+    sa.update(CONFIGS).where(CONFIGS.c.id == _ROW_ID)
+    .values(is_default_outbound=True, version=sa.bindparam("version"), updated_at=sa.bindparam("updated_at"))
+    .returning(*CONFIGS.c)
+)
+_DEMOTE = (
+    sa.update(CONFIGS)
+    .where(CONFIGS.c.organization_id == sa.bindparam("org_id"), CONFIGS.c.is_default_outbound)
+    .values(is_default_outbound=False, version=CONFIGS.c.version + 1, updated_at=sa.bindparam("updated_at"))
+    .returning(*CONFIGS.c)
+)
+
+
+async def _locked_config_row(
+    session: AsyncSession, org_id: int, config_id: int | None, expected_version: int | None,
+) -> ConfigRow:
+    """As `_locked_config`, a plain row (for the writes that change it by Core statements)."""
+    row: ConfigRow | None = None
+    if config_id is not None:
+        row = (await session.execute(_LOCK, {"row_id": config_id, "org_id": org_id})).first()
+    if row is None:
+        raise not_found()
+    _check_version(row, expected_version)
+    return row
+
+
+def _check_version(row: AnyConfigRow, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != row.version:
+        raise UserErrors.one(
+            VERSION_PATH,
+            f"The configuration has changed; it is now at version {row.version}.",
+            ErrorCode.CONFLICT,
+        )
+
+
 async def _locked_config(
     session: AsyncSession, org_id: int, config_id: int | None, expected_version: int | None,
     *, for_delete: bool = False,
@@ -229,29 +282,15 @@ async def _locked_config(
         )).scalars().first()
     if row is None:
         raise not_found()
-    if expected_version is not None and expected_version != row.version:
-        raise UserErrors.one(
-            VERSION_PATH,
-            f"The configuration has changed; it is now at version {row.version}.",
-            ErrorCode.CONFLICT,
-        )
+    _check_version(row, expected_version)
     return row
 
 
-async def _demote_default(session: AsyncSession, org_id: int) -> TelephonyConfigRow | None:
-    """The caller holds the organization lock. The previous default is locked too, so that a
-    concurrent update or delete of it is neither lost nor demoted after it is gone."""
-    previous = (await session.execute(
-        select(TelephonyConfigRow)
-        .where(TelephonyConfigRow.organization_id == org_id, col(TelephonyConfigRow.is_default_outbound))
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )).scalars().first()
-    if previous is not None:
-        previous.is_default_outbound = False
-        _bump(previous)
-        await session.flush()  # the old default must be gone before the partial unique index sees a new one
-    return previous
+async def _demote_default(session: AsyncSession, org_id: int, now: datetime | None = None) -> AnyConfigRow | None:
+    """The caller holds the organization lock. The previous default is locked too (by this
+    UPDATE), so that a concurrent update or delete of it is neither lost nor demoted after it is
+    gone; it is demoted before a new default is set, as the partial unique index wants."""
+    return (await session.execute(_DEMOTE, {"org_id": org_id, "updated_at": now or utcnow()})).first()
 
 
 def _reads_the_same(provider: Provider, new: StoredConfig, current: StoredConfig) -> bool:
@@ -259,12 +298,12 @@ def _reads_the_same(provider: Provider, new: StoredConfig, current: StoredConfig
     return new.secrets == current.secrets and present_config(provider, new) == present_config(provider, current)
 
 
-def _global_id(row: TelephonyConfigRow) -> str:
+def _global_id(row: AnyConfigRow) -> str:
     assert row.id is not None  # flushed
     return encode_id("TelephonyConfig", row.id)
 
 
-def _audited(row: TelephonyConfigRow, stored: StoredConfig) -> tuple[dict[str, object], set[str]]:
+def _audited(row: AnyConfigRow, stored: StoredConfig) -> tuple[dict[str, object], set[str]]:
     """The facts of a configuration as its audit events compare them (config keys as
     `config.<key>`), and which of them are secret (compared, never recorded)."""
     facts: dict[str, object] = {"name": row.name, "provider": row.provider}
@@ -273,7 +312,7 @@ def _audited(row: TelephonyConfigRow, stored: StoredConfig) -> tuple[dict[str, o
     return facts, {f"config.{key}" for key in stored.secrets}
 
 
-def _default_moved(previous: TelephonyConfigRow | None, new: TelephonyConfigRow | None) -> Happening:
+def _default_moved(previous: AnyConfigRow | None, new: AnyConfigRow | None) -> Happening:
     """The default outbound configuration moved: the event is about the new default (or, when
     none is left, the one that stopped being it)."""
     about = new if new is not None else previous
@@ -281,8 +320,3 @@ def _default_moved(previous: TelephonyConfigRow | None, new: TelephonyConfigRow 
     return Happening(AuditAction.DEFAULT_OUTBOUND_CHANGED, "TelephonyConfig", _global_id(about), (
         Change("defaultOutbound", _global_id(previous) if previous else None, _global_id(new) if new else None),
     ))
-
-
-def _bump(row: TelephonyConfigRow) -> None:
-    row.version += 1
-    row.updated_at = utcnow()

@@ -10,7 +10,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..storage.db import Database
-from ..storage.tables import Organization
+from ..storage.tables import Organization, WebhookEndpointRow
+
+ORGANIZATION: sa.Table = Organization.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
+ENDPOINTS: sa.Table = WebhookEndpointRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
+# Set in a write's session.info when the organization had no enabled webhook endpoint as its
+# transaction began and the write does not change endpoints: services/audit.py then skips the look-up.
+NO_WEBHOOK_ENDPOINTS = "gql_telephony.no_webhook_endpoints"
+
+_BUMP = (
+    sa.update(ORGANIZATION).where(ORGANIZATION.c.id == sa.bindparam("org_id"))
+    .values(data_version=ORGANIZATION.c.data_version + 1)
+)
+# The same, answering in its RETURNING whether any endpoint is enabled. SQLite only: its writers
+# take turns from BEGIN IMMEDIATE, so the statement sees every committed endpoint. PostgreSQL's
+# subquery would see the statement's snapshot, taken before it waited for the organization row,
+# and miss an endpoint committed meanwhile; there the look-up stays a statement of its own.
+_BUMP_SEEING_ENDPOINTS = _BUMP.returning(
+    sa.exists().where(ENDPOINTS.c.organization_id == ORGANIZATION.c.id, ENDPOINTS.c.enabled)
+)
 
 
 def _no_violation_expected(error: IntegrityError) -> Exception:
@@ -19,7 +37,8 @@ def _no_violation_expected(error: IntegrityError) -> Exception:
 
 @asynccontextmanager
 async def writing(
-    db: Database, org_id: int, violation_error: Callable[[IntegrityError], Exception] = _no_violation_expected
+    db: Database, org_id: int, violation_error: Callable[[IntegrityError], Exception] = _no_violation_expected,
+    *, endpoints_unchanged: bool = False,
 ) -> AsyncIterator[AsyncSession]:
     """One transaction on one organization's data; a broken constraint comes out as whatever
     `violation_error` makes of it (a user error), after the rollback.
@@ -28,13 +47,18 @@ async def writing(
     commit together: a reader that sees the new version sees the change. The bump also locks
     the organization row first, which keeps one lock order (organization, then configurations)
     for every write and serializes the writes of one organization.
+
+    `endpoints_unchanged`: the write adds, enables or changes no webhook endpoint, so whether
+    the organization has an enabled one may be learnt once, first (see NO_WEBHOOK_ENDPOINTS).
     """
     try:
         async with db.writing() as session:
-            table = Organization.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
-            await session.execute(
-                sa.update(table).where(table.c.id == org_id).values(data_version=table.c.data_version + 1)
-            )
+            if endpoints_unchanged and db.is_sqlite:
+                listened = (await session.execute(_BUMP_SEEING_ENDPOINTS, {"org_id": org_id})).scalar()
+                if not listened:
+                    session.info[NO_WEBHOOK_ENDPOINTS] = True
+            else:
+                await session.execute(_BUMP, {"org_id": org_id})
             yield session
     except IntegrityError as error:
         raise violation_error(error) from None

@@ -20,13 +20,16 @@ ORGANIZATIONS: sa.Table = Organization.__table__  # type: ignore[attr-defined]  
 Select: TypeAlias = "sa.Select[*tuple[Any, ...]]"
 
 
+_INSERT_EVENTS = sa.insert(AUDIT_EVENTS)  # built once: every write runs it
+
+
 async def insert_events(
     session: AsyncSession, *, org_id: int, actor: Actor, happenings: Sequence[Happening], now: datetime,
 ) -> None:
     """One statement for all of a write's events; ids follow the order given."""
     if not happenings:
         return
-    await session.execute(sa.insert(AUDIT_EVENTS), [
+    await session.execute(_INSERT_EVENTS, [
         {
             "organization_id": org_id, "occurred_at": now, "action": happening.action.value,
             "entity_type": happening.entity_type, "entity_id": happening.entity_id,

@@ -42,13 +42,17 @@ async def add_check(session: AsyncSession, *, config_id: int, org_id: int, now: 
     ))
 
 
+# Built once: every add of a number and most configuration changes run it.
+_ASK_AGAIN = (
+    sa.update(CHECKS).where(CHECKS.c.telephony_config_id == sa.bindparam("config_id"))
+    .values(due_at=sa.bindparam("now"), wanted=CHECKS.c.wanted + 1)
+)
+
+
 async def ask_again(session: AsyncSession, *, config_id: int, now: datetime) -> None:
     """Something that a check looks at changed: check now, and drop an answer on its way for
     what was there before."""
-    await session.execute(
-        sa.update(CHECKS).where(CHECKS.c.telephony_config_id == config_id)
-        .values(due_at=now, wanted=CHECKS.c.wanted + 1)
-    )
+    await session.execute(_ASK_AGAIN, {"config_id": config_id, "now": now})
 
 
 # --- Claiming -----------------------------------------------------------------------------------

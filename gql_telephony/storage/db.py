@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from ..settings import Settings
+from .sqlite_driver import OneTripDBAPI
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled PostgreSQL connection unused this long is pinged before it is handed out: idle
@@ -154,7 +155,9 @@ def _note_idle_since(_dbapi_connection: Any, record: Any) -> None:
 
 def _sqlite_engine(url: str, *, begin: str, foreign_keys: bool = True, **pool: Any) -> AsyncEngine:
     engine = create_async_engine(
-        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True, **pool
+        url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True,
+        module=OneTripDBAPI(),  # one trip to aiosqlite's thread per statement (storage/sqlite_driver.py)
+        **pool,
     )
 
     @event.listens_for(engine.sync_engine, "connect")

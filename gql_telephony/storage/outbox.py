@@ -18,6 +18,13 @@ ENDPOINTS: sa.Table = WebhookEndpointRow.__table__  # type: ignore[attr-defined]
 DELIVERIES: sa.Table = WebhookDeliveryRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
 
 
+# Built once: every write runs it (on PostgreSQL; on SQLite where an endpoint is enabled).
+_SUBSCRIPTIONS = (
+    sa.select(ENDPOINTS.c.id, ENDPOINTS.c.events)
+    .where(ENDPOINTS.c.organization_id == sa.bindparam("org_id"), ENDPOINTS.c.enabled)
+)
+
+
 def new_message_id() -> str:
     """A webhook-id: the same on every attempt of a delivery, so receivers can de-duplicate."""
     return "msg_" + secrets.token_urlsafe(18)
@@ -25,10 +32,7 @@ def new_message_id() -> str:
 
 async def subscriptions(session: AsyncSession, *, org_id: int) -> dict[int, frozenset[WebhookEventType]]:
     """The organization's enabled endpoints and the events each wants."""
-    rows = (await session.execute(
-        sa.select(ENDPOINTS.c.id, ENDPOINTS.c.events)
-        .where(ENDPOINTS.c.organization_id == org_id, ENDPOINTS.c.enabled)
-    )).all()
+    rows = (await session.execute(_SUBSCRIPTIONS, {"org_id": org_id})).all()
     return {
         row.id: frozenset(WebhookEventType(value) for value in row.events if value in WebhookEventType.__members__)
         for row in rows

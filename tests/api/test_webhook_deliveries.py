@@ -229,3 +229,29 @@ async def test_a_write_wakes_the_sender_only_when_it_queued_a_delivery(api):
     async with api.runtime.db.reading() as session:
         queued = (await session.execute(sa.select(sa.func.count()).select_from(DELIVERY_ROWS))).scalar_one()
     assert queued == 1
+
+
+async def test_a_write_looks_up_endpoints_only_where_one_is_enabled(api):
+    """On SQLite the data version's bump tells whether any endpoint is enabled; the writes of an
+    organization with none then skip the look-up, and with one they still queue its delivery.
+    PostgreSQL keeps the look-up (services/unit_of_work.py says why)."""
+    config = (await api.gql(CREATE_CONFIG, {"input": {
+        "name": "Quiet", "provider": "TWILIO", "config": VALID["TWILIO"]}}))["createTelephonyConfig"]["telephonyConfig"]
+
+    def looked_up(statements: list[str]) -> bool:
+        return any(s.lstrip().upper().startswith("SELECT") and "FROM webhook_endpoint" in s for s in statements)
+
+    with counting_statements(api.runtime) as statements:
+        await api.gql(UPDATE_CONFIG, {"input": {"id": config["id"], "name": "Still quiet"}})
+        await api.gql(ADD_NUMBER, {"input": {"telephonyConfigId": config["id"], "phoneNumber": "+14155550101"}})
+    assert looked_up(statements) is not api.runtime.db.is_sqlite
+
+    await create(api, events=["TELEPHONY_CONFIG_UPDATED"])
+    with counting_statements(api.runtime) as statements:
+        await api.gql(UPDATE_CONFIG, {"input": {"id": config["id"], "name": "Heard"}})
+    assert looked_up(statements)
+    async with api.runtime.db.reading() as session:
+        queued = (await session.execute(
+            sa.select(DELIVERY_ROWS.c.event_type).where(DELIVERY_ROWS.c.event_type != "PING")
+        )).scalars().all()
+    assert queued == ["TELEPHONY_CONFIG_UPDATED"]

@@ -48,7 +48,7 @@ def of_config(row: TelephonyConfigRow | ConfigRow | None) -> TelephonyConfigType
     return TelephonyConfigType(source=cast(ConfigRow, row)) if row is not None else None
 
 
-def of_number(row: PhoneNumberRow | None) -> PhoneNumberType | None:
+def of_number(row: PhoneNumberRow | NumberRow | None) -> PhoneNumberType | None:
     return PhoneNumberType(source=cast(NumberRow, row)) if row is not None else None
 
 

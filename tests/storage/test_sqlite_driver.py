@@ -1,0 +1,106 @@
+"""SQLite's adapter (storage/sqlite_driver.py): one trip to aiosqlite's thread per statement, and
+everything SQLAlchemy reads of a statement afterwards (rows, rowcount, errors) as sqlite3 gave it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from gql_telephony.storage.db import Database
+from gql_telephony.storage.sqlite_driver import OneTripDBAPI
+
+from ..support import sqlite_settings
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(sqlite_settings(tmp_path / "driver.sqlite3"))
+    async with database.writing() as session:
+        await session.execute(sa.text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL)"))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every function handed to aiosqlite's thread, in order."""
+    handed: list[Any] = []
+    real = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        handed.append(fn)
+        return await real(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return handed
+
+
+async def test_both_engines_use_the_one_trip_adapter(db: Database) -> None:
+    for engine in db.engines:
+        assert isinstance(engine.dialect.dbapi, OneTripDBAPI)
+
+
+async def test_a_statement_is_one_trip_and_keeps_its_rows_and_rowcount(db: Database, trips: list[Any]) -> None:
+    async with db.writing() as session:
+        await session.execute(sa.text("SELECT 1"))  # the transaction's BEGIN IMMEDIATE goes first
+        trips.clear()
+        inserted = (await session.execute(
+            sa.text("INSERT INTO t (name) VALUES ('a'), ('b') RETURNING id, name")
+        )).all()
+        assert len(trips) == 1
+        assert [tuple(row) for row in inserted] == [(1, "a"), (2, "b")]
+        updated = await session.execute(sa.text("UPDATE t SET name = name || '!' WHERE id > 0"))
+        assert len(trips) == 2
+        assert updated.rowcount == 2  # type: ignore[attr-defined]  # a CursorResult
+        await session.execute(sa.text("INSERT INTO t (name) VALUES (:name)"), [{"name": "c"}, {"name": "d"}])
+        assert len(trips) == 3  # executemany: one trip too
+    rows = [tuple(row) for row in (await _read(db, "SELECT id, name FROM t ORDER BY id"))]
+    assert rows == [(1, "a!"), (2, "b!"), (3, "c"), (4, "d")]
+
+
+async def test_no_trip_for_a_rollback_outside_a_transaction(db: Database, trips: list[Any]) -> None:
+    """A commit's connection goes back to the pool without a rollback sent after it; a read of one
+    statement (no BEGIN) closes without one either."""
+    async with db.writing() as session:
+        await session.execute(sa.text("INSERT INTO t (name) VALUES ('a')"))
+    assert [fn.__name__ for fn in trips] == ["_run", "_run", "commit"]  # BEGIN IMMEDIATE, the INSERT
+    await _read(db, "SELECT 1")  # the reader's connection is opened (its PRAGMAs) before counting
+    trips.clear()
+    async with db.reading_rows(one_statement=True) as connection:
+        await connection.execute(sa.text("SELECT name FROM t"))
+    assert [fn.__name__ for fn in trips] == ["_run"]
+
+
+async def test_a_rollback_inside_a_transaction_still_rolls_back(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.writing() as session:
+            await session.execute(sa.text("INSERT INTO t (name) VALUES ('gone')"))
+            raise RuntimeError("refused")
+    assert await _read(db, "SELECT name FROM t") == []
+    async with db.reading_rows() as connection:  # a read with BEGIN: its close ends it
+        await connection.execute(sa.text("SELECT name FROM t"))
+    async with db.writing() as session:  # so this BEGIN IMMEDIATE finds no transaction open
+        await session.execute(sa.text("INSERT INTO t (name) VALUES ('kept')"))
+    assert [row[0] for row in await _read(db, "SELECT name FROM t")] == ["kept"]
+
+
+async def test_a_broken_constraint_is_an_integrity_error_and_the_connection_goes_on(db: Database) -> None:
+    async with db.writing() as session:
+        await session.execute(sa.text("INSERT INTO t (name) VALUES ('x')"))
+    with pytest.raises(IntegrityError):
+        async with db.writing() as session:
+            await session.execute(sa.text("INSERT INTO t (name) VALUES ('x')"))
+    async with db.writing() as session:
+        await session.execute(sa.text("INSERT INTO t (name) VALUES ('y')"))
+    assert [row[0] for row in await _read(db, "SELECT name FROM t ORDER BY id")] == ["x", "y"]
+
+
+async def _read(db: Database, sql: str) -> list[Any]:
+    async with db.reading_rows() as connection:
+        return list((await connection.execute(sa.text(sql))).all())

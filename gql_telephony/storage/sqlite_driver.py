@@ -56,7 +56,7 @@ def _run_many(connection: sqlite3.Connection, operation: str, parameters: Sequen
 
 
 class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
-    __slots__ = ("_description", "_rowcount", "_lastrowid")
+    __slots__ = ("_description", "_rowcount", "_lastrowid", "_arraysize")
 
     def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
         # No cursor is opened here: each statement opens and closes its own on the thread.
@@ -68,6 +68,21 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._description: Any = None
         self._rowcount = -1
         self._lastrowid: int | None = None
+        self._arraysize = 1  # sqlite3's default: fetchmany() with no size takes one row
+
+    @property
+    def arraysize(self) -> int:
+        return self._arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._arraysize = value
+
+    def nextset(self) -> None:
+        return None  # sqlite3 has no result sets beyond the first
+
+    def setinputsizes(self, *inputsizes: Any) -> None:
+        return None  # as sqlite3's: sizes are ignored
 
     @property
     def description(self) -> Any:

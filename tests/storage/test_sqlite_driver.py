@@ -104,3 +104,13 @@ async def test_a_broken_constraint_is_an_integrity_error_and_the_connection_goes
 async def _read(db: Database, sql: str) -> list[Any]:
     async with db.reading_rows() as connection:
         return list((await connection.execute(sa.text(sql))).all())
+
+
+async def test_rows_can_be_fetched_a_few_at_a_time(db: Database) -> None:
+    async with db.writing() as session:
+        await session.execute(sa.text("INSERT INTO t (name) VALUES ('a'), ('b'), ('c')"))
+    async with db.reading_rows() as connection:
+        result = await connection.execute(sa.text("SELECT name FROM t ORDER BY id"))
+        assert [tuple(row) for row in result.fetchmany()] == [("a",)]  # one row, as sqlite3's arraysize
+        assert [[tuple(row) for row in part] for part in result.partitions()] == [[("b",)], [("c",)]]
+        assert result.fetchmany(5) == []

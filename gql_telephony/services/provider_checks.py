@@ -38,7 +38,7 @@ from ..storage.queries import ConfigRow
 from ..storage.tables import utcnow
 from . import audit
 from .events import Broker
-from .number_audit import NewNumber, number_added
+from .number_audit import NewNumber, numbers_added
 from .reads import stored_config
 from .unit_of_work import writing
 
@@ -209,9 +209,9 @@ class ProviderChecks:
                 (number_id, NumberCheck(NumberStatus.IN_ACCOUNT, voice[number].voice, now, None))
                 for number, number_id in added.items()
             ))
-            queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[
-                number_added(NewNumber(number_id, number, config.id)) for number, number_id in added.items()
-            ])
+            queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=numbers_added(
+                NewNumber(number_id, number, config.id) for number, number_id in added.items()
+            ))
         if added:
             await self.events.publish(org_id)
             if queued:

@@ -4,7 +4,7 @@ given, on both backends."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
@@ -118,6 +118,34 @@ async def test_checks_are_stored_as_one_by_one_inserts_store_them_and_replace_th
     async with api.runtime.db.reading_rows() as connection:
         found = await checks.number_checks(connection, number_ids=[packed_ids[0], by_row_ids[0]])
     assert found[packed_ids[0]] == answers[2] and found[by_row_ids[0]] == answers[1]
+
+
+async def test_values_every_row_shares_are_stored_as_one_by_one_inserts_store_them(api):
+    """What all rows hold as one object (an import's one answer and one time) is one parameter:
+    stored the same; values that are only equal (one instant in two time zones) are not merged."""
+    [config_id] = await config_ids(api, 1)
+    now = utcnow()
+    async with api.runtime.db.writing() as session:
+        ids = list((await checks.insert_new_numbers(
+            session, org_id=api.org_id, config_id=config_id, numbers=[f"+1415555{n:04d}" for n in range(12)],
+            now=now)).values())
+    shared = NumberCheck(NumberStatus.IN_ACCOUNT, True, now, None)
+    elsewhere = now.astimezone(timezone(timedelta(hours=2)))  # the same instant, another offset
+    zoned = [NumberCheck(NumberStatus.IN_ACCOUNT, None, at, None) for at in (now, elsewhere)]
+    for answers, packed_ids, by_row_ids in (([shared] * 4, ids[:4], ids[4:8]), (zoned, ids[8:10], ids[10:12])):
+        async with api.runtime.db.writing() as session:
+            await checks.record_numbers(session, zip(packed_ids, answers, strict=True))
+            await session.execute(sa.insert(NUMBER_CHECKS), [
+                {"phone_number_id": number_id, "status": check.status.value, "voice_capable": check.voice_capable,
+                 "message": check.message, "checked_at": check.checked_at}
+                for number_id, check in zip(by_row_ids, answers, strict=True)
+            ])
+        columns = "status, voice_capable, message, checked_at"
+        packed = await raw(api, f"SELECT {columns} FROM phone_number_check WHERE phone_number_id IN "
+                                f"({', '.join(map(str, packed_ids))}) ORDER BY phone_number_id")
+        by_row = await raw(api, f"SELECT {columns} FROM phone_number_check WHERE phone_number_id IN "
+                                f"({', '.join(map(str, by_row_ids))}) ORDER BY phone_number_id")
+        assert packed == by_row and len(packed) == len(answers)
 
 
 def happenings(count: int) -> list[Happening]:

@@ -56,7 +56,31 @@ def _valid_as_written(text: str) -> bool:
     prefix = _national_prefix(country_code)
     if prefix is None or prefix.match(national):
         return False
-    return bool(phonenumbers.is_valid_number(PhoneNumber(country_code=country_code, national_number=int(national))))
+    return _is_valid(PhoneNumber(country_code=country_code, national_number=int(national)))
+
+
+def _is_valid(number: PhoneNumber) -> bool:
+    """phonenumbers.is_valid_number, asked once instead of twice where that gives the same
+    answer. is_valid_number finds the number's region, for a calling code of several regions
+    (+1: the US, Canada, the Caribbean) by trying their patterns in order, then tries that
+    region's patterns again. When the first region in that order is found by its patterns (it
+    has no leading digits), a number valid for it is what is_valid_number would find and
+    validate: valid. Otherwise (another region's number, or none) is_valid_number decides."""
+    first = _first_region_by_patterns(number.country_code)
+    if first is not None and phonenumbers.is_valid_number_for_region(number, first):
+        return True
+    return bool(phonenumbers.is_valid_number(number))
+
+
+@cache
+def _first_region_by_patterns(country_code: int) -> str | None:
+    """The first of the calling code's several regions, when is_valid_number would recognize a
+    number of it by its patterns (not by leading digits); None otherwise."""
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
+    if len(regions) < 2:
+        return None  # one region: is_valid_number asks its patterns once already
+    metadata = PhoneMetadata.metadata_for_region(regions[0], None)
+    return regions[0] if metadata is not None and metadata.leading_digits is None else None
 
 
 @cache

@@ -53,7 +53,7 @@ async def _insert_many_events(
     """The same rows as one parameter (storage/bulk.py); the changes serialized all at once."""
     rows = [
         (happening.action.value, happening.entity_type, happening.entity_id,
-         orjson.dumps([change.as_json() for change in happening.changes]).decode())
+         orjson.dumps([change.as_json() for change in happening.changes], option=orjson.OPT_NON_STR_KEYS).decode())
         for happening in happenings
     ]
     source = Unpacked(session, {"action": sa.Text(), "entity_type": sa.Text(), "entity_id": sa.Text(),

@@ -153,6 +153,7 @@ def happenings(count: int) -> list[Happening]:
         (Change("phoneNumber", None, "+14155550100"), Change("label", None, None), Change("isActive", None, True)),
         (Change("label", "Old \u00e9", 'New "quoted" \u2603'), Change("config.auth_token", secret=True)),
         (Change("settings", {"nested": [1, 2.5, None]}, {"nested": []}),),
+        (Change("ports", {5060: "udp"}, {5061: "tls"}),),  # keys as json.dumps writes them: text
         (),
     ]
     return [Happening(AuditAction.PHONE_NUMBER_ADDED if i % 2 else AuditAction.TELEPHONY_CONFIG_UPDATED,

@@ -7,6 +7,7 @@ twilio.py and signalwire.py only say where the API is and which credentials it t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -87,10 +88,15 @@ def _voice(capabilities: Any) -> bool | None:
 
 def numbers_page(body: Any, name: str) -> tuple[list[InventoryNumber], str | None]:
     """A page of the number list: its numbers and the path of the next page, if any."""
+    entries, next_path = page_entries(body, name)
+    return [n for n in map(inventory_number, entries) if n is not None], next_path
+
+
+def page_entries(body: Any, name: str) -> tuple[list[Any], str | None]:
+    """A page's entries, not yet read, and the path of the next page, if any."""
     if not isinstance(body, Mapping) or not isinstance(body.get("incoming_phone_numbers"), list):
         raise unreadable(name)
-    numbers = [n for n in map(inventory_number, body["incoming_phone_numbers"]) if n is not None]
-    return numbers, next_page_path(body.get("next_page_uri"), name)
+    return body["incoming_phone_numbers"], next_page_path(body.get("next_page_uri"), name)
 
 
 def next_page_path(value: Any, name: str) -> str | None:
@@ -128,23 +134,53 @@ async def find_number(http: ProviderHttp, endpoint: Endpoint, number: str) -> In
     return next((found for found in numbers if found.number == number), None)
 
 
+# Entries read between two looks at the event loop while the next page is on its way.
+READ_BETWEEN_TURNS = 25
+
+
 async def inventory(http: ProviderHttp, endpoint: Endpoint, page_size: int) -> AsyncIterator[InventoryNumber]:
+    """Every number of the account, page by page in the provider's order. The next page is asked
+    for as soon as its link is known, while this one is read (its numbers validated): the same
+    requests, one at a time and in the same order, but the provider's time overlaps ours."""
     url = f"{endpoint.origin}{endpoint.account_path}/IncomingPhoneNumbers.json"
-    params: Mapping[str, str | int] | None = {"PageSize": page_size}
+    body = await _get(http, endpoint, url, {"PageSize": page_size})
     followed: set[str] = set()
-    for _ in range(MAX_PAGES):
-        numbers, next_path = numbers_page(await _get(http, endpoint, url, params), endpoint.name)
-        for number in numbers:
-            yield number
-        if next_path is None:
-            return
-        if next_path in followed:
-            raise ProviderFailure(AccountStatus.UNREACHABLE, f"{endpoint.name} sent the same page of numbers twice.")
-        followed.add(next_path)
-        url, params = endpoint.origin + next_path, None  # the link carries its own query
+    for page in range(1, MAX_PAGES + 1):
+        entries, next_path = page_entries(body, endpoint.name)
+        ahead = None
+        if next_path is not None and next_path not in followed and page < MAX_PAGES:
+            ahead = asyncio.ensure_future(_get(http, endpoint, endpoint.origin + next_path, None))
+            ahead.add_done_callback(_retrieved)
+        try:
+            for start in range(0, len(entries), READ_BETWEEN_TURNS):
+                if ahead is not None:
+                    await asyncio.sleep(0)  # lets the next page's request go out, and its answer in
+                for entry in entries[start:start + READ_BETWEEN_TURNS]:
+                    number = inventory_number(entry)
+                    if number is not None:
+                        yield number
+            if next_path is None:
+                return
+            if next_path in followed:
+                raise ProviderFailure(
+                    AccountStatus.UNREACHABLE, f"{endpoint.name} sent the same page of numbers twice."
+                )
+            followed.add(next_path)
+            if ahead is None:
+                break  # the last page allowed linked to one more
+            body = await ahead
+        finally:
+            if ahead is not None and not ahead.done():
+                ahead.cancel()  # the reader stopped (or ran out of time): nobody wants that page
     raise ProviderFailure(
         AccountStatus.UNREACHABLE, f"{endpoint.name} listed more than {MAX_PAGES} pages of numbers."
     )
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """A page read ahead that nobody awaited fails quietly (asyncio would log its exception)."""
+    if not task.cancelled():
+        task.exception()
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from ..storage.queries import ConfigRow
 from ..storage.tables import utcnow
 from . import audit
 from .events import Broker
-from .number_audit import NewNumber, number_added
+from .number_audit import NewNumber, numbers_added
 from .reads import stored_config
 from .unit_of_work import writing
 
@@ -48,7 +48,6 @@ IMPORT_PATH = ("input", "telephonyConfigId")
 # and the whole inventory is read once.
 LOOKUPS_ONE_BY_ONE = 10
 LOOKUPS_AT_ONCE = 4
-INSERT_CHUNK = 500  # numbers per INSERT (SQLite allows 32,766 parameters, 7 per row)
 
 
 @dataclass(frozen=True)
@@ -204,19 +203,15 @@ class ProviderChecks:
         async with writing(self.db, org_id) as session:
             if await checks.wanted_now(session, config_id=config.id) is None:
                 raise UserErrors.one(IMPORT_PATH, "No telephony configuration has this id.", ErrorCode.NOT_FOUND)
-            added: dict[str, int] = {}
-            wanted = list(voice)
-            for start in range(0, len(wanted), INSERT_CHUNK):
-                chunk = wanted[start:start + INSERT_CHUNK]
-                added.update(await checks.insert_new_numbers(
-                    session, org_id=org_id, config_id=config.id, numbers=chunk, now=now))
+            added = await checks.insert_new_numbers(
+                session, org_id=org_id, config_id=config.id, numbers=list(voice), now=now)
             await checks.record_numbers(session, (
                 (number_id, NumberCheck(NumberStatus.IN_ACCOUNT, voice[number].voice, now, None))
                 for number, number_id in added.items()
             ))
-            queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[
-                number_added(NewNumber(number_id, number, config.id)) for number, number_id in added.items()
-            ])
+            queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=numbers_added(
+                NewNumber(number_id, number, config.id) for number, number_id in added.items()
+            ))
         if added:
             await self.events.publish(org_id)
             if queued:

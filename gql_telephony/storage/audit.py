@@ -8,11 +8,13 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Protocol, TypeAlias
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ..domain.audit import Actor, Happening
-from .tables import AuditEventRow, Organization
+from .bulk import Unpacked, constant
+from .tables import AuditEventRow, Organization, UTCDateTime
 
 AUDIT_EVENTS: sa.Table = AuditEventRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
 ORGANIZATIONS: sa.Table = Organization.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
@@ -21,6 +23,9 @@ Select: TypeAlias = "sa.Select[*tuple[Any, ...]]"
 
 
 _INSERT_EVENTS = sa.insert(AUDIT_EVENTS)  # built once: every write runs it
+# From this many events, one INSERT ... SELECT of them all (an import's thousands); below, an
+# executemany (a write's few, with no rows to pack).
+BULK_EVENTS = 50
 
 
 async def insert_events(
@@ -28,6 +33,9 @@ async def insert_events(
 ) -> None:
     """One statement for all of a write's events; ids follow the order given."""
     if not happenings:
+        return
+    if len(happenings) >= BULK_EVENTS:
+        await _insert_many_events(session, org_id=org_id, actor=actor, happenings=happenings, now=now)
         return
     await session.execute(_INSERT_EVENTS, [
         {
@@ -38,6 +46,28 @@ async def insert_events(
         }
         for happening in happenings
     ])
+
+
+async def _insert_many_events(
+    session: AsyncSession, *, org_id: int, actor: Actor, happenings: Sequence[Happening], now: datetime,
+) -> None:
+    """The same rows as one parameter (storage/bulk.py); the changes serialized all at once."""
+    rows = [
+        (happening.action.value, happening.entity_type, happening.entity_id,
+         orjson.dumps([change.as_json() for change in happening.changes], option=orjson.OPT_NON_STR_KEYS).decode())
+        for happening in happenings
+    ]
+    source = Unpacked(session, {"action": sa.Text(), "entity_type": sa.Text(), "entity_id": sa.Text(),
+                                "changes": sa.JSON()}, rows)
+    await session.execute(sa.insert(AUDIT_EVENTS).from_select(
+        ["organization_id", "occurred_at", "action", "entity_type", "entity_id", "api_key_id", "api_key_label",
+         "request_id", "changes"],
+        sa.select(
+            constant(org_id, sa.Integer()), constant(now, UTCDateTime()), source.column("action"),
+            source.column("entity_type"), source.column("entity_id"), constant(actor.api_key_id, sa.Integer()),
+            constant(actor.label, sa.Text()), constant(actor.request_id, sa.Text()), source.column("changes"),
+        ).select_from(source.source).order_by(source.position),
+    ))
 
 
 # --- Reads: newest first, by id (ids grow with time; a cursor is an id) -----------------------

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..domain.provider_checks import AccountCheck, AccountStatus, NumberCheck, NumberProblem, NumberStatus
+from .bulk import Unpacked, constant
 from .queries import CONFIGS, NUMBERS, Reader
 from .tables import PhoneNumberCheckRow, ProviderCheckRow, UTCDateTime
 
@@ -149,18 +150,25 @@ async def statuses_before(
 
 
 async def record_numbers(session: AsyncSession, checks: Iterable[tuple[int, NumberCheck]]) -> None:
+    """Each number's check, replacing the one stored (an import writes thousands: one statement)."""
     rows = [
-        {"phone_number_id": number_id, "status": check.status.value, "voice_capable": check.voice_capable,
-         "message": check.message, "checked_at": check.checked_at}
+        (number_id, check.status.value, check.voice_capable, check.message, check.checked_at)
         for number_id, check in checks
     ]
     if not rows:
         return
-    insert = _insert(session, NUMBER_CHECKS)
+    source = Unpacked(session, {"phone_number_id": sa.Integer(), "status": sa.Text(), "voice_capable": sa.Boolean(),
+                                "message": sa.Text(), "checked_at": UTCDateTime()}, rows)
+    names = ["phone_number_id", "status", "voice_capable", "message", "checked_at"]
+    insert = _insert(session, NUMBER_CHECKS).from_select(
+        names,
+        sa.select(*(source.column(name) for name in names)).select_from(source.source)
+        .where(sa.true()).order_by(source.position),  # WHERE: SQLite reads ON CONFLICT as the join's ON without one
+    )
     await session.execute(insert.on_conflict_do_update(
         index_elements=[NUMBER_CHECKS.c.phone_number_id],
         set_={name: insert.excluded[name] for name in ("status", "voice_capable", "message", "checked_at")},
-    ), rows)
+    ))
 
 
 # --- Reads --------------------------------------------------------------------------------------
@@ -244,21 +252,24 @@ async def insert_new_numbers(
     session: AsyncSession, *, org_id: int, config_id: int, numbers: Sequence[str], now: datetime
 ) -> dict[str, int]:
     """Inserts, as active numbers of the configuration, those the organization does not hold
-    yet; returns them with their ids. ON CONFLICT DO NOTHING: a number a concurrent request
-    registered first is left to it, not an error."""
+    yet, with ids in the order given; returns them with their ids, in that order. ON CONFLICT DO NOTHING: a
+    number a concurrent request registered first is left to it, not an error."""
     if not numbers:
         return {}
-    insert = _insert(session, NUMBERS)
-    # Rows as parameters of one statement (SQLAlchemy batches them into multi-row INSERTs with
-    # RETURNING): compiled once and cached, not a statement of its own for every chunk.
+    # All of them as one parameter of one statement (storage/bulk.py), not a row each.
+    source = Unpacked(session, {"phone_number": sa.Text()}, [(number,) for number in numbers])
     result = await session.execute(
-        insert.on_conflict_do_nothing(index_elements=[NUMBERS.c.organization_id, NUMBERS.c.phone_number])
-        .returning(NUMBERS.c.phone_number, NUMBERS.c.id),
-        [{"organization_id": org_id, "telephony_config_id": config_id, "phone_number": number, "label": None,
-          "is_active": True, "created_at": now, "updated_at": now}
-         for number in numbers],
+        _insert(session, NUMBERS).from_select(
+            ["organization_id", "telephony_config_id", "phone_number", "label", "is_active", "created_at",
+             "updated_at"],
+            sa.select(constant(org_id, sa.Integer()), constant(config_id, sa.Integer()), source.column("phone_number"),
+                      sa.null(), sa.true(), constant(now, UTCDateTime()), constant(now, UTCDateTime()))
+            .select_from(source.source).where(sa.true()).order_by(source.position),
+        )
+        .on_conflict_do_nothing(index_elements=[NUMBERS.c.organization_id, NUMBERS.c.phone_number])
+        .returning(NUMBERS.c.phone_number, NUMBERS.c.id)
     )
-    return {number: number_id for number, number_id in result.all()}
+    return {number: number_id for number, number_id in sorted(result.all(), key=lambda row: row[1])}
 
 
 def _insert(session: AsyncSession, table: sa.Table) -> Any:

@@ -4,15 +4,18 @@ setting a user has (GQL_TELEPHONY_PROVIDER_API_TWILIO), by the real HTTP client.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from gql_telephony.app import create_app
 from gql_telephony.domain.audit import WebhookEventType
+from gql_telephony.domain.ids import encode_id
 from gql_telephony.domain.warnings import WarningCode
 from gql_telephony.services.audit import reset_warnings_digest
 
@@ -327,6 +330,41 @@ async def test_imported_numbers_are_audited_as_added_by_the_key_that_imported_th
     added = [event for event in await events(provider.api) if event["action"] == "PHONE_NUMBER_ADDED"]
     assert len(added) == payload["importedCount"]
     assert {event["api_key_id"] for event in added} == {await key_id(provider.api, provider.api.key)}
+
+
+async def test_a_large_import_records_each_number_as_adding_it_alone_would(provider):
+    """Thousands of numbers go in packed (storage/bulk.py): each still gets its own event with
+    every field, its webhook delivery and its check, in the provider's order."""
+    listed = [f"+1415555{n:04d}" for n in (7, 3, 9, 1, *range(10, 130))]  # not in sorted order
+    provider.account.numbers = [FakeNumber(number, voice=i % 7 != 0) for i, number in enumerate(listed)]
+    voice = [number for i, number in enumerate(listed) if i % 7 != 0]
+    config_id = await create_twilio(provider.api)
+    endpoint = await subscribe(provider.api, [WebhookEventType.PHONE_NUMBER_ADDED])
+    before = len(await events(provider.api))
+    payload = (await provider.api.gql(IMPORT, {"id": config_id}))["importPhoneNumbers"]
+    assert (payload["userErrors"], payload["importedCount"]) == ([], len(voice))
+    async with provider.api.runtime.db.reading() as session:
+        rows = (await session.execute(sa.text(
+            "SELECT p.id, p.phone_number, c.status, c.voice_capable, c.message FROM phone_number p"
+            " JOIN phone_number_check c ON c.phone_number_id = p.id ORDER BY p.id"))).all()
+    assert [row.phone_number for row in rows] == voice
+    assert {(row.status, bool(row.voice_capable), row.message) for row in rows} == {("IN_ACCOUNT", True, None)}
+    added = (await events(provider.api))[before:]
+    key = await key_id(provider.api, provider.api.key)
+    assert [(event["action"], event["entity_type"], event["entity_id"], event["api_key_id"]) for event in added] == [
+        ("PHONE_NUMBER_ADDED", "PhoneNumber", encode_id("PhoneNumber", row.id), key) for row in rows
+    ]
+    assert [changes(event) for event in added] == [
+        {"isActive": (None, True, False), "label": (None, None, False), "phoneNumber": (None, row.phone_number, False),
+         "telephonyConfigId": (None, config_id, False)}
+        for row in rows
+    ]
+    sent = [row for row in await deliveries(provider.api) if row["endpoint_id"] == endpoint]
+    assert [json.loads(row["body"])["data"] for row in sent] == [
+        {"id": encode_id("PhoneNumber", row.id),
+         "changedFields": ["isActive", "label", "phoneNumber", "telephonyConfigId"]}
+        for row in rows
+    ]
 
 
 async def test_a_number_losing_voice_alone_is_announced_as_a_check_change_and_a_warnings_change(provider):

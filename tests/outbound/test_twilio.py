@@ -3,8 +3,10 @@ reading functions on their own."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from collections.abc import Iterator
+import gc
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -20,6 +22,7 @@ from .fakes.twilio import FakeNumber, TwilioAccount, TwilioFake
 from .provider_calls import HANG, Stopwatch, account, collect, failure_of, provider_http, served_once, wiped
 
 SID = "AC" + "5ec2e7" + "0" * 26
+NOT_FOUND = Fault(404, body={"code": 20404, "message": "The requested resource was not found", "status": 404})
 TOKEN = "CANARY" + "f" * 26  # a secret that must never show in a message
 
 
@@ -34,6 +37,7 @@ def fake(served: tuple[TwilioFake, str]) -> TwilioFake:
     fake = served[0]
     wiped(fake)
     fake.accounts.clear()
+    fake.page_faults.clear()
     fake.add(TwilioAccount(SID, TOKEN, numbers=[
         FakeNumber("+14155550100"), FakeNumber("+14155550101", voice=False), FakeNumber("+493012345678"),
     ]))
@@ -100,6 +104,79 @@ async def test_the_inventory_follows_next_page_uri_to_the_end(fake: TwilioFake, 
     assert [s.query for s in fake.seen()] == [
         "PageSize=3", f"PageSize=3&Page=1&PageToken=PA{1:032x}", f"PageSize=3&Page=2&PageToken=PA{2:032x}",
     ]
+
+
+async def until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
+async def test_the_next_page_is_asked_for_while_this_one_is_read(fake: TwilioFake, origin: str) -> None:
+    fake.accounts[SID].numbers = [FakeNumber(f"+1415555{n:04d}") for n in range(7)]
+    async with provider_http(ProviderKey.TWILIO, origin) as http:
+        numbers = replace(CLIENT, page_size=3).inventory(http, account(account_sid=SID, auth_token=TOKEN))
+        first = await anext(numbers)
+        # The reader holds the first number of page 1: page 2 is on its way all the same.
+        assert await until(lambda: len(fake.seen()) == 2)
+        rest = [number async for number in numbers]
+    assert [first, *rest] == [InventoryNumber(f"+1415555{n:04d}", True) for n in range(7)]
+    assert len(fake.seen()) == 3  # and no more than before: one request per page
+
+
+async def test_a_failing_next_page_fails_after_this_page_s_numbers(fake: TwilioFake, origin: str) -> None:
+    fake.accounts[SID].numbers = [FakeNumber(f"+1415555{n:04d}") for n in range(7)]
+    fake.page_faults[1] = NOT_FOUND
+    found: list[InventoryNumber] = []
+    async with provider_http(ProviderKey.TWILIO, origin) as http:
+        with pytest.raises(ProviderFailure):
+            async for number in replace(CLIENT, page_size=3).inventory(http, account(account_sid=SID, auth_token=TOKEN)):
+                found.append(number)
+    assert found == [InventoryNumber(f"+1415555{n:04d}", True) for n in range(3)]
+
+
+async def test_no_page_past_the_last_allowed_is_asked_for(
+    fake: TwilioFake, origin: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(twilio_api, "MAX_PAGES", 2)
+    fake.accounts[SID].numbers = [FakeNumber(f"+1415555{n:04d}") for n in range(7)]
+    async with provider_http(ProviderKey.TWILIO, origin) as http:
+        failure = await failure_of(collect(replace(CLIENT, page_size=3).inventory(
+            http, account(account_sid=SID, auth_token=TOKEN))))
+    assert failure.message == "Twilio listed more than 2 pages of numbers."
+    assert len(fake.seen()) == 2
+
+
+async def test_a_reader_that_stops_leaves_no_request_running(fake: TwilioFake, origin: str) -> None:
+    fake.accounts[SID].numbers = [FakeNumber(f"+1415555{n:04d}") for n in range(7)]
+    fake.page_faults[1] = Fault(200, body={}, hang=HANG)  # page 2 would keep its request waiting
+    async with provider_http(ProviderKey.TWILIO, origin) as http:
+        numbers = replace(CLIENT, page_size=3).inventory(http, account(account_sid=SID, auth_token=TOKEN))
+        await anext(numbers)
+        assert await until(lambda: len(fake.seen()) == 2)
+        await numbers.aclose()
+        others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        assert await until(lambda: all(task.done() for task in others), seconds=0.5)
+
+
+async def test_a_page_read_ahead_that_fails_unread_fails_quietly(
+    fake: TwilioFake, origin: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake.accounts[SID].numbers = [FakeNumber(f"+1415555{n:04d}") for n in range(7)]
+    fake.page_faults[1] = NOT_FOUND
+    async with provider_http(ProviderKey.TWILIO, origin) as http:
+        numbers = replace(CLIENT, page_size=3).inventory(http, account(account_sid=SID, auth_token=TOKEN))
+        await anext(numbers)
+        assert await until(lambda: len(fake.seen()) == 2)
+        await asyncio.sleep(0.2)  # page 2's answer is in, failed, and unread
+        await numbers.aclose()
+        del numbers
+        gc.collect()
+        await asyncio.sleep(0)
+    assert "never retrieved" not in caplog.text
 
 
 async def test_a_429_is_retried_no_sooner_than_retry_after(fake: TwilioFake, origin: str) -> None:

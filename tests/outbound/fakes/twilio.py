@@ -8,6 +8,7 @@ SID in the path must be the authenticated account's. Numbers page by `PageSize`/
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .base import Fake
+from .base import Fake, Fault
 
 
 @dataclass
@@ -57,6 +58,7 @@ class TwilioFake(Fake):
         self.prefix = prefix
         self.next_page_suffix = next_page_suffix
         self.accounts: dict[str, TwilioAccount] = {}
+        self.page_faults: dict[int, Fault] = {}  # pages of numbers answered with a fault, every time
         base = f"{prefix}/2010-04-01/Accounts/{{sid}}"
         super().__init__([
             Route(base + ".json", self._account),
@@ -96,6 +98,10 @@ class TwilioFake(Fake):
             return account
         size = min(int(request.query_params.get("PageSize", "50")), 1000)
         page = int(request.query_params.get("Page", "0"))
+        fault = self.page_faults.get(page)
+        if fault is not None:
+            await asyncio.sleep(fault.hang)
+            return JSONResponse(fault.body, fault.status, fault.headers)
         wanted = "".join(ch for ch in request.query_params.get("PhoneNumber", "") if ch.isdigit())
         matching = [n for n in account.numbers if wanted in n.number]
         chunk = matching[page * size:(page + 1) * size]

@@ -96,6 +96,9 @@ async def terminate_backends(url: str) -> None:
         for _ in range(500):
             if not await connection.fetchval("SELECT count(*) FROM pg_stat_activity"
                                              " WHERE datname = current_database() AND pid <> pg_backend_pid()"):
+                # A backend leaves pg_stat_activity just before its process exits and its socket
+                # closes: give the client's side a moment to hear it, as it would in real life.
+                await asyncio.sleep(0.1)
                 return
             await asyncio.sleep(0.01)
         raise AssertionError("the terminated backends did not go")

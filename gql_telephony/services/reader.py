@@ -27,6 +27,7 @@ from ..domain.warnings import ConfigWarning, WarningSummary
 from ..storage import audit, checks, queries, webhooks
 from ..storage.audit import AuditRow, EventFilter
 from ..storage.db import Database
+from ..storage.driver import DriverReads
 from ..storage.queries import ConfigRow, NumberCounts, NumberRow, PositionalRow
 from .reads import summary_of, warning_summary, warnings_of
 from .tenancy import Principal
@@ -79,7 +80,7 @@ class Reader:
         self.principal = principal  # who reads: Query.viewer shows its key
         self._organization: list[queries.OrganizationRow | None] = []  # read once, on first use
         self.config_timestamps, self.number_timestamps = config_timestamps, number_timestamps
-        self._held: queries.Reader | None = None
+        self._held: DriverReads | None = None
         self._all_configs: list[ConfigRow] | None = None
         self._configs: KeyedRows[int, ConfigRow | None] = KeyedRows(self._configs_by_ids, None)
         self._numbers: KeyedRows[int, NumberRow | None] = KeyedRows(self._numbers_by_ids, None)
@@ -99,16 +100,17 @@ class Reader:
         snapshot (the warning summary and the pages agree)."""
         reader = cls(db, org_id, vault, config_timestamps=config_timestamps, number_timestamps=number_timestamps,
                      principal=principal)
-        async with db.reading_snapshot() as session:
+        async with db.reading_driver(snapshot=True) as session:
             reader._held = session
             yield reader
 
     @asynccontextmanager
-    async def _session(self) -> AsyncIterator[queries.Reader]:
+    async def _session(self, *, statements: int = 1) -> AsyncIterator[queries.Reader]:
+        """The held session, or one for the call: for a single statement, no transaction."""
         if self._held is not None:
             yield self._held
         else:
-            async with self.db.reading_rows() as session:
+            async with self.db.reading_driver(snapshot=statements > 1) as session:
                 yield session
 
     # --- The organization ------------------------------------------------------------------
@@ -253,7 +255,7 @@ class Reader:
     @asynccontextmanager
     async def rows(self) -> AsyncIterator[queries.Reader]:
         """A session for reads of other kinds of rows (webhooks): the held one, or one for the call."""
-        async with self._session() as session:
+        async with self._session(statements=2) as session:  # maybe more than one
             yield session
 
     # --- Audit events (newest first) -------------------------------------------------------

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ..domain.audit import Actor, Happening
+from .driver import DriverReads
 from .tables import AuditEventRow, Organization
 
 AUDIT_EVENTS: sa.Table = AuditEventRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
@@ -76,7 +77,7 @@ class EventFilter:
     until: datetime | None = None  # occurred at or before
 
 
-Reading = AsyncSession | AsyncConnection
+Reading = AsyncSession | AsyncConnection | DriverReads
 _ORG_ID: sa.BindParameter[int] = sa.bindparam("org_id")
 
 

@@ -29,8 +29,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import greenlet_spawn
 
 from ..settings import Settings
+from .driver import DriverReads, Statements
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled PostgreSQL connection unused this long is pinged before it is handed out: idle
@@ -66,6 +68,7 @@ class Database:
             event.listen(self.read_engine.sync_engine, "checkout", self._checkout_guard)
             event.listen(self.read_engine.sync_engine, "checkin", _note_idle_since)
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._statements = Statements(self.read_engine)
         self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     def _checkout_guard(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
@@ -124,6 +127,45 @@ class Database:
             if not self.is_sqlite:
                 await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             yield connection
+
+    @asynccontextmanager
+    async def reading_driver(self, *, snapshot: bool) -> AsyncIterator[DriverReads]:
+        """A pooled read connection whose statements its driver runs (storage/driver.py): the
+        cheapest way to run a few SELECTs. `snapshot`: every statement of the block sees the same
+        committed state, as in `reading_snapshot` (SQLite: BEGIN; PostgreSQL: REPEATABLE READ
+        READ ONLY, said in the BEGIN); otherwise the block runs a single SELECT, its own snapshot.
+        A connection found dead fails the block with a DBAPIError whose `connection_invalidated`
+        is set, as SQLAlchemy's would, so that `retrying_disconnects` runs the read again."""
+        pooled = await self.read_engine.raw_connection()
+        driver: Any = pooled.driver_connection
+        try:
+            reads = DriverReads(self._statements, driver)
+            if self.is_sqlite:
+                if snapshot:
+                    reads.heard("BEGIN", ())
+                    await driver.execute("BEGIN")
+                # The pool rolls back on return, which ends the read transaction.
+                yield reads
+            elif snapshot:
+                transaction = driver.transaction(isolation="repeatable_read", readonly=True)
+                await transaction.start()
+                try:
+                    yield reads
+                finally:
+                    # Ours to end: SQLAlchemy's adapter did not begin it, so it would not.
+                    if not driver.is_closed():
+                        await transaction.rollback()
+            else:
+                yield reads
+        except Exception as error:
+            if self.is_sqlite or not driver.is_closed():
+                raise
+            # As SQLAlchemy does on a disconnect: this connection and the older ones are replaced.
+            pool = self.read_engine.sync_engine.pool
+            await greenlet_spawn(pool._invalidate, pooled, error)
+            raise exc.DBAPIError(None, None, error, connection_invalidated=True) from error
+        finally:
+            await greenlet_spawn(pooled.close)
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:

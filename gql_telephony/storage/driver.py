@@ -36,10 +36,17 @@ from sqlalchemy.sql import ClauseElement
 MAX_KEPT_STATEMENTS = 1_000
 
 
-class Compiled:
-    """A SELECT compiled for one dialect, with what turns its driver rows into rows."""
+# How one positional parameter is found: the name of a value, its index in a list of an IN
+# (None: the value itself), and the dialect's bind processor (None: sent as is).
+Slot = tuple[str, int | None, Callable[[Any], Any] | None]
 
-    __slots__ = ("compiled", "make", "processors", "simple")
+
+class Compiled:
+    """A SELECT compiled for one dialect, with what turns its driver rows into rows, and its SQL
+    and parameter slots for each length of its IN lists (SQLAlchemy expands those per execution;
+    here once per length)."""
+
+    __slots__ = ("compiled", "expanding", "make", "processors", "shapes")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect, cache_key: Any) -> None:
         # With its cache key, as SQLAlchemy compiles: the literal values of a later statement of
@@ -55,9 +62,36 @@ class Compiled:
             for index, column in enumerate(columns)
             if (processor := column.type._cached_result_processor(dialect, None)) is not None
         )
-        # No IN list to expand and no bind processor: the parameters go in their order as given.
-        self.simple = not (compiled.post_compile_params or compiled.literal_execute_params
-                           or compiled._bind_processors)
+        post_compile = compiled.post_compile_params
+        # None: a parameter rendered into the SQL itself, so no SQL can be kept for it.
+        self.expanding: tuple[str, ...] | None = tuple(compiled.bind_names[bind] for bind in post_compile)
+        if compiled.literal_execute_params or not all(bind.expanding for bind in post_compile):
+            self.expanding = None
+        self.shapes: dict[tuple[int, ...], tuple[str, tuple[Slot, ...]] | None] = {}
+        if not self.expanding:
+            binds = compiled._bind_processors
+            self.shapes[()] = (compiled.string, tuple((name, None, binds.get(name)) for name in compiled.positiontup))
+
+    def shape(self, values: Mapping[str, Any]) -> tuple[str, tuple[Slot, ...]] | None:
+        """The SQL and parameter slots for these values' lengths of IN lists (None: not kept)."""
+        if self.expanding is None:
+            return None
+        lengths = tuple(len(values[name]) for name in self.expanding)
+        try:
+            return self.shapes[lengths]
+        except KeyError:
+            pass
+        expanded = self.compiled._process_parameters_for_postcompile(dict(values))
+        place = {name: (original, index) for original, names in expanded.parameter_expansion.items()
+                 for index, name in enumerate(names)}
+        # A list of tuples expands to more names than it has items: not kept (the slow way).
+        flat = all(len(names) == len(values[original]) for original, names in expanded.parameter_expansion.items())
+        shape = (expanded.statement, tuple(
+            (*place.get(name, (name, None)), expanded.processors.get(name)) for name in expanded.positiontup
+        )) if flat else None
+        if len(self.shapes) < MAX_KEPT_STATEMENTS:
+            self.shapes[lengths] = shape
+        return shape
 
 
 class Rows:
@@ -120,39 +154,48 @@ class Statements:
         self._by_key: dict[Any, Compiled] = {}
         # The same statement object (built once, as storage/queries.py builds them) skips even
         # the cache key: (the object, its compiled form, the literal values it carries).
-        self._by_identity: dict[int, tuple[ClauseElement, Compiled, Any]] = {}
+        self._by_identity: dict[int, tuple[ClauseElement, Compiled, Mapping[str, Any]]] = {}
 
-    def compiled(self, statement: ClauseElement) -> tuple[Compiled, Any]:
+    def compiled(self, statement: ClauseElement) -> tuple[Compiled, Mapping[str, Any]]:
+        """The statement's compiled form, and the values it carries itself (its literals)."""
         kept = self._by_identity.get(id(statement))
         if kept is not None and kept[0] is statement:
             return kept[1], kept[2]
         cache_key = statement._generate_cache_key()
         if cache_key is None:  # a statement SQLAlchemy will not cache: compiled each time
-            return Compiled(statement, self.dialect, None), None
+            once = Compiled(statement, self.dialect, None)
+            return once, once.compiled.construct_params(_check=False, _no_postcompile=True)
         compiled = self._by_key.get(cache_key.key)
         if compiled is None:
             if len(self._by_key) >= MAX_KEPT_STATEMENTS:
                 self._by_key.clear()
             compiled = self._by_key[cache_key.key] = Compiled(statement, self.dialect, cache_key)
+        literals = compiled.compiled.construct_params(
+            extracted_parameters=cache_key.bindparams, _check=False, _no_postcompile=True
+        )
         if len(self._by_identity) >= MAX_KEPT_STATEMENTS:
             self._by_identity.clear()
-        self._by_identity[id(statement)] = (statement, compiled, cache_key.bindparams)
-        return compiled, cache_key.bindparams
+        self._by_identity[id(statement)] = (statement, compiled, literals)
+        return compiled, literals
 
     def sql(self, statement: ClauseElement, params: Mapping[str, Any] | None) -> tuple[Compiled, str, tuple[Any, ...]]:
         """The statement's compiled form, its SQL and its positional parameters."""
-        compiled, extracted = self.compiled(statement)
-        sa_compiled = compiled.compiled
-        values = sa_compiled.construct_params(params, extracted_parameters=extracted, _no_postcompile=True)
-        if compiled.simple:
-            return compiled, sa_compiled.string, tuple(values[name] for name in sa_compiled.positiontup)
-        expanded = sa_compiled._process_parameters_for_postcompile(values)
-        processors = expanded.processors
-        positional = tuple(
-            processors[name](expanded.parameters[name]) if name in processors else expanded.parameters[name]
-            for name in expanded.positiontup
-        )
-        return compiled, expanded.statement, positional
+        compiled, literals = self.compiled(statement)
+        values = {**literals, **params} if params else literals
+        shape = compiled.shape(values)
+        if shape is None:  # as SQLAlchemy does it, each time
+            expanded = compiled.compiled._process_parameters_for_postcompile(dict(values))
+            processors = expanded.processors
+            return compiled, expanded.statement, tuple(
+                processors[name](expanded.parameters[name]) if name in processors else expanded.parameters[name]
+                for name in expanded.positiontup
+            )
+        sql, slots = shape
+        positional = []
+        for name, index, processor in slots:
+            value = values[name] if index is None else values[name][index]
+            positional.append(value if processor is None else processor(value))
+        return compiled, sql, tuple(positional)
 
 
 class DriverReads:

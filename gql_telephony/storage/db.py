@@ -138,14 +138,19 @@ class Database:
         is set, as SQLAlchemy's would, so that `retrying_disconnects` runs the read again."""
         pooled = await self.read_engine.raw_connection()
         driver: Any = pooled.driver_connection
+        ended = False  # the connection left as the pool wants it back: no transaction open
         try:
             reads = DriverReads(self._statements, driver)
             if self.is_sqlite:
                 if snapshot:
                     reads.heard("BEGIN", ())
                     await driver.execute("BEGIN")
-                # The pool rolls back on return, which ends the read transaction.
-                yield reads
+                    try:
+                        yield reads
+                    finally:
+                        await driver.rollback()
+                else:
+                    yield reads
             elif snapshot:
                 transaction = driver.transaction(isolation="repeatable_read", readonly=True)
                 await transaction.start()
@@ -157,6 +162,7 @@ class Database:
                         await transaction.rollback()
             else:
                 yield reads
+            ended = True
         except Exception as error:
             if self.is_sqlite or not driver.is_closed():
                 raise
@@ -165,7 +171,13 @@ class Database:
             await greenlet_spawn(pool._invalidate, pooled, error)
             raise exc.DBAPIError(None, None, error, connection_invalidated=True) from error
         finally:
-            await greenlet_spawn(pooled.close)
+            if ended:
+                # Its transaction ended above (or it had none): the pool's own rollback on return
+                # would be one more call to the driver (a hop to aiosqlite's thread) for nothing.
+                # (In a greenlet all the same: a pool over its size closes what comes back.)
+                await greenlet_spawn(pooled._checkin, True)
+            else:
+                await greenlet_spawn(pooled.close)
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:

@@ -130,9 +130,16 @@ class Reader:
         """Every configuration of the organization; later reads of configurations use them."""
         if self._all_configs is None:
             async with self._session() as session:
-                rows = await queries.all_configs(session, org_id=self.org_id, timestamps=self.config_timestamps)
+                rows = await queries.all_configs_with_counts(
+                    session, org_id=self.org_id, timestamps=self.config_timestamps
+                )
             self._all_configs = rows
             self._configs.prime((row.id, row) for row in rows)
+            # Their counts came with them: the warnings and the totals need no statement of their own.
+            self._counts.prime(
+                (row.id, NumberCounts(int(row[queries.NUMBER_TOTAL_AT]), int(row[queries.NUMBER_ACTIVE_AT])))
+                for row in rows
+            )
         return self._all_configs
 
     async def config_page(self, *, limit: int, after_id: int | None) -> list[ConfigRow]:

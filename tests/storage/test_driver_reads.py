@@ -87,3 +87,26 @@ async def test_a_driver_read_leaves_no_transaction_open(api: Api) -> None:
             await queries.organization(reads, org_id=api.org_id)
         in_transaction = driver.in_transaction if db.is_sqlite else driver.is_in_transaction()
         assert not in_transaction, f"snapshot={snapshot}"
+
+
+async def test_configs_come_with_the_counts_number_counts_gives(api: Api) -> None:
+    """The plan's first read carries each configuration's counts (all and active): the same as
+    the counting statement's, for a configuration with an inactive number and one with none."""
+    first, second = await seeded(api)
+    empty = (await create_config(api, "VONAGE", "No numbers"))["telephonyConfig"]["id"]
+    db: Database = api.runtime.db
+    async with db.writing() as session:
+        await session.execute(sa.text(
+            "UPDATE phone_number SET is_active = false WHERE id = (SELECT min(id) FROM phone_number"
+            " WHERE telephony_config_id = :config)"), {"config": second})
+    for reading in (db.reading_rows(), db.reading_driver(snapshot=True)):
+        async with reading as session:
+            rows = await queries.all_configs_with_counts(session, org_id=api.org_id, timestamps=False)
+            counted = await queries.number_counts(session, config_ids=[row.id for row in rows])
+            plain = await queries.all_configs(session, org_id=api.org_id, timestamps=False)
+        assert len(rows) == 3 and empty
+        assert {row.id: (row[queries.NUMBER_TOTAL_AT], row[queries.NUMBER_ACTIVE_AT]) for row in rows} == {
+            row.id: tuple(counted.get(row.id, (0, 0))) for row in rows
+        } == {first: (2, 2), second: (2, 1), rows[2].id: (0, 0)}
+        # The configuration's own columns where all_configs has them.
+        assert [tuple(row)[:len(plain[0])] for row in rows] == [tuple(row) for row in plain]

@@ -29,6 +29,7 @@ from ..storage.audit import AuditRow, EventFilter
 from ..storage.db import Database
 from ..storage.driver import DriverReads
 from ..storage.queries import ConfigRow, NumberCounts, NumberRow, PositionalRow
+from ..storage.summary_inputs import summary_inputs
 from .reads import summary_of, warning_summary, warnings_of
 from .tenancy import Principal
 
@@ -82,6 +83,7 @@ class Reader:
         self.config_timestamps, self.number_timestamps = config_timestamps, number_timestamps
         self._held: DriverReads | None = None
         self._all_configs: list[ConfigRow] | None = None
+        self._failing_endpoints: int | None = None  # read with every configuration, when there is one
         self._configs: KeyedRows[int, ConfigRow | None] = KeyedRows(self._configs_by_ids, None)
         self._numbers: KeyedRows[int, NumberRow | None] = KeyedRows(self._numbers_by_ids, None)
         self._counts: KeyedRows[int, NumberCounts] = KeyedRows(self._number_counts, NO_NUMBERS)
@@ -130,16 +132,13 @@ class Reader:
         """Every configuration of the organization; later reads of configurations use them."""
         if self._all_configs is None:
             async with self._session() as session:
-                rows = await queries.all_configs_with_counts(
-                    session, org_id=self.org_id, timestamps=self.config_timestamps
-                )
-            self._all_configs = rows
+                inputs = await summary_inputs(session, org_id=self.org_id, timestamps=self.config_timestamps)
+            self._all_configs = rows = inputs.configs
             self._configs.prime((row.id, row) for row in rows)
-            # Their counts came with them: the warnings and the totals need no statement of their own.
-            self._counts.prime(
-                (row.id, NumberCounts(int(row[queries.NUMBER_TOTAL_AT]), int(row[queries.NUMBER_ACTIVE_AT])))
-                for row in rows
-            )
+            # What came with them: the warnings, the totals and the summary need no statement of their own.
+            self._counts.prime(inputs.counts.items())
+            self._accounts.prime((row.id, inputs.accounts.get(row.id)) for row in rows)
+            self._failing_endpoints = inputs.failing_endpoints
         return self._all_configs
 
     async def config_page(self, *, limit: int, after_id: int | None) -> list[ConfigRow]:
@@ -255,8 +254,10 @@ class Reader:
             return await warning_summary(self.db, self.vault, self.org_id)
         rows = await self.all_configs()
         found = dict(zip((row.id for row in rows), await self.warnings(rows), strict=True))
-        async with self._session() as session:
-            disabled = await webhooks.failing_endpoint_count(session, org_id=self.org_id)
+        disabled = self._failing_endpoints
+        if disabled is None:  # no configuration carried it
+            async with self._session() as session:
+                disabled = await webhooks.failing_endpoint_count(session, org_id=self.org_id)
         return summary_of(rows, lambda row: found[row.id], disabled_endpoints=disabled)
 
     @asynccontextmanager

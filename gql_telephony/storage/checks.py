@@ -192,9 +192,14 @@ async def account_checks(session: Reader, *, config_ids: Sequence[int]) -> dict[
     """The stored check of each configuration that was ever asked (others are absent)."""
     rows = await session.execute(_account_checks(), {"ids": list(config_ids)})
     return {
-        config_id: AccountCheck(AccountStatus(status), checked_at, message)
+        config_id: account_check(status, message, checked_at)
         for config_id, status, message, checked_at in rows.all()
     }
+
+
+def account_check(status: str, message: str | None, checked_at: datetime) -> AccountCheck:
+    """A configuration's account check as stored (its status set: it was answered)."""
+    return AccountCheck(AccountStatus(status), checked_at, message)
 
 
 AnswerMark = tuple[str, str | None, datetime | None]  # an account check's status, message, checked at

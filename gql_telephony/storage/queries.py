@@ -194,27 +194,6 @@ def _configs(timestamps: bool, *, by_ids: bool = False, after: bool = False, lim
 
 
 @cache
-def _configs_with_counts(timestamps: bool) -> Query:
-    """Every configuration of the organization, each followed by its numbers, all and active
-    (NUMBER_TOTAL_AT, NUMBER_ACTIVE_AT): what the warning summary needs, in one statement instead of two."""
-    config_id = NUMBERS.c.telephony_config_id
-    counted = (
-        sa.select(config_id, sa.func.count().label("total"),
-                  sa.func.sum(sa.case((NUMBERS.c.is_active, 1), else_=0)).label("active"))
-        .where(config_id.in_(sa.select(CONFIGS.c.id).where(CONFIGS.c.organization_id == ORG_ID)))
-        .group_by(config_id)
-        .subquery()
-    )
-    return (
-        sa.select(*_columns(CONFIGS, timestamps), sa.func.coalesce(counted.c.total, 0).label("number_total"),
-                  sa.func.coalesce(counted.c.active, 0).label("number_active"))
-        .outerjoin(counted, counted.c.telephony_config_id == CONFIGS.c.id)
-        .where(CONFIGS.c.organization_id == ORG_ID)
-        .order_by(CONFIGS.c.id)
-    )
-
-
-@cache
 def _config_count() -> Query:
     return sa.select(sa.func.count()).where(CONFIGS.c.organization_id == ORG_ID)
 
@@ -291,16 +270,6 @@ async def all_configs(session: Reader, *, org_id: int, timestamps: bool = True) 
     rows = await session.execute(_configs(timestamps), {"org_id": org_id})
     return rows.all()  # type: ignore[return-value]  # typed Sequence, built as a list
 
-
-# Where the counts are in a row of all_configs_with_counts: after the configuration's columns.
-NUMBER_TOTAL_AT, NUMBER_ACTIVE_AT = -2, -1
-
-
-async def all_configs_with_counts(session: Reader, *, org_id: int, timestamps: bool = True) -> list[ConfigRow]:
-    """As all_configs, each row followed by its configuration's numbers, all and active (at
-    NUMBER_TOTAL_AT and NUMBER_ACTIVE_AT); the configuration's own columns keep their positions."""
-    rows = await session.execute(_configs_with_counts(timestamps), {"org_id": org_id})
-    return rows.all()  # type: ignore[return-value]  # typed Sequence, built as a list
 
 
 async def count_configs(session: Reader, *, org_id: int) -> int:

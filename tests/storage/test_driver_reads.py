@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from gql_telephony.storage import checks, queries
+from gql_telephony.storage import checks, queries, webhooks
 from gql_telephony.storage.db import Database
+from gql_telephony.storage.summary_inputs import SummaryInputs, summary_inputs
 
 from ..documents import add_number, create_config
 from ..support import Api
@@ -89,9 +90,11 @@ async def test_a_driver_read_leaves_no_transaction_open(api: Api) -> None:
         assert not in_transaction, f"snapshot={snapshot}"
 
 
-async def test_configs_come_with_the_counts_number_counts_gives(api: Api) -> None:
-    """The plan's first read carries each configuration's counts (all and active): the same as
-    the counting statement's, for a configuration with an inactive number and one with none."""
+
+async def test_configs_come_with_what_the_summary_reads_apart(api: Api) -> None:
+    """The plan's first read carries each configuration's number counts and account check, and
+    the failing endpoints: the same as the statements that read each (a configuration with an
+    inactive number, one with none, one with an answered check)."""
     first, second = await seeded(api)
     empty = (await create_config(api, "VONAGE", "No numbers"))["telephonyConfig"]["id"]
     db: Database = api.runtime.db
@@ -99,14 +102,32 @@ async def test_configs_come_with_the_counts_number_counts_gives(api: Api) -> Non
         await session.execute(sa.text(
             "UPDATE phone_number SET is_active = false WHERE id = (SELECT min(id) FROM phone_number"
             " WHERE telephony_config_id = :config)"), {"config": second})
+        await session.execute(sa.text("DELETE FROM provider_check WHERE telephony_config_id = :config"),
+                              {"config": first})
+        await session.execute(sa.text(
+            "INSERT INTO provider_check (telephony_config_id, organization_id, status, message, first_asked_at,"
+            " answered_at, wanted) VALUES (:config, :org, 'SUSPENDED', 'on hold', CURRENT_TIMESTAMP,"
+            " CURRENT_TIMESTAMP, 1)"), {"config": first, "org": api.org_id})
+        for enabled, reason in ((False, "FAILING"), (False, "FAILING"), (False, "USER"), (True, None)):
+            await session.execute(sa.text(
+                "INSERT INTO webhook_endpoint (organization_id, url, events, enabled, disabled_reason, secret,"
+                " version, created_at, updated_at) VALUES (:org, 'https://example.com/hook', '[]', :enabled,"
+                " :reason, 'x', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                {"org": api.org_id, "enabled": enabled, "reason": reason})
     for reading in (db.reading_rows(), db.reading_driver(snapshot=True)):
         async with reading as session:
-            rows = await queries.all_configs_with_counts(session, org_id=api.org_id, timestamps=False)
-            counted = await queries.number_counts(session, config_ids=[row.id for row in rows])
+            inputs = await summary_inputs(session, org_id=api.org_id, timestamps=False)
+            ids = [row.id for row in inputs.configs]
+            counted = await queries.number_counts(session, config_ids=ids)
+            accounts = await checks.account_checks(session, config_ids=ids)
+            failing = await webhooks.failing_endpoint_count(session, org_id=api.org_id)
             plain = await queries.all_configs(session, org_id=api.org_id, timestamps=False)
-        assert len(rows) == 3 and empty
-        assert {row.id: (row[queries.NUMBER_TOTAL_AT], row[queries.NUMBER_ACTIVE_AT]) for row in rows} == {
-            row.id: tuple(counted.get(row.id, (0, 0))) for row in rows
-        } == {first: (2, 2), second: (2, 1), rows[2].id: (0, 0)}
+            none = await summary_inputs(session, org_id=-1, timestamps=False)
+        assert len(ids) == 3 and empty
+        assert inputs.counts == {row.id: counted.get(row.id, (0, 0)) for row in inputs.configs}
+        assert inputs.counts == {first: (2, 2), second: (2, 1), ids[2]: (0, 0)}
+        assert inputs.accounts == accounts and list(accounts) == [first]
+        assert inputs.failing_endpoints == failing == 2
         # The configuration's own columns where all_configs has them.
-        assert [tuple(row)[:len(plain[0])] for row in rows] == [tuple(row) for row in plain]
+        assert [tuple(row)[:len(plain[0])] for row in inputs.configs] == [tuple(row) for row in plain]
+        assert none == SummaryInputs([], {}, {}, None)

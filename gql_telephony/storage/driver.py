@@ -34,6 +34,9 @@ from sqlalchemy.sql import ClauseElement
 # Compiled statements kept per database: their shapes are few (a dashboard has about ten), so
 # the bound only matters if statements were built with varying literal shapes.
 MAX_KEPT_STATEMENTS = 1_000
+# SQL kept per statement, one per length of its IN lists (a page's ids): a long list's SQL is
+# kilobytes, so only this many lengths are kept; others are expanded each time, as SQLAlchemy does.
+MAX_KEPT_LENGTHS = 64
 
 
 # How one positional parameter is found: the name of a value, its index in a list of an IN
@@ -89,7 +92,7 @@ class Compiled:
         shape = (expanded.statement, tuple(
             (*place.get(name, (name, None)), expanded.processors.get(name)) for name in expanded.positiontup
         )) if flat else None
-        if len(self.shapes) < MAX_KEPT_STATEMENTS:
+        if len(self.shapes) < MAX_KEPT_LENGTHS:
             self.shapes[lengths] = shape
         return shape
 

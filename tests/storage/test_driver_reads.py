@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from gql_telephony.storage import checks, queries, webhooks
+from gql_telephony.storage import checks, driver, queries, webhooks
 from gql_telephony.storage.db import Database
 from gql_telephony.storage.summary_inputs import SummaryInputs, summary_inputs
 
@@ -131,3 +131,26 @@ async def test_configs_come_with_what_the_summary_reads_apart(api: Api) -> None:
         # The configuration's own columns where all_configs has them.
         assert [tuple(row)[:len(plain[0])] for row in inputs.configs] == [tuple(row) for row in plain]
         assert none == SummaryInputs([], {}, {}, None)
+
+
+async def test_in_lists_of_lengths_not_kept_are_expanded_each_time(api: Api, monkeypatch) -> None:
+    """Past the lengths kept per statement, the SQL is made for each call: the same rows."""
+    monkeypatch.setattr(driver, "MAX_KEPT_LENGTHS", 1)
+    first, second = await seeded(api)
+    db: Database = api.runtime.db
+    for ids in ([first, second, first + second + 1000], [second], [first, second], [first, second]):
+        async with db.reading_driver(snapshot=False) as reads:
+            found = await queries.configs_by_ids(reads, org_id=api.org_id, ids=ids)
+        assert sorted(found) == sorted(set(ids) & {first, second})
+
+
+async def test_a_list_of_tuples_is_expanded_as_sqlalchemy_does(api: Api) -> None:
+    """An IN list of tuples (more parameters than items) is not kept: expanded for each call."""
+    first, second = await seeded(api)
+    configs = queries.CONFIGS
+    for pairs in ([(first, api.org_id)], [(first, api.org_id), (second, api.org_id)], [(second, -1)]):
+        statement = sa.select(configs.c.id).where(
+            sa.tuple_(configs.c.id, configs.c.organization_id).in_(pairs)).order_by(configs.c.id)
+        async with api.runtime.db.reading_driver(snapshot=False) as reads:
+            found = (await reads.execute(statement)).scalars()
+        assert found == [config for config, org in pairs if org == api.org_id]

@@ -210,8 +210,8 @@ class DriverReads:
         self._is_sqlite = statements.is_sqlite
 
     def heard(self, sql: str, parameters: Any) -> None:
-        """What the engine's listeners hear of a statement sent by SQLAlchemy (connection,
-        cursor and context are not SQLAlchemy's here: None)."""
+        """Tells the engine's `before_cursor_execute` listeners of a statement, as SQLAlchemy
+        would (the connection, cursor and context, SQLAlchemy's objects, are None here)."""
         engine = self._statements.engine
         if engine._has_events:
             engine.dispatch.before_cursor_execute(None, None, sql, parameters, None, False)

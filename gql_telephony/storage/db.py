@@ -138,31 +138,31 @@ class Database:
         is set, as SQLAlchemy's would, so that `retrying_disconnects` runs the read again."""
         pooled = await self.read_engine.raw_connection()
         driver: Any = pooled.driver_connection
-        ended = False  # the connection left as the pool wants it back: no transaction open
+        # Set once the read's transaction has ended (or it had none): the connection goes back to
+        # the pool as it is. Otherwise (the rollback failed or was itself cancelled) a transaction
+        # may still be open on it, which SQLAlchemy's adapter, not having begun it, would not end:
+        # it is not used again.
+        settled = False
         try:
             reads = DriverReads(self._statements, driver)
-            if self.is_sqlite:
-                if snapshot:
-                    reads.heard("BEGIN", ())
-                    await driver.execute("BEGIN")
-                    try:
-                        yield reads
-                    finally:
-                        await driver.rollback()
-                else:
-                    yield reads
+            transaction = None
+            if snapshot and self.is_sqlite:
+                reads.heard("BEGIN", ())
+                await driver.execute("BEGIN")
             elif snapshot:
                 transaction = driver.transaction(isolation="repeatable_read", readonly=True)
                 await transaction.start()
-                try:
-                    yield reads
-                finally:
-                    # Ours to end: SQLAlchemy's adapter did not begin it, so it would not.
-                    if not driver.is_closed():
-                        await transaction.rollback()
-            else:
+            try:
                 yield reads
-            ended = True
+            finally:
+                # Also after an error or a cancellation: asyncpg waits for a cancelled statement
+                # to end before it runs the next one, and aiosqlite runs its calls in order.
+                if snapshot and self.is_sqlite:
+                    await driver.rollback()
+                elif transaction is not None and not driver.is_closed():
+                    # Ours to end: SQLAlchemy's adapter did not begin it, so it would not.
+                    await transaction.rollback()
+                settled = self.is_sqlite or not driver.is_closed()
         except Exception as error:
             if self.is_sqlite or not driver.is_closed():
                 raise
@@ -171,13 +171,15 @@ class Database:
             await greenlet_spawn(pool._invalidate, pooled, error)
             raise exc.DBAPIError(None, None, error, connection_invalidated=True) from error
         finally:
-            if ended:
+            if settled:
                 # Its transaction ended above (or it had none): the pool's own rollback on return
                 # would be one more call to the driver (a hop to aiosqlite's thread) for nothing.
                 # (In a greenlet all the same: a pool over its size closes what comes back.)
                 await greenlet_spawn(pooled._checkin, True)
-            else:
-                await greenlet_spawn(pooled.close)
+            elif self.is_sqlite:
+                await greenlet_spawn(pooled.close)  # the pool's rollback, queued after anything in flight
+            elif pooled.is_valid:  # (not invalidated above already)
+                await greenlet_spawn(pooled.invalidate)
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:

@@ -23,6 +23,7 @@ from gql_telephony.api.runtime import Runtime
 from gql_telephony.app import build_runtime
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.settings import Settings
+from gql_telephony.storage import queries
 from gql_telephony.storage.db import Database, retrying_disconnects
 
 from .. import backends
@@ -194,5 +195,55 @@ async def test_a_driver_read_runs_again_after_its_connection_was_dropped_silentl
             second = await retrying_disconnects(backend_pid)
             assert second != first
             assert attempts == ["answered", "invalidated", "answered"]
+        finally:
+            await db.dispose()
+
+
+async def test_a_driver_read_cancelled_mid_statement_leaves_no_transaction_behind():
+    """Cancelled while its statement runs (a client gone, a deadline), a driver read's connection
+    is not handed out again with the read-only transaction open or the statement in flight: the
+    next checkout writes at once. And if ending the transaction fails, the connection is not
+    handed out again at all."""
+    keys = (Fernet.generate_key().decode(),)
+    async with backends.postgres_database(keys) as url:
+        db = Database(Settings(database_url=url, secret_keys=keys))
+        try:
+            org_id = await create_organization(db, "Acme")
+
+            async def slow_read() -> None:
+                async with db.reading_driver(snapshot=True) as reads:
+                    await reads.execute(sa.select(sa.func.pg_sleep(30)))
+
+            task = asyncio.create_task(slow_read())
+            await asyncio.sleep(0.3)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            async with asyncio.timeout(5), db.writing() as session:
+                await session.execute(sa.text("UPDATE organization SET name = 'Acme 2' WHERE id = :id"),
+                                      {"id": org_id})
+            async with db.reading_driver(snapshot=False) as reads:
+                row = await queries.organization(reads, org_id=org_id)
+            assert row is not None and row.name == "Acme 2"
+
+            # A rollback that fails leaves the transaction open: that connection goes.
+            async with db.reading_driver(snapshot=True) as reads:
+                pid = (await reads.execute(sa.select(sa.func.pg_backend_pid()))).scalar_one()
+            failing = asyncpg.transaction.Transaction.rollback
+
+            async def refused(self: object) -> None:
+                raise asyncpg.InterfaceError("the rollback did not go through")
+
+            asyncpg.transaction.Transaction.rollback = refused  # type: ignore[method-assign]
+            try:
+                with pytest.raises(asyncpg.InterfaceError):
+                    async with db.reading_driver(snapshot=True) as reads:
+                        await reads.execute(sa.select(sa.func.pg_backend_pid()))
+            finally:
+                asyncpg.transaction.Transaction.rollback = failing  # type: ignore[method-assign]
+            async with asyncio.timeout(5), db.writing() as session:
+                await session.execute(sa.text("UPDATE organization SET name = 'Acme 3' WHERE id = :id"),
+                                      {"id": org_id})
+                assert (await session.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one() != pid
         finally:
             await db.dispose()

@@ -27,7 +27,9 @@ from ..domain.warnings import ConfigWarning, WarningSummary
 from ..storage import audit, checks, queries, webhooks
 from ..storage.audit import AuditRow, EventFilter
 from ..storage.db import Database
+from ..storage.driver import DriverReads
 from ..storage.queries import ConfigRow, NumberCounts, NumberRow, PositionalRow
+from ..storage.summary_inputs import summary_inputs
 from .reads import summary_of, warning_summary, warnings_of
 from .tenancy import Principal
 
@@ -79,8 +81,9 @@ class Reader:
         self.principal = principal  # who reads: Query.viewer shows its key
         self._organization: list[queries.OrganizationRow | None] = []  # read once, on first use
         self.config_timestamps, self.number_timestamps = config_timestamps, number_timestamps
-        self._held: queries.Reader | None = None
+        self._held: DriverReads | None = None
         self._all_configs: list[ConfigRow] | None = None
+        self._failing_endpoints: int | None = None  # read with every configuration, when there is one
         self._configs: KeyedRows[int, ConfigRow | None] = KeyedRows(self._configs_by_ids, None)
         self._numbers: KeyedRows[int, NumberRow | None] = KeyedRows(self._numbers_by_ids, None)
         self._counts: KeyedRows[int, NumberCounts] = KeyedRows(self._number_counts, NO_NUMBERS)
@@ -99,16 +102,17 @@ class Reader:
         snapshot (the warning summary and the pages agree)."""
         reader = cls(db, org_id, vault, config_timestamps=config_timestamps, number_timestamps=number_timestamps,
                      principal=principal)
-        async with db.reading_snapshot() as session:
+        async with db.reading_driver(snapshot=True) as session:
             reader._held = session
             yield reader
 
     @asynccontextmanager
-    async def _session(self) -> AsyncIterator[queries.Reader]:
+    async def _session(self, *, statements: int = 1) -> AsyncIterator[queries.Reader]:
+        """The held session, or one for the call: for a single statement, no transaction."""
         if self._held is not None:
             yield self._held
         else:
-            async with self.db.reading_rows() as session:
+            async with self.db.reading_driver(snapshot=statements > 1) as session:
                 yield session
 
     # --- The organization ------------------------------------------------------------------
@@ -128,9 +132,13 @@ class Reader:
         """Every configuration of the organization; later reads of configurations use them."""
         if self._all_configs is None:
             async with self._session() as session:
-                rows = await queries.all_configs(session, org_id=self.org_id, timestamps=self.config_timestamps)
-            self._all_configs = rows
+                inputs = await summary_inputs(session, org_id=self.org_id, timestamps=self.config_timestamps)
+            self._all_configs = rows = inputs.configs
             self._configs.prime((row.id, row) for row in rows)
+            # What came with them: the warnings, the totals and the summary need no statement of their own.
+            self._counts.prime(inputs.counts.items())
+            self._accounts.prime((row.id, inputs.accounts.get(row.id)) for row in rows)
+            self._failing_endpoints = inputs.failing_endpoints
         return self._all_configs
 
     async def config_page(self, *, limit: int, after_id: int | None) -> list[ConfigRow]:
@@ -246,14 +254,16 @@ class Reader:
             return await warning_summary(self.db, self.vault, self.org_id)
         rows = await self.all_configs()
         found = dict(zip((row.id for row in rows), await self.warnings(rows), strict=True))
-        async with self._session() as session:
-            disabled = await webhooks.failing_endpoint_count(session, org_id=self.org_id)
+        disabled = self._failing_endpoints
+        if disabled is None:  # no configuration carried it
+            async with self._session() as session:
+                disabled = await webhooks.failing_endpoint_count(session, org_id=self.org_id)
         return summary_of(rows, lambda row: found[row.id], disabled_endpoints=disabled)
 
     @asynccontextmanager
     async def rows(self) -> AsyncIterator[queries.Reader]:
         """A session for reads of other kinds of rows (webhooks): the held one, or one for the call."""
-        async with self._session() as session:
+        async with self._session(statements=2) as session:  # maybe more than one
             yield session
 
     # --- Audit events (newest first) -------------------------------------------------------

@@ -158,7 +158,7 @@ async def authenticate(db: Database, key: str) -> Principal | None:
     key_hash = hash_key(key)
 
     async def look_up() -> queries.KeyLookupRow | None:
-        async with db.reading_rows(one_statement=True) as connection:
+        async with db.reading_driver(snapshot=False) as connection:
             return await queries.api_key_by_hash(connection, key_hash=key_hash)
 
     found = await retrying_disconnects(look_up)  # a dead pooled connection is no reason to refuse

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ..domain.audit import Actor, Happening
 from .bulk import Unpacked, constant
+from .driver import DriverReads
 from .tables import AuditEventRow, Organization, UTCDateTime
 
 AUDIT_EVENTS: sa.Table = AuditEventRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
@@ -109,7 +110,7 @@ class EventFilter:
     until: datetime | None = None  # occurred at or before
 
 
-Reading = AsyncSession | AsyncConnection
+Reading = AsyncSession | AsyncConnection | DriverReads
 _ORG_ID: sa.BindParameter[int] = sa.bindparam("org_id")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..domain.provider_checks import AccountCheck, AccountStatus, NumberCheck, NumberProblem, NumberStatus
 from .bulk import Unpacked, constant
-from .queries import CONFIGS, NUMBERS, Reader
+from .queries import CONFIGS, IDS, NUMBERS, Reader
 from .tables import PhoneNumberCheckRow, ProviderCheckRow, UTCDateTime
 
 CHECKS: sa.Table = ProviderCheckRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
@@ -174,17 +175,43 @@ async def record_numbers(session: AsyncSession, checks: Iterable[tuple[int, Numb
 # --- Reads --------------------------------------------------------------------------------------
 
 
-async def account_checks(session: Reader, *, config_ids: Sequence[int]) -> dict[int, AccountCheck]:
-    """The stored check of each configuration that was ever asked (others are absent)."""
-    rows = await session.execute(
+# Built once (the reads of every dashboard): building a SELECT cost more than running it.
+@cache
+def _account_checks() -> Any:
+    return (
         sa.select(CHECKS.c.telephony_config_id, CHECKS.c.status, CHECKS.c.message,
                   sa.type_coerce(sa.func.coalesce(CHECKS.c.answered_at, CHECKS.c.first_asked_at), UTCDateTime()))
-        .where(CHECKS.c.telephony_config_id.in_(list(config_ids)), CHECKS.c.status.is_not(None))
+        .where(CHECKS.c.telephony_config_id.in_(IDS), CHECKS.c.status.is_not(None))
     )
+
+
+@cache
+def _number_problems() -> Any:
+    return (
+        sa.select(NUMBERS.c.telephony_config_id, NUMBERS.c.id, NUMBERS.c.phone_number,
+                  NUMBER_CHECKS.c.status, NUMBER_CHECKS.c.voice_capable)
+        .join(NUMBER_CHECKS, NUMBER_CHECKS.c.phone_number_id == NUMBERS.c.id)
+        .where(
+            NUMBERS.c.telephony_config_id.in_(IDS),
+            sa.or_(NUMBER_CHECKS.c.status == NumberStatus.NOT_IN_ACCOUNT.value,
+                   NUMBER_CHECKS.c.voice_capable.is_(False)),
+        )
+        .order_by(NUMBERS.c.id)
+    )
+
+
+async def account_checks(session: Reader, *, config_ids: Sequence[int]) -> dict[int, AccountCheck]:
+    """The stored check of each configuration that was ever asked (others are absent)."""
+    rows = await session.execute(_account_checks(), {"ids": list(config_ids)})
     return {
-        config_id: AccountCheck(AccountStatus(status), checked_at, message)
+        config_id: account_check(status, message, checked_at)
         for config_id, status, message, checked_at in rows.all()
     }
+
+
+def account_check(status: str, message: str | None, checked_at: datetime) -> AccountCheck:
+    """A configuration's account check as stored (its status set: it was answered)."""
+    return AccountCheck(AccountStatus(status), checked_at, message)
 
 
 AnswerMark = tuple[str, str | None, datetime | None]  # an account check's status, message, checked at
@@ -214,17 +241,7 @@ async def number_checks(session: Reader, *, number_ids: Sequence[int]) -> dict[i
 
 async def number_problems(session: Reader, *, config_ids: Sequence[int]) -> dict[int, list[NumberProblem]]:
     """Per configuration, its numbers that are not in the account or cannot carry voice."""
-    rows = await session.execute(
-        sa.select(NUMBERS.c.telephony_config_id, NUMBERS.c.id, NUMBERS.c.phone_number,
-                  NUMBER_CHECKS.c.status, NUMBER_CHECKS.c.voice_capable)
-        .join(NUMBER_CHECKS, NUMBER_CHECKS.c.phone_number_id == NUMBERS.c.id)
-        .where(
-            NUMBERS.c.telephony_config_id.in_(list(config_ids)),
-            sa.or_(NUMBER_CHECKS.c.status == NumberStatus.NOT_IN_ACCOUNT.value,
-                   NUMBER_CHECKS.c.voice_capable.is_(False)),
-        )
-        .order_by(NUMBERS.c.id)
-    )
+    rows = await session.execute(_number_problems(), {"ids": list(config_ids)})
     found: dict[int, list[NumberProblem]] = {}
     for config_id, number_id, phone_number, status, voice in rows.all():
         found.setdefault(config_id, []).append(NumberProblem(number_id, phone_number, NumberStatus(status), voice))

@@ -29,8 +29,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import greenlet_spawn
 
 from ..settings import Settings
+from .driver import DriverReads, Statements
 from .sqlite_driver import OneTripDBAPI
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -67,6 +69,7 @@ class Database:
             event.listen(self.read_engine.sync_engine, "checkout", self._checkout_guard)
             event.listen(self.read_engine.sync_engine, "checkin", _note_idle_since)
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._statements = Statements(self.read_engine)
         self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
     def _checkout_guard(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
@@ -125,6 +128,59 @@ class Database:
             if not self.is_sqlite:
                 await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             yield connection
+
+    @asynccontextmanager
+    async def reading_driver(self, *, snapshot: bool) -> AsyncIterator[DriverReads]:
+        """A pooled read connection whose statements its driver runs (storage/driver.py): the
+        cheapest way to run a few SELECTs. `snapshot`: every statement of the block sees the same
+        committed state, as in `reading_snapshot` (SQLite: BEGIN; PostgreSQL: REPEATABLE READ
+        READ ONLY, said in the BEGIN); otherwise the block runs a single SELECT, its own snapshot.
+        A connection found dead fails the block with a DBAPIError whose `connection_invalidated`
+        is set, as SQLAlchemy's would, so that `retrying_disconnects` runs the read again."""
+        pooled = await self.read_engine.raw_connection()
+        driver: Any = pooled.driver_connection
+        # Set once the read's transaction has ended (or it had none): the connection goes back to
+        # the pool as it is. Otherwise (the rollback failed or was itself cancelled) a transaction
+        # may still be open on it, which SQLAlchemy's adapter, not having begun it, would not end:
+        # it is not used again.
+        settled = False
+        try:
+            reads = DriverReads(self._statements, driver)
+            transaction = None
+            if snapshot and self.is_sqlite:
+                reads.heard("BEGIN", ())
+                await driver.execute("BEGIN")
+            elif snapshot:
+                transaction = driver.transaction(isolation="repeatable_read", readonly=True)
+                await transaction.start()
+            try:
+                yield reads
+            finally:
+                # Also after an error or a cancellation: asyncpg waits for a cancelled statement
+                # to end before it runs the next one, and aiosqlite runs its calls in order.
+                if snapshot and self.is_sqlite:
+                    await driver.rollback()
+                elif transaction is not None and not driver.is_closed():
+                    # Ours to end: SQLAlchemy's adapter did not begin it, so it would not.
+                    await transaction.rollback()
+                settled = self.is_sqlite or not driver.is_closed()
+        except Exception as error:
+            if self.is_sqlite or not driver.is_closed():
+                raise
+            # As SQLAlchemy does on a disconnect: this connection and the older ones are replaced.
+            pool = self.read_engine.sync_engine.pool
+            await greenlet_spawn(pool._invalidate, pooled, error)
+            raise exc.DBAPIError(None, None, error, connection_invalidated=True) from error
+        finally:
+            if settled:
+                # Its transaction ended above (or it had none): the pool's own rollback on return
+                # would be one more call to the driver (a hop to aiosqlite's thread) for nothing.
+                # (In a greenlet all the same: a pool over its size closes what comes back.)
+                await greenlet_spawn(pooled._checkin, True)
+            elif self.is_sqlite:
+                await greenlet_spawn(pooled.close)  # the pool's rollback, queued after anything in flight
+            elif pooled.is_valid:  # (not invalidated above already)
+                await greenlet_spawn(pooled.invalidate)
 
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:

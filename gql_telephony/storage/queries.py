@@ -15,6 +15,7 @@ from typing import Any, Literal, NamedTuple, Protocol, TypeAlias, overload
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from .driver import DriverReads, Rows
 from .tables import ApiKey, Organization, PhoneNumberRow, TelephonyConfigRow
 
 CONFIGS: sa.Table = TelephonyConfigRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
@@ -22,7 +23,8 @@ NUMBERS: sa.Table = PhoneNumberRow.__table__  # type: ignore[attr-defined]  # SQ
 KEYS: sa.Table = ApiKey.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
 ORGANIZATIONS: sa.Table = Organization.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
 
-Reader = AsyncSession | AsyncConnection  # these queries return rows: either can run them
+# These queries return rows: any of these can run them (storage/driver.py: the fastest).
+Reader = AsyncSession | AsyncConnection | DriverReads
 # A SELECT of any columns: its rows are typed by the functions below, not by SQLAlchemy.
 Query: TypeAlias = "sa.Select[*tuple[Any, ...]]"
 
@@ -269,6 +271,7 @@ async def all_configs(session: Reader, *, org_id: int, timestamps: bool = True) 
     return rows.all()  # type: ignore[return-value]  # typed Sequence, built as a list
 
 
+
 async def count_configs(session: Reader, *, org_id: int) -> int:
     return int((await session.execute(_config_count(), {"org_id": org_id})).scalar_one())
 
@@ -311,7 +314,9 @@ async def number_pages(
     thousand numbers is a large share of a dashboard's cost."""
     query = _number_pages(timestamps and not plain, after_id is not None, active_only)
     result = await session.execute(query, {"ids": list(config_ids), "limit": limit, "after_id": after_id})
-    if plain:
+    if isinstance(result, Rows):
+        rows = result.raw() if plain else result.all()  # plain: the driver's tuples
+    elif plain:
         # The DBAPI cursor: no result processing is needed here. (A SELECT's Result is a
         # CursorResult, which the type of execute() does not say.)
         rows = result.cursor.fetchall()  # type: ignore[attr-defined]  # see above

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from .queries import Reader
+from .queries import ORG_ID, Reader
 from .tables import WebhookAttemptRow, WebhookDeliveryRow, WebhookEndpointRow
 
 ENDPOINTS: sa.Table = WebhookEndpointRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
@@ -161,7 +162,12 @@ async def attempts_of(session: Reader, *, delivery_ids: Sequence[int]) -> dict[i
 
 async def failing_endpoint_count(session: Reader, *, org_id: int) -> int:
     """The organization's endpoints the delivery worker disabled for failing (one warning each)."""
-    query = sa.select(sa.func.count()).select_from(ENDPOINTS).where(
-        ENDPOINTS.c.organization_id == org_id, ENDPOINTS.c.disabled_reason == FAILING, sa.not_(ENDPOINTS.c.enabled),
+    return int((await session.execute(_failing_endpoint_count(), {"org_id": org_id})).scalar_one())
+
+
+@cache
+def _failing_endpoint_count() -> Any:
+    """Built once: every dashboard's summary reads it."""
+    return sa.select(sa.func.count()).select_from(ENDPOINTS).where(
+        ENDPOINTS.c.organization_id == ORG_ID, ENDPOINTS.c.disabled_reason == FAILING, sa.not_(ENDPOINTS.c.enabled),
     )
-    return int((await session.execute(query)).scalar_one())

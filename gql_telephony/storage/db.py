@@ -165,9 +165,13 @@ class Database:
                     await transaction.rollback()
                 settled = self.is_sqlite or not driver.is_closed()
         except Exception as error:
-            if self.is_sqlite or not driver.is_closed():
+            stale = not self.is_sqlite and _is_stale_statement(error)
+            if not stale and (self.is_sqlite or not driver.is_closed()):
                 raise
             # As SQLAlchemy does on a disconnect: this connection and the older ones are replaced.
+            # So too when a migration changed what a prepared statement reads: every pooled
+            # connection holds that statement, and new ones prepare it afresh.
+            settled = False
             pool = self.read_engine.sync_engine.pool
             await greenlet_spawn(pool._invalidate, pooled, error)
             raise exc.DBAPIError(None, None, error, connection_invalidated=True) from error
@@ -203,6 +207,15 @@ async def retrying_disconnects(read: Callable[[], Awaitable[T]]) -> T:
         if not error.connection_invalidated:
             raise
     return await read()
+
+
+def _is_stale_statement(error: Exception) -> bool:
+    """asyncpg's prepared statement no longer matches the table (an ALTER since it was prepared);
+    SQLAlchemy's own path clears its caches on this, the driver path replaces the connections."""
+    import asyncpg  # type: ignore[import-untyped]  # noqa: PLC0415 - no stubs; not loaded for SQLite
+
+    stale = (asyncpg.exceptions.InvalidCachedStatementError, asyncpg.exceptions.OutdatedSchemaCacheError)
+    return isinstance(error, stale)
 
 
 def _note_idle_since(_dbapi_connection: Any, record: Any) -> None:

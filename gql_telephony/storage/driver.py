@@ -16,8 +16,9 @@ SQLAlchemy connection. The engine's `before_cursor_execute` listeners still hear
 
 This leans on three SQLAlchemy internals, pinned by requirements.lock and covered by the tests
 that run every read through here: the statement's cache key (`_generate_cache_key`), the
-expansion of IN lists (`_process_parameters_for_postcompile`) and the result columns of a
-compiled SELECT (`_result_columns`).
+expansion of IN lists (`_process_parameters_for_postcompile`), the result columns and bind
+processors of a compiled SELECT (`_result_columns`, `_bind_processors`); and `Database.reading_driver`
+on two of the pool's (`_checkin`, `_invalidate`).
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class Compiled:
     and parameter slots for each length of its IN lists (SQLAlchemy expands those per execution;
     here once per length)."""
 
-    __slots__ = ("compiled", "expanding", "make", "processors", "shapes")
+    __slots__ = ("compiled", "expanding", "make", "processors", "required", "shapes")
 
     def __init__(self, statement: ClauseElement, dialect: Dialect, cache_key: Any) -> None:
         # With its cache key, as SQLAlchemy compiles: the literal values of a later statement of
@@ -60,11 +61,19 @@ class Compiled:
         names = [column.keyname for column in columns]
         row: Any = namedtuple("Row", names, rename=True)  # type: ignore[misc]  # names known at run time
         self.make: Callable[[Any], Any] = row._make
-        self.processors = tuple(
-            (index, processor)
-            for index, column in enumerate(columns)
-            if (processor := column.type._cached_result_processor(dialect, None)) is not None
-        )
+        try:
+            self.processors = tuple(
+                (index, processor)
+                for index, column in enumerate(columns)
+                if (processor := column.type._cached_result_processor(dialect, None)) is not None
+            )
+        except TypeError as error:  # asyncpg's NUMERIC wants the column's type code, unknown here
+            raise exc.ArgumentError(
+                "this statement's columns need their driver type to be read (NUMERIC on PostgreSQL):"
+                " read it through SQLAlchemy, or cast it to a float or text"
+            ) from error
+        # Parameters that have no value of their own (a bindparam the caller must fill).
+        self.required = tuple(compiled.bind_names[bind] for bind in compiled.bind_names if bind.required)
         post_compile = compiled.post_compile_params
         # None: a parameter rendered into the SQL itself, so no SQL can be kept for it.
         self.expanding: tuple[str, ...] | None = tuple(compiled.bind_names[bind] for bind in post_compile)
@@ -89,8 +98,9 @@ class Compiled:
                  for index, name in enumerate(names)}
         # A list of tuples expands to more names than it has items: not kept (the slow way).
         flat = all(len(names) == len(values[original]) for original, names in expanded.parameter_expansion.items())
+        processors = {**self.compiled._bind_processors, **expanded.processors}  # every parameter's, not the list's only
         shape = (expanded.statement, tuple(
-            (*place.get(name, (name, None)), expanded.processors.get(name)) for name in expanded.positiontup
+            (*place.get(name, (name, None)), processors.get(name)) for name in expanded.positiontup
         )) if flat else None
         if len(self.shapes) < MAX_KEPT_LENGTHS:
             self.shapes[lengths] = shape
@@ -185,10 +195,14 @@ class Statements:
         """The statement's compiled form, its SQL and its positional parameters."""
         compiled, literals = self.compiled(statement)
         values = {**literals, **params} if params else literals
+        for name in compiled.required:
+            if values.get(name) is None and (params is None or name not in params):
+                # As SQLAlchemy: a forgotten value is a bug to hear of, not NULL and no rows.
+                raise exc.ArgumentError(f"a value is required for bind parameter {name!r}")
         shape = compiled.shape(values)
         if shape is None:  # as SQLAlchemy does it, each time
             expanded = compiled.compiled._process_parameters_for_postcompile(dict(values))
-            processors = expanded.processors
+            processors = {**compiled.compiled._bind_processors, **expanded.processors}
             return compiled, expanded.statement, tuple(
                 processors[name](expanded.parameters[name]) if name in processors else expanded.parameters[name]
                 for name in expanded.positiontup

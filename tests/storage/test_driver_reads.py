@@ -3,10 +3,13 @@ they promise, and leave no transaction open on the pooled connection."""
 
 from __future__ import annotations
 
+import contextlib
+
+import pytest
 import sqlalchemy as sa
 
-from gql_telephony.storage import checks, driver, queries, webhooks
-from gql_telephony.storage.db import Database
+from gql_telephony.storage import audit, checks, driver, queries, webhooks
+from gql_telephony.storage.db import Database, retrying_disconnects
 from gql_telephony.storage.summary_inputs import SummaryInputs, summary_inputs
 
 from ..documents import add_number, create_config
@@ -90,7 +93,6 @@ async def test_a_driver_read_leaves_no_transaction_open(api: Api) -> None:
         assert not in_transaction, f"snapshot={snapshot}"
 
 
-
 async def test_configs_come_with_what_the_summary_reads_apart(api: Api) -> None:
     """The plan's first read carries each configuration's number counts and account check, and
     the failing endpoints: the same as the statements that read each (a configuration with an
@@ -108,12 +110,16 @@ async def test_configs_come_with_what_the_summary_reads_apart(api: Api) -> None:
             "INSERT INTO provider_check (telephony_config_id, organization_id, status, message, first_asked_at,"
             " answered_at, wanted) VALUES (:config, :org, 'SUSPENDED', 'on hold', CURRENT_TIMESTAMP,"
             " CURRENT_TIMESTAMP, 1)"), {"config": first, "org": api.org_id})
-        for enabled, reason in ((False, "FAILING"), (False, "FAILING"), (False, "USER"), (True, None)):
+        other = (await session.execute(sa.text(
+            "INSERT INTO organization (name, data_version, created_at) VALUES ('Other', 1, CURRENT_TIMESTAMP)"
+            " RETURNING id"))).scalar_one()
+        for org, enabled, reason in ((api.org_id, False, "FAILING"), (api.org_id, False, "FAILING"),
+                                     (api.org_id, False, "USER"), (api.org_id, True, None), (other, False, "FAILING")):
             await session.execute(sa.text(
                 "INSERT INTO webhook_endpoint (organization_id, url, events, enabled, disabled_reason, secret,"
                 " version, created_at, updated_at) VALUES (:org, 'https://example.com/hook', '[]', :enabled,"
                 " :reason, 'x', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
-                {"org": api.org_id, "enabled": enabled, "reason": reason})
+                {"org": org, "enabled": enabled, "reason": reason})
     for reading in (db.reading_rows(), db.reading_driver(snapshot=True)):
         async with reading as session:
             inputs = await summary_inputs(session, org_id=api.org_id, timestamps=False)
@@ -154,3 +160,70 @@ async def test_a_list_of_tuples_is_expanded_as_sqlalchemy_does(api: Api) -> None
         async with api.runtime.db.reading_driver(snapshot=False) as reads:
             found = (await reads.execute(statement)).scalars()
         assert found == [config for config, org in pairs if org == api.org_id]
+
+
+async def test_an_in_list_beside_a_converted_parameter_converts_both(api: Api, monkeypatch) -> None:
+    """A timestamp beside an IN list is sent as SQLAlchemy sends it (on SQLite, text in its own
+    format): otherwise the row whose time equals the bound silently drops out. Kept and unkept
+    lengths, literal and named parameters."""
+    await seeded(api)
+    db: Database = api.runtime.db
+    events = audit.AUDIT_EVENTS
+    async with db.reading_rows() as connection:
+        rows = (await connection.execute(sa.select(events.c.id, events.c.occurred_at).order_by(events.c.id))).all()
+    ids = [row.id for row in rows]
+    since = rows[len(rows) // 2].occurred_at
+    named = sa.select(events.c.id).where(
+        events.c.occurred_at >= sa.bindparam("since", type_=events.c.occurred_at.type),
+        events.c.id.in_(sa.bindparam("ids", expanding=True))).order_by(events.c.id)
+    for kept in (64, 0):
+        monkeypatch.setattr(driver, "MAX_KEPT_LENGTHS", kept)
+        for n in (1, 2, len(ids)):
+            literal = sa.select(events.c.id).where(events.c.occurred_at >= since, events.c.id.in_(ids[:n])).order_by(events.c.id)
+            for statement, params in ((literal, None), (named, {"since": since, "ids": ids[:n]})):
+                async with db.reading_rows() as connection:
+                    expected = (await connection.execute(statement, params)).scalars().all()
+                async with db.reading_driver(snapshot=False) as reads:
+                    assert (await reads.execute(statement, params)).scalars() == expected, (kept, n)
+    assert [row.id for row in rows if row.occurred_at >= since]  # the bound's own row is among them
+
+
+async def test_a_missing_parameter_is_an_error_not_null(api: Api) -> None:
+    statement = sa.select(queries.CONFIGS.c.id).where(queries.CONFIGS.c.organization_id == sa.bindparam("org_id"))
+    async with api.runtime.db.reading_driver(snapshot=False) as reads:
+        with pytest.raises(sa.exc.ArgumentError, match="org_id"):
+            await reads.execute(statement)
+        assert (await reads.execute(statement, {"org_id": None})).scalars() == []  # given, even as None
+
+
+async def test_a_column_the_driver_path_cannot_read_is_refused_clearly(api: Api) -> None:
+    statement = sa.select(sa.cast(1.5, sa.Numeric(10, 2)).label("n"))
+    async with api.runtime.db.reading_driver(snapshot=False) as reads:
+        if api.runtime.db.is_sqlite:
+            assert (await reads.execute(statement)).scalar() == 1.5
+        else:
+            with pytest.raises(sa.exc.ArgumentError, match="NUMERIC"):
+                await reads.execute(statement)
+
+
+async def test_reads_go_on_after_a_migration_changed_a_column_they_prepared(api: Api) -> None:
+    """PostgreSQL: each pooled connection's prepared statements go stale when a column's type
+    changes under them; the read is run again on fresh connections, not failed once per
+    pooled connection."""
+    db: Database = api.runtime.db
+    if db.is_sqlite:
+        pytest.skip("SQLite prepares nothing across statements")
+    await seeded(api)
+
+    async def read() -> SummaryInputs:
+        async with db.reading_driver(snapshot=True) as reads:
+            return await summary_inputs(reads, org_id=api.org_id, timestamps=True)
+
+    async with contextlib.AsyncExitStack() as stack:  # four pooled connections, each with the statement
+        for _ in range(4):
+            reads = await stack.enter_async_context(db.reading_driver(snapshot=True))
+            await summary_inputs(reads, org_id=api.org_id, timestamps=True)
+    async with db.writing() as session:
+        await session.execute(sa.text("ALTER TABLE telephony_config ALTER COLUMN name TYPE varchar(301)"))
+    for _ in range(8):
+        assert len((await retrying_disconnects(read)).configs) == 2

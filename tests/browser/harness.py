@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,10 +177,21 @@ class Api:
 
 
 def stored_secrets(database: Path, secret_keys: str, config_name: str) -> dict[str, object]:
-    """A configuration's secrets as stored, decrypted: what the API only ever shows masked."""
-    with sqlite3.connect(database) as connection:
-        row = connection.execute("SELECT secrets FROM telephony_config WHERE name = ?", (config_name,)).fetchone()
-    assert row is not None, config_name
+    """A configuration's secrets as stored, decrypted: what the API only ever shows masked. (Once,
+    in a whole run, the row was not found right after a save that the page had shown done: it is
+    looked for again for a second, and if still missing the names that are there are reported.)"""
+    deadline = time.monotonic() + 1.0
+    while True:
+        connection = sqlite3.connect(database)
+        try:
+            row = connection.execute("SELECT secrets FROM telephony_config WHERE name = ?", (config_name,)).fetchone()
+            names = [found for (found,) in connection.execute("SELECT name FROM telephony_config")]
+        finally:
+            connection.close()
+        if row is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert row is not None, f"{config_name!r} not among {names}"
     return Vault(secret_keys.split(",")).decrypt_json(row[0])
 
 

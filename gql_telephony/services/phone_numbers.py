@@ -9,7 +9,6 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
 
 from ..crypto import Vault
 from ..domain.audit import SYSTEM, Actor, AuditAction, Happening, changes_between
@@ -138,10 +137,9 @@ class PhoneNumbers:
 
     async def remove(self, org_id: int, number_id: int | None, *, actor: Actor = SYSTEM) -> int:
         async with writing(self.db, org_id, endpoints_unchanged=True) as session:
-            row = await _locked_number(session, org_id, number_id)
+            row = await _locked_number_row(session, org_id, number_id)
             happening = number_removed(row)
-            await session.delete(row)
-            await session.flush()
+            await session.execute(sa.delete(NUMBERS).where(NUMBERS.c.id == row.id))
             queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[happening])
         await self.events.publish(org_id)
         if queued:
@@ -182,23 +180,10 @@ async def _shared_config(session: AsyncSession, org_id: int, config_id: int | No
 
 
 async def _locked_number_row(session: AsyncSession, org_id: int, number_id: int | None) -> queries.NumberRow:
-    """As `_locked_number`, a plain row (for the update, which changes it by a Core statement)."""
+    """The number, locked until the transaction ends."""
     row = None
     if number_id is not None:
         row = (await session.execute(_LOCK, {"row_id": number_id, "org_id": org_id})).first()
-    if row is None:
-        raise UserErrors([UserError(ID_PATH, "No phone number has this id.", ErrorCode.NOT_FOUND)])
-    return row
-
-
-async def _locked_number(session: AsyncSession, org_id: int, number_id: int | None) -> PhoneNumberRow:
-    row = None
-    if number_id is not None:
-        row = (await session.execute(
-            select(PhoneNumberRow)
-            .where(PhoneNumberRow.id == number_id, PhoneNumberRow.organization_id == org_id)
-            .with_for_update()
-        )).scalars().first()
     if row is None:
         raise UserErrors([UserError(ID_PATH, "No phone number has this id.", ErrorCode.NOT_FOUND)])
     return row

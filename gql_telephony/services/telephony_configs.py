@@ -149,7 +149,7 @@ class TelephonyConfigs:
         self, org_id: int, config_id: int | None, *, expected_version: int | None, actor: Actor = SYSTEM,
     ) -> int:
         async with writing(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
-            row = await _locked_config(session, org_id, config_id, expected_version, for_delete=True)
+            row = await _locked_config_row(session, org_id, config_id, expected_version, for_delete=True)
             # A delete records what was there (secrets only by name), as a create records what it made.
             facts, secret = _audited(row, stored_config(row, self.vault))
             happenings = [Happening(
@@ -165,8 +165,7 @@ class TelephonyConfigs:
             )).scalars().all()
             happenings += [number_removed(number) for number in numbers]
             await session.execute(sa.delete(PhoneNumberRow).where(col(PhoneNumberRow.telephony_config_id) == row.id))
-            await session.delete(row)
-            await session.flush()
+            await session.execute(sa.delete(CONFIGS).where(CONFIGS.c.id == row.id))
             queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=happenings)
         await self.events.publish(org_id)
         if queued:
@@ -227,6 +226,8 @@ _LOCK = (
     sa.select(CONFIGS).where(CONFIGS.c.id == _ROW_ID, CONFIGS.c.organization_id == sa.bindparam("org_id"))
     .with_for_update(key_share=True)
 )
+# A delete takes the stronger lock: nothing may reference the row meanwhile.
+_LOCK_FOR_DELETE = _LOCK.with_for_update()
 _UPDATE = (
     sa.update(CONFIGS).where(CONFIGS.c.id == _ROW_ID)
     .values(name=sa.bindparam("name"), name_key=sa.bindparam("name_key"), settings=sa.bindparam("settings"),
@@ -248,11 +249,13 @@ _DEMOTE = (
 
 async def _locked_config_row(
     session: AsyncSession, org_id: int, config_id: int | None, expected_version: int | None,
+    *, for_delete: bool = False,
 ) -> ConfigRow:
-    """As `_locked_config`, a plain row (for the writes that change it by Core statements)."""
+    """The configuration, locked until the transaction ends, at the version expected (if one is)."""
     row: ConfigRow | None = None
     if config_id is not None:
-        row = (await session.execute(_LOCK, {"row_id": config_id, "org_id": org_id})).first()
+        lock = _LOCK_FOR_DELETE if for_delete else _LOCK
+        row = (await session.execute(lock, {"row_id": config_id, "org_id": org_id})).first()
     if row is None:
         raise not_found()
     _check_version(row, expected_version)
@@ -266,24 +269,6 @@ def _check_version(row: AnyConfigRow, expected_version: int | None) -> None:
             f"The configuration has changed; it is now at version {row.version}.",
             ErrorCode.CONFLICT,
         )
-
-
-async def _locked_config(
-    session: AsyncSession, org_id: int, config_id: int | None, expected_version: int | None,
-    *, for_delete: bool = False,
-) -> TelephonyConfigRow:
-    row = None
-    if config_id is not None:
-        row = (await session.execute(
-            select(TelephonyConfigRow)
-            .where(TelephonyConfigRow.id == config_id, TelephonyConfigRow.organization_id == org_id)
-            .with_for_update(key_share=not for_delete)
-            .execution_options(populate_existing=True)  # the values as of the lock, not as first read
-        )).scalars().first()
-    if row is None:
-        raise not_found()
-    _check_version(row, expected_version)
-    return row
 
 
 async def _demote_default(session: AsyncSession, org_id: int, now: datetime | None = None) -> AnyConfigRow | None:

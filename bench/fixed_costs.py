@@ -108,7 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--tree", type=Path, default=ROOT, help="the project copy whose server runs (default: this)")
-    parser.add_argument("--py-spy", type=Path, metavar="FILE", help="sample the server with the cache (warm, notfound, healthz) into FILE")
+    parser.add_argument("--py-spy", type=Path, metavar="FILE", help="sample into FILE the server with the cache (warm, notfound, healthz), or the one without it with --only cold")
     parser.add_argument("--cprofile", type=Path, metavar="FILE",
                         help="run the servers under cProfile, the cached one's stats to FILE (start-up included)")
     parser.add_argument("--only", action="append", choices=("warm", "cold", "notfound", "healthz"))
@@ -132,7 +132,8 @@ def main() -> None:
             servers[name] = (port, process.pid)
         spy = None
         if args.py_spy:
-            spy = subprocess.Popen([os.environ.get("PY_SPY", "/tmp/pyspy/bin/py-spy"), "record", "--pid", str(servers["cached"][1]),
+            spy = subprocess.Popen([os.environ.get("PY_SPY", "/tmp/pyspy/bin/py-spy"), "record", "--pid",
+                                    str(servers["uncached" if names == ["cold"] else "cached"][1]),
                                     "--rate", "200", "--format", "raw", "--gil", "--output", str(args.py_spy)],
                                    env={**os.environ, "PYTHONPATH": "/tmp/pyspy"}, stdout=subprocess.DEVNULL)
             time.sleep(1.0)

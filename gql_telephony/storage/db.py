@@ -2,7 +2,9 @@
 
 SQLite gets two engines on one file: readers run concurrently under WAL; writers share one
 connection and open their transactions with BEGIN IMMEDIATE, so two writers never deadlock
-on a lock upgrade and none sees "database is locked" while the busy timeout lasts.
+on a lock upgrade and none sees "database is locked" while the busy timeout lasts. The driver
+reads (`reading_driver`) run on plain sqlite3 connections on the event loop's own thread
+(storage/inline_reads.py): a WAL reader never waits for a writer.
 
 PostgreSQL: every round trip is waited for, so none is spent on what the statements do not need
 (bench/round_trips.py lists them): no ping on a busy connection's checkout (a connection the
@@ -33,6 +35,8 @@ from sqlalchemy.util import greenlet_spawn
 
 from ..settings import Settings
 from .driver import DriverReads, Statements
+from .inline_reads import InlineConnections
+from .parked import ParkedConnections
 from .sqlite_driver import OneTripDBAPI
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -46,6 +50,7 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.url = settings.database_url
         self.is_sqlite = settings.is_sqlite
+        self._parked: ParkedConnections | None = None
         if self.is_sqlite:
             # aiosqlite logs every statement with its parameters at DEBUG, whatever
             # hide_parameters says: keep it quiet even when the root logger is at DEBUG.
@@ -55,7 +60,7 @@ class Database:
             self.read_engine = _sqlite_engine(self.url, begin="BEGIN")
             # One writer connection: in-process writers queue for it instead of spinning on locks.
             self.write_engine = _sqlite_engine(
-                self.url, begin="BEGIN IMMEDIATE", pool_size=1, max_overflow=0, pool_timeout=120
+                self.url, begin="BEGIN IMMEDIATE", inline=True, pool_size=1, max_overflow=0, pool_timeout=120
             )
         else:
             self.read_engine = self.write_engine = create_async_engine(
@@ -66,8 +71,14 @@ class Database:
                 hide_parameters=True,
             )
             self.idle_ping_seconds = IDLE_PING_SECONDS
+            # Driver reads keep their connections between reads, up to the pool's own size.
+            self._parked = ParkedConnections(settings.db_pool_size, lambda: self.idle_ping_seconds)
             event.listen(self.read_engine.sync_engine, "checkout", self._checkout_guard)
             event.listen(self.read_engine.sync_engine, "checkin", _note_idle_since)
+        # SQLite driver reads on the loop's own thread (storage/inline_reads.py); a file is needed:
+        # each connection to :memory: would be a database of its own.
+        self._inline = (InlineConnections(settings.sqlite_path)
+                        if self.is_sqlite and settings.sqlite_path is not None else None)
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._statements = Statements(self.read_engine)
         self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
@@ -137,7 +148,20 @@ class Database:
         READ ONLY, said in the BEGIN); otherwise the block runs a single SELECT, its own snapshot.
         A connection found dead fails the block with a DBAPIError whose `connection_invalidated`
         is set, as SQLAlchemy's would, so that `retrying_disconnects` runs the read again."""
-        pooled = await self.read_engine.raw_connection()
+        if self._inline is not None:
+            inline = self._inline.reading(self._statements, snapshot=snapshot, fallback=self._reading_pooled)
+            async with inline as reads:
+                yield reads
+        else:
+            async with self._reading_pooled(snapshot) as reads:
+                yield reads
+
+    @asynccontextmanager
+    async def _reading_pooled(self, snapshot: bool) -> AsyncIterator[DriverReads]:
+        """`reading_driver` on a pooled connection of the read engine."""
+        pooled = None if self._parked is None else await self._parked.take(self.read_engine.sync_engine.pool)
+        if pooled is None:
+            pooled = await self.read_engine.raw_connection()
         driver: Any = pooled.driver_connection
         # Set once the read's transaction has ended (or it had none): the connection goes back to
         # the pool as it is. Otherwise (the rollback failed or was itself cancelled) a transaction
@@ -176,7 +200,9 @@ class Database:
             await greenlet_spawn(pool._invalidate, pooled, error)
             raise exc.DBAPIError(None, None, error, connection_invalidated=True) from error
         finally:
-            if settled:
+            if settled and self._parked is not None and self._parked.park(pooled):
+                pass  # kept for the next driver read (storage/parked.py)
+            elif settled:
                 # Its transaction ended above (or it had none): the pool's own rollback on return
                 # would be one more call to the driver (a hop to aiosqlite's thread) for nothing.
                 # (In a greenlet all the same: a pool over its size closes what comes back.)
@@ -193,6 +219,10 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self._inline is not None:
+            self._inline.close()
+        if self._parked is not None:
+            await self._parked.drain()
         for engine in self.engines:
             await engine.dispose()
 
@@ -222,10 +252,13 @@ def _note_idle_since(_dbapi_connection: Any, record: Any) -> None:
     record.info["idle_since"] = time.monotonic()
 
 
-def _sqlite_engine(url: str, *, begin: str, foreign_keys: bool = True, **pool: Any) -> AsyncEngine:
+def _sqlite_engine(url: str, *, begin: str, foreign_keys: bool = True, inline: bool = False,
+                   **pool: Any) -> AsyncEngine:
     engine = create_async_engine(
         url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True,
-        module=OneTripDBAPI(),  # one trip to aiosqlite's thread per statement (storage/sqlite_driver.py)
+        # One trip to aiosqlite's thread per statement, none inside a transaction if `inline`
+        # (storage/sqlite_driver.py).
+        module=OneTripDBAPI(inline_in_transaction=inline),
         **pool,
     )
 

@@ -28,6 +28,10 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
+# A statement with a text or blob parameter longer than this (a bulk insert's packed rows) runs
+# on aiosqlite's thread even inside a transaction: the loop is not held while it runs.
+INLINE_MAX_PARAMETER = 16_384
+
 # What one statement leaves behind: description, rowcount, lastrowid, rows.
 Outcome = tuple[Any, int, int | None, list[Any]]
 
@@ -44,6 +48,10 @@ def _run(connection: sqlite3.Connection, operation: str, parameters: Any) -> Out
         return cursor.description, cursor.rowcount, cursor.lastrowid, rows
     finally:
         cursor.close()
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _run_many(connection: sqlite3.Connection, operation: str, parameters: Sequence[Any]) -> Outcome:
@@ -111,9 +119,30 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         execute = cast(Callable[..., Awaitable[Outcome]], connection._execute)  # untyped in aiosqlite
         return await_(execute(fn, connection._conn, operation, parameters))
 
+    def _inline(self, parameters: Any) -> sqlite3.Connection | None:
+        """The sqlite3 connection, when this statement may run on the loop's own thread: inside
+        a transaction begun on the thread (so holding the write lock: nothing left to wait for),
+        and not carrying a bulk insert's payload (which would hold the loop while it runs)."""
+        if not self._adapt_connection.dbapi.inline_in_transaction:
+            return None
+        connection: sqlite3.Connection = cast(aiosqlite.Connection, self._connection)._conn
+        if not connection.in_transaction:
+            return None
+        values = parameters.values() if isinstance(parameters, dict) else parameters or ()
+        if any(isinstance(value, str | bytes) and len(value) > INLINE_MAX_PARAMETER for value in values):
+            return None
+        return connection
+
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         try:
-            self._outcome(self._on_thread(_run, operation, parameters))
+            inline = self._inline(parameters)
+            if inline is not None:
+                self._outcome(_run(inline, operation, parameters))
+                # SQLAlchemy's AsyncConnection.execute insists that something was awaited (else it
+                # suspects a synchronous driver): a finished coroutine, a few microseconds.
+                await_(_nothing())
+            else:
+                self._outcome(self._on_thread(_run, operation, parameters))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
 
@@ -142,12 +171,21 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
-    """Pass as create_async_engine(..., module=OneTripDBAPI()) with a sqlite+aiosqlite URL."""
+    """Pass as create_async_engine(..., module=OneTripDBAPI()) with a sqlite+aiosqlite URL.
 
-    def __init__(self) -> None:
+    `inline_in_transaction`: the statements of a transaction after its BEGIN run on the event
+    loop's thread, with no trip (for the writer, whose BEGIN IMMEDIATE takes the write lock on
+    aiosqlite's thread, waiting there if another process holds it; the statements after it
+    cannot wait on a lock in WAL mode). Its connections are opened with check_same_thread=False.
+    The COMMIT still goes to the thread: it may run a checkpoint, with its fsyncs."""
+
+    def __init__(self, *, inline_in_transaction: bool = False) -> None:
         super().__init__(aiosqlite, sqlite3)
+        self.inline_in_transaction = inline_in_transaction
 
     def connect(self, *arg: Any, **kw: Any) -> OneTripConnection:
+        if self.inline_in_transaction:
+            kw["check_same_thread"] = False  # used by one caller at a time, on the thread or the loop
         connection = aiosqlite.connect(*arg, **kw)
         connection._thread.daemon = True  # as SQLAlchemy's: a forgotten connection never holds the process
         return OneTripConnection(self, cast(Any, await_(connection)))

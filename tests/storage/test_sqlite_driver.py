@@ -3,6 +3,9 @@ everything SQLAlchemy reads of a statement afterwards (rows, rowcount, errors) a
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from gql_telephony.storage import sqlite_driver
 from gql_telephony.storage.db import Database
 from gql_telephony.storage.sqlite_driver import OneTripDBAPI
 
@@ -47,21 +51,80 @@ async def test_both_engines_use_the_one_trip_adapter(db: Database) -> None:
 
 
 async def test_a_statement_is_one_trip_and_keeps_its_rows_and_rowcount(db: Database, trips: list[Any]) -> None:
-    async with db.writing() as session:
-        await session.execute(sa.text("SELECT 1"))  # the transaction's BEGIN IMMEDIATE goes first
+    """On the reading engine, whose statements all go to the thread (the writer's, inside a
+    transaction, do not: below)."""
+    async with db.read_engine.begin() as connection:
+        await connection.execute(sa.text("SELECT 1"))  # the transaction's BEGIN goes first
         trips.clear()
-        inserted = (await session.execute(
+        inserted = (await connection.execute(
             sa.text("INSERT INTO t (name) VALUES ('a'), ('b') RETURNING id, name")
         )).all()
         assert len(trips) == 1
         assert [tuple(row) for row in inserted] == [(1, "a"), (2, "b")]
-        updated = await session.execute(sa.text("UPDATE t SET name = name || '!' WHERE id > 0"))
+        updated = await connection.execute(sa.text("UPDATE t SET name = name || '!' WHERE id > 0"))
         assert len(trips) == 2
-        assert updated.rowcount == 2  # type: ignore[attr-defined]  # a CursorResult
-        await session.execute(sa.text("INSERT INTO t (name) VALUES (:name)"), [{"name": "c"}, {"name": "d"}])
+        assert updated.rowcount == 2
+        await connection.execute(sa.text("INSERT INTO t (name) VALUES (:name)"), [{"name": "c"}, {"name": "d"}])
         assert len(trips) == 3  # executemany: one trip too
     rows = [tuple(row) for row in (await _read(db, "SELECT id, name FROM t ORDER BY id"))]
     assert rows == [(1, "a!"), (2, "b!"), (3, "c"), (4, "d")]
+
+
+async def test_the_writers_statements_after_its_begin_make_no_trip(db: Database, trips: list[Any]) -> None:
+    """BEGIN IMMEDIATE (which may wait for another process's lock) and COMMIT (which may
+    checkpoint) on the thread; what runs between them on the loop, with the same rows, rowcount
+    and errors; a bulk insert's packed payload and executemany still on the thread."""
+    async with db.writing() as session:
+        inserted = (await session.execute(
+            sa.text("INSERT INTO t (name) VALUES ('a'), ('b') RETURNING id, name")
+        )).all()
+        assert [tuple(row) for row in inserted] == [(1, "a"), (2, "b")]
+        updated = await session.execute(sa.text("UPDATE t SET name = name || '!' WHERE id > 0"))
+        assert updated.rowcount == 2  # type: ignore[attr-defined]  # a CursorResult
+        assert [fn.__name__ for fn in trips] == ["_run"]  # the BEGIN IMMEDIATE only
+        packed = "x" * (sqlite_driver.INLINE_MAX_PARAMETER + 1)
+        await session.execute(sa.text("INSERT INTO t (name) VALUES (:name)"), {"name": packed})
+        await session.execute(sa.text("INSERT INTO t (name) VALUES (:name)"), [{"name": "c"}, {"name": "d"}])
+        assert [fn.__name__ for fn in trips] == ["_run", "_run", "_run_many"]
+    assert [fn.__name__ for fn in trips][-1] == "commit"
+    with pytest.raises(IntegrityError):  # raised on the loop as on the thread
+        async with db.writing() as session:
+            await session.execute(sa.text("INSERT INTO t (name) VALUES ('a!')"))
+    rows = [tuple(row) for row in (await _read(db, "SELECT id, name FROM t WHERE length(name) < 10 ORDER BY id"))]
+    assert rows == [(1, "a!"), (2, "b!"), (4, "c"), (5, "d")]
+
+
+async def test_the_writers_core_connection_runs_its_statements_on_the_loop_too(db: Database) -> None:
+    """SQLAlchemy's AsyncConnection (not a session) refuses a statement during which nothing
+    was awaited, suspecting a synchronous driver: the writer's inline statements satisfy it."""
+    async with db.write_engine.begin() as connection:
+        await connection.execute(sa.text("INSERT INTO t (name) VALUES ('core')"))
+        assert (await connection.execute(sa.text("SELECT name FROM t"))).scalar_one() == "core"
+
+
+async def test_a_writer_waiting_for_another_processs_lock_does_not_hold_the_loop(db: Database, tmp_path: Path) -> None:
+    locker = sqlite3.connect(tmp_path / "driver.sqlite3", isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+    locker.execute("INSERT INTO t (name) VALUES ('theirs')")
+    asyncio.get_running_loop().call_later(0.5, locker.execute, "COMMIT")
+    gaps: list[float] = []
+
+    async def tick() -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(0.01)
+            gaps.append(time.monotonic() - last)
+            last = time.monotonic()
+
+    ticker = asyncio.create_task(tick())
+    try:
+        async with db.writing() as session:
+            await session.execute(sa.text("INSERT INTO t (name) VALUES ('ours')"))
+    finally:
+        ticker.cancel()
+        locker.close()
+    assert [row[0] for row in await _read(db, "SELECT name FROM t ORDER BY id")] == ["theirs", "ours"]
+    assert max(gaps) < 0.3, f"the loop stalled for {max(gaps):.2f} s"
 
 
 async def test_no_trip_for_a_rollback_outside_a_transaction(db: Database, trips: list[Any]) -> None:
@@ -69,7 +132,7 @@ async def test_no_trip_for_a_rollback_outside_a_transaction(db: Database, trips:
     statement (no BEGIN) closes without one either."""
     async with db.writing() as session:
         await session.execute(sa.text("INSERT INTO t (name) VALUES ('a')"))
-    assert [fn.__name__ for fn in trips] == ["_run", "_run", "commit"]  # BEGIN IMMEDIATE, the INSERT
+    assert [fn.__name__ for fn in trips] == ["_run", "commit"]  # BEGIN IMMEDIATE (the INSERT: on the loop)
     await _read(db, "SELECT 1")  # the reader's connection is opened (its PRAGMAs) before counting
     trips.clear()
     async with db.reading_rows(one_statement=True) as connection:

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -132,6 +133,21 @@ async def test_lines_logged_while_serving_a_request_carry_its_id(api, logs, monk
     access = next(line for line in lines if line["logger"] == "gql_telephony.access")
     assert fault["request_id"] == access["request_id"] == "req-1"
     assert "RuntimeError" in fault["exception"] and access["error_codes"] == ["INTERNAL_SERVER_ERROR"]
+
+
+def test_a_line_is_json_whatever_its_extras_hold():
+    """Values JSON has no type for are written as text."""
+    class Opaque:
+        def __str__(self) -> str:
+            return "opaque"
+
+    record = logging.LogRecord("gql_telephony.test", logging.INFO, __file__, 1, "caf\u00e9 %s", ("ok",), None)
+    record.when = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
+    record.thing = Opaque()
+    record.huge = 2**70
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "caf\u00e9 ok" and line["thing"] == "opaque" and line["huge"] == 2**70
+    assert line["when"].startswith("2026-12-03")
 
 
 def test_the_server_logs_json_lines_only_uvicorn_included(tmp_path: Path):

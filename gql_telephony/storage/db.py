@@ -71,8 +71,8 @@ class Database:
                 hide_parameters=True,
             )
             self.idle_ping_seconds = IDLE_PING_SECONDS
-            # Driver reads keep their connections between reads, up to the pool's own size.
-            self._parked = ParkedConnections(settings.db_pool_size, lambda: self.idle_ping_seconds)
+            # Driver reads keep their connections between reads, up to half the pool (parked.py).
+            self._parked = ParkedConnections(max(1, settings.db_pool_size // 2), lambda: self.idle_ping_seconds)
             event.listen(self.read_engine.sync_engine, "checkout", self._checkout_guard)
             event.listen(self.read_engine.sync_engine, "checkin", _note_idle_since)
         # SQLite driver reads on the loop's own thread (storage/inline_reads.py); a file is needed:
@@ -113,6 +113,7 @@ class Database:
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A session for reads only; its snapshot ends with the block."""
+        await self._through_the_pool()
         async with self._readers() as session:
             yield session
 
@@ -121,6 +122,7 @@ class Database:
         """A connection for plain-row reads (storage/queries.py), lighter than a session: no
         identity map, no ORM. Its snapshot ends with the block. `one_statement`: the block runs
         a single SELECT, which is its own snapshot, so SQLite needs no BEGIN for it."""
+        await self._through_the_pool()
         async with self.read_engine.connect() as connection:
             if one_statement:
                 # PostgreSQL: no transaction, so no BEGIN and no ROLLBACK round trip.
@@ -135,6 +137,7 @@ class Database:
         SQLite's read transaction does already; PostgreSQL's default (READ COMMITTED) takes a
         snapshot per statement, so the block runs in REPEATABLE READ READ ONLY there (both said in
         the BEGIN that asyncpg sends anyway: no round trip of their own)."""
+        await self._through_the_pool()
         async with self.read_engine.connect() as connection:
             if not self.is_sqlite:
                 await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
@@ -142,10 +145,12 @@ class Database:
 
     @asynccontextmanager
     async def reading_driver(self, *, snapshot: bool) -> AsyncIterator[DriverReads]:
-        """A pooled read connection whose statements its driver runs (storage/driver.py): the
-        cheapest way to run a few SELECTs. `snapshot`: every statement of the block sees the same
-        committed state, as in `reading_snapshot` (SQLite: BEGIN; PostgreSQL: REPEATABLE READ
-        READ ONLY, said in the BEGIN); otherwise the block runs a single SELECT, its own snapshot.
+        """A read connection whose statements its driver runs (storage/driver.py): the cheapest
+        way to run a few SELECTs. On a SQLite file, a sqlite3 connection called on the loop's own
+        thread (inline_reads.py); on PostgreSQL, a pooled one kept between reads (parked.py).
+        `snapshot`: every statement of the block sees the same committed state, as in
+        `reading_snapshot` (SQLite: BEGIN; PostgreSQL: REPEATABLE READ READ ONLY, said in the
+        BEGIN); otherwise the block runs a single SELECT, its own snapshot.
         A connection found dead fails the block with a DBAPIError whose `connection_invalidated`
         is set, as SQLAlchemy's would, so that `retrying_disconnects` runs the read again."""
         if self._inline is not None:
@@ -200,7 +205,7 @@ class Database:
             await greenlet_spawn(pool._invalidate, pooled, error)
             raise exc.DBAPIError(None, None, error, connection_invalidated=True) from error
         finally:
-            if settled and self._parked is not None and self._parked.park(pooled):
+            if settled and self._parked is not None and self._parked.park(pooled, self.read_engine.sync_engine.pool):
                 pass  # kept for the next driver read (storage/parked.py)
             elif settled:
                 # Its transaction ended above (or it had none): the pool's own rollback on return
@@ -215,8 +220,15 @@ class Database:
     @asynccontextmanager
     async def writing(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back if it raises."""
+        await self._through_the_pool()
         async with self._writers() as session, session.begin():
             yield session
+
+    async def _through_the_pool(self) -> None:
+        """Before a checkout through the pool (PostgreSQL): the connections driver reads keep go
+        back to it if it has no idle one left, so that they never make this checkout wait."""
+        if self._parked is not None:
+            await self._parked.give_back_if_busy(self.write_engine.sync_engine.pool)
 
     async def dispose(self) -> None:
         if self._inline is not None:

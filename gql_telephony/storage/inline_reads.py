@@ -6,12 +6,14 @@ SELECT, tens of microseconds in SQLite) that hand-over was most of the request's
 (docs/PERFORMANCE.md, "Per-request fixed costs"). Here the statements of `Database.reading_driver`
 run on plain `sqlite3` connections kept by the database, called directly.
 
-Why that does not stall the loop: in WAL mode a reader never waits for a writer (writers run on
-the write engine's own thread), and SQLite releases the GIL while it steps. The only waits left
-are locks no writer of ours takes (another process in exclusive locking mode, a crash recovery):
-these connections do not wait at all (busy timeout 0), and a read that meets one runs on a pooled
-aiosqlite connection instead, which waits on its own thread. A read transaction's snapshot starts at
-its first SELECT, so the switch is only made there; later statements cannot meet that lock.
+The loop is held while each statement runs: microseconds for a key's look-up, a few milliseconds
+for the page statement of a 100x100 dashboard (on a thread, those milliseconds were spent in
+hand-overs of the GIL instead). What it must never do is wait. In WAL mode a reader never waits
+for a writer; the only waits left are locks no writer of ours takes (another process in exclusive
+locking mode, a crash recovery being run by another connection): these connections do not wait at
+all (busy timeout 0), and a read that meets such a lock runs on a pooled aiosqlite connection
+instead, which waits on its own thread. A read transaction's snapshot starts at its first SELECT,
+so the switch is only made there; later statements cannot meet that lock.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class InlineConnections:
     def __init__(self, path: Path) -> None:
         self.path, self.keep = path, KEPT_CONNECTIONS
         self._idle: list[sqlite3.Connection] = []
+        self._closed = False  # after close(): a connection coming back is closed, not kept
 
     def _connect(self) -> sqlite3.Connection:
         # isolation_level=None: transactions begin where the reads say, not where sqlite3 guesses.
@@ -49,28 +52,31 @@ class InlineConnections:
     @asynccontextmanager
     async def reading(self, statements: Statements, *, snapshot: bool,
                       fallback: Fallback) -> AsyncIterator[DriverReads]:
-        connection = self._idle.pop() if self._idle else self._connect()
-        reads = InlineReads(statements, connection, snapshot=snapshot, fallback=fallback)
-        healthy = False
         try:
-            async with reads.stack:
+            connection = self._idle.pop()
+        except IndexError:  # (not a test first: loops on other threads take from the same list)
+            connection = self._connect()
+        reads = InlineReads(statements, connection, snapshot=snapshot, fallback=fallback)
+        try:
+            async with reads.stack:  # a read moved to a pooled connection gives it back here
                 if snapshot:
                     reads.heard("BEGIN", ())
                     connection.execute("BEGIN")
                 yield reads
-            healthy = True
         finally:
+            healthy = True
             try:
                 if connection.in_transaction:
                     connection.rollback()
             except sqlite3.Error:
-                healthy = False
-            if healthy and len(self._idle) < self.keep:
+                healthy = False  # a transaction may still be open on it: not used again
+            if healthy and not self._closed and len(self._idle) < self.keep:
                 self._idle.append(connection)
             else:
                 connection.close()
 
     def close(self) -> None:
+        self._closed = True
         idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
@@ -96,7 +102,8 @@ class InlineReads(DriverReads):
         try:
             raw = self._driver.execute(sql, positional).fetchall()
         except sqlite3.OperationalError as error:
-            if self._started or error.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            # The primary code: SQLite reports extended ones (SQLITE_BUSY_RECOVERY is BUSY's).
+            if self._started or error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise
             self._moved = await self.stack.enter_async_context(self._fallback(self._snapshot))
             return await self._moved.execute(statement, params)

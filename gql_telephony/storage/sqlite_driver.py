@@ -119,14 +119,16 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         execute = cast(Callable[..., Awaitable[Outcome]], connection._execute)  # untyped in aiosqlite
         return await_(execute(fn, connection._conn, operation, parameters))
 
-    def _inline(self, parameters: Any) -> sqlite3.Connection | None:
+    def _inline(self, operation: Any, parameters: Any) -> sqlite3.Connection | None:
         """The sqlite3 connection, when this statement may run on the loop's own thread: inside
-        a transaction begun on the thread (so holding the write lock: nothing left to wait for),
-        and not carrying a bulk insert's payload (which would hold the loop while it runs)."""
-        if not self._adapt_connection.dbapi.inline_in_transaction:
+        a transaction whose BEGIN IMMEDIATE took the write lock (nothing left to wait for), and
+        not one that may run long, holding the loop meanwhile: a DELETE (it may cascade over a
+        configuration's numbers) or one carrying a bulk insert's payload."""
+        adapted = cast(OneTripConnection, self._adapt_connection)
+        if not adapted.write_locked:
             return None
         connection: sqlite3.Connection = cast(aiosqlite.Connection, self._connection)._conn
-        if not connection.in_transaction:
+        if not connection.in_transaction or operation.lstrip()[:6].upper() == "DELETE":
             return None
         values = parameters.values() if isinstance(parameters, dict) else parameters or ()
         if any(isinstance(value, str | bytes) and len(value) > INLINE_MAX_PARAMETER for value in values):
@@ -135,7 +137,7 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
     def execute(self, operation: Any, parameters: Any = None) -> Any:
         try:
-            inline = self._inline(parameters)
+            inline = self._inline(operation, parameters)
             if inline is not None:
                 self._outcome(_run(inline, operation, parameters))
                 # SQLAlchemy's AsyncConnection.execute insists that something was awaited (else it
@@ -143,6 +145,9 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
                 await_(_nothing())
             else:
                 self._outcome(self._on_thread(_run, operation, parameters))
+                adapted = cast(OneTripConnection, self._adapt_connection)
+                if adapted.dbapi.inline_in_transaction and operation == "BEGIN IMMEDIATE":
+                    adapted.write_locked = True
         except Exception as error:
             self._adapt_connection._handle_exception(error)
 
@@ -154,10 +159,17 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    # write_locked: this connection's BEGIN IMMEDIATE succeeded and its transaction has not ended
+    # (only ever set on the writer, see OneTripDBAPI).
+    __slots__ = ("write_locked",)
     _cursor_cls = OneTripCursor  # type: ignore[assignment]  # a subclass; mypy compares constructors
 
+    def commit(self) -> None:
+        self.write_locked = False
+        super().commit()
+
     def rollback(self) -> None:
+        self.write_locked = False
         # Outside a transaction sqlite3's rollback does nothing: no trip for it (the pool's reset
         # after every commit, the close of a read that sent no BEGIN). The flag is sqlite3's own,
         # read while nothing of this connection runs on the thread.
@@ -173,11 +185,12 @@ class OneTripConnection(AsyncAdapt_aiosqlite_connection):
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
     """Pass as create_async_engine(..., module=OneTripDBAPI()) with a sqlite+aiosqlite URL.
 
-    `inline_in_transaction`: the statements of a transaction after its BEGIN run on the event
-    loop's thread, with no trip (for the writer, whose BEGIN IMMEDIATE takes the write lock on
-    aiosqlite's thread, waiting there if another process holds it; the statements after it
-    cannot wait on a lock in WAL mode). Its connections are opened with check_same_thread=False.
-    The COMMIT still goes to the thread: it may run a checkpoint, with its fsyncs."""
+    `inline_in_transaction`: the statements of a transaction after its BEGIN IMMEDIATE run on the
+    event loop's thread, with no trip (for the writer: BEGIN IMMEDIATE takes the write lock on
+    aiosqlite's thread, waiting there if another process holds it; once it is held no statement
+    can wait on a lock in WAL mode). The loop is held while each runs, so what may run long stays
+    on the thread: a DELETE, executemany, a bulk payload; and the COMMIT, which may run a
+    checkpoint with its fsyncs. Its connections are opened with check_same_thread=False."""
 
     def __init__(self, *, inline_in_transaction: bool = False) -> None:
         super().__init__(aiosqlite, sqlite3)
@@ -188,4 +201,6 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
             kw["check_same_thread"] = False  # used by one caller at a time, on the thread or the loop
         connection = aiosqlite.connect(*arg, **kw)
         connection._thread.daemon = True  # as SQLAlchemy's: a forgotten connection never holds the process
-        return OneTripConnection(self, cast(Any, await_(connection)))
+        adapted = OneTripConnection(self, cast(Any, await_(connection)))
+        adapted.write_locked = False
+        return adapted

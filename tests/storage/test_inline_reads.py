@@ -117,3 +117,44 @@ async def test_a_read_that_meets_a_lock_waits_off_the_loop(tmp_path: Path, tmp_p
     assert organization is not None and organization.name == "Renamed"
     assert time.monotonic() - started >= 0.5  # it did wait for the lock
     assert max(gaps) < 0.3, f"the loop stalled for {max(gaps):.2f} s"
+
+
+async def test_a_lock_reported_by_an_extended_code_moves_the_read_too(sqlite_api: Api, monkeypatch) -> None:
+    """SQLite reports extended codes (a recovery run by another connection is SQLITE_BUSY_RECOVERY,
+    261): the read still moves to a pooled connection instead of failing."""
+    real_connect = inline_reads.InlineConnections._connect
+
+    class Recovering:
+        def __init__(self, connection: sqlite3.Connection) -> None:
+            self.connection, self.failed = connection, False
+
+        def execute(self, sql: str, *args: object) -> object:
+            if sql.startswith("SELECT") and not self.failed:
+                self.failed = True
+                busy = sqlite3.OperationalError("database is locked")
+                busy.sqlite_errorcode = 261  # type: ignore[attr-defined]  # set by SQLite, here by hand
+                raise busy
+            return self.connection.execute(sql, *args)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.connection, name)
+
+    monkeypatch.setattr(inline_reads.InlineConnections, "_connect", lambda self: Recovering(real_connect(self)))
+    db = sqlite_api.runtime.db
+    assert db._inline is not None
+    db._inline._idle.clear()
+    async with db.reading_driver(snapshot=True) as reads:
+        organization = await queries.organization(reads, org_id=sqlite_api.org_id)
+        assert isinstance(reads, inline_reads.InlineReads) and reads._moved is not None
+    assert organization is not None and organization.name == "Acme"
+
+
+async def test_a_read_in_flight_when_the_database_is_disposed_closes_its_connection(sqlite_api: Api) -> None:
+    db = Database(sqlite_settings(Path(api_path(sqlite_api))))
+    async with db.reading_driver(snapshot=True) as reads:
+        await queries.organization(reads, org_id=sqlite_api.org_id)
+        await db.dispose()
+        connection = reads._driver
+    assert db._inline is not None and db._inline._idle == []
+    with pytest.raises(sqlite3.ProgrammingError):  # closed, not kept
+        connection.execute("SELECT 1")

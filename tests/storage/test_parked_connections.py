@@ -85,3 +85,27 @@ async def test_dispose_closes_parked_connections(db: Database) -> None:
     assert not any(driver.is_closed() for driver in drivers)  # parked, open
     await db.dispose()
     assert all(driver.is_closed() for driver in drivers)
+
+
+async def test_kept_connections_never_make_a_writer_wait() -> None:
+    """Read and write through one pool (2 + 2 overflow, a 1 s wait): after reads at once have
+    kept what they may, four writers at once, each holding its connection longer than the pool's
+    wait, all get one."""
+    keys = (Fernet.generate_key().decode(),)
+    async with backends.postgres_database(keys) as url:
+        db = Database(Settings(database_url=url, secret_keys=keys, db_pool_size=2, db_pool_timeout=1))
+        try:
+            async def slow_read() -> None:
+                async with db.reading_driver(snapshot=False) as reads:
+                    await reads.execute(sa.select(sa.func.pg_sleep(0.1)))
+
+            await asyncio.gather(*(slow_read() for _ in range(4)))
+            assert db._parked is not None and len(db._parked._parked) >= 1  # some were kept
+
+            async def slow_write() -> None:
+                async with db.writing() as session:
+                    await session.execute(sa.text("SELECT pg_sleep(1.3)"))
+
+            await asyncio.gather(*(slow_write() for _ in range(4)))
+        finally:
+            await db.dispose()

@@ -85,13 +85,30 @@ async def test_the_writers_statements_after_its_begin_make_no_trip(db: Database,
         packed = "x" * (sqlite_driver.INLINE_MAX_PARAMETER + 1)
         await session.execute(sa.text("INSERT INTO t (name) VALUES (:name)"), {"name": packed})
         await session.execute(sa.text("INSERT INTO t (name) VALUES (:name)"), [{"name": "c"}, {"name": "d"}])
-        assert [fn.__name__ for fn in trips] == ["_run", "_run", "_run_many"]
+        await session.execute(sa.text("DELETE FROM t WHERE name = 'nobody'"))  # a DELETE may cascade: the thread
+        assert [fn.__name__ for fn in trips] == ["_run", "_run", "_run_many", "_run"]
     assert [fn.__name__ for fn in trips][-1] == "commit"
     with pytest.raises(IntegrityError):  # raised on the loop as on the thread
         async with db.writing() as session:
             await session.execute(sa.text("INSERT INTO t (name) VALUES ('a!')"))
     rows = [tuple(row) for row in (await _read(db, "SELECT id, name FROM t WHERE length(name) < 10 ORDER BY id"))]
     assert rows == [(1, "a!"), (2, "b!"), (4, "c"), (5, "d")]
+
+
+async def test_only_a_transaction_holding_the_write_lock_runs_on_the_loop(db: Database, trips: list[Any]) -> None:
+    """A transaction on the writer not begun by BEGIN IMMEDIATE (a deferred BEGIN) could still
+    wait for a lock at any statement: its statements go to the thread."""
+    async with db.write_engine.connect() as connection:
+        await connection.execution_options(one_statement=True)  # no BEGIN IMMEDIATE from the engine
+        await connection.exec_driver_sql("BEGIN")
+        trips.clear()
+        await connection.execute(sa.text("INSERT INTO t (name) VALUES ('deferred')"))
+        assert [fn.__name__ for fn in trips] == ["_run"]
+        await connection.commit()
+    trips.clear()
+    async with db.writing() as session:  # and the flag ends with the transaction before
+        await session.execute(sa.text("SELECT 1"))
+    assert [fn.__name__ for fn in trips] == ["_run", "commit"]
 
 
 async def test_the_writers_core_connection_runs_its_statements_on_the_loop_too(db: Database) -> None:

@@ -15,6 +15,7 @@ from ..domain.audit import Actor, AuditAction, Change, Happening, WebhookEventTy
 from ..domain.ids import encode_id
 from ..domain.warnings import WarningSummary
 from ..storage import audit, outbox
+from ..storage.driver_writes import Writer
 from ..storage.tables import Organization, utcnow
 from .reads import warning_summary_in
 from .unit_of_work import NO_WEBHOOK_ENDPOINTS
@@ -23,7 +24,7 @@ ORGANIZATION: sa.Table = Organization.__table__  # type: ignore[attr-defined]  #
 
 
 async def record(
-    session: AsyncSession, vault: Vault, *, org_id: int, actor: Actor, happenings: Sequence[Happening],
+    session: Writer, vault: Vault, *, org_id: int, actor: Actor, happenings: Sequence[Happening],
     warnings_may_change: bool = True,
 ) -> int:
     """Call inside the write's transaction, after its change is flushed; returns how many webhook
@@ -56,7 +57,7 @@ async def reset_warnings_digest(session: AsyncSession, vault: Vault, *, org_id: 
     await _store_digest(session, org_id, _digest(await warning_summary_in(session, vault, org_id)))
 
 
-async def _warnings_changed(session: AsyncSession, vault: Vault, org_id: int) -> Happening | None:
+async def _warnings_changed(session: Writer, vault: Vault, org_id: int) -> Happening | None:
     summary = await warning_summary_in(session, vault, org_id)
     digest = _digest(summary)
     stored = (await session.execute(
@@ -73,7 +74,7 @@ async def _warnings_changed(session: AsyncSession, vault: Vault, org_id: int) ->
     ))
 
 
-async def _store_digest(session: AsyncSession, org_id: int, digest: str) -> None:
+async def _store_digest(session: Writer, org_id: int, digest: str) -> None:
     await session.execute(sa.update(ORGANIZATION).where(ORGANIZATION.c.id == org_id).values(warnings_digest=digest))
 
 

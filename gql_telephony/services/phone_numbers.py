@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..crypto import Vault
 from ..domain.audit import SYSTEM, Actor, AuditAction, Happening, changes_between
@@ -18,12 +17,13 @@ from ..domain.providers import PROVIDERS, ProviderKey
 from ..storage import checks, queries
 from ..storage.constraints import broken_constraint
 from ..storage.db import Database
+from ..storage.driver_writes import Writer
 from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
 from . import audit
 from .events import Broker
 from .number_audit import number_added, number_facts, number_global_id, number_removed
 from .telephony_configs import not_found
-from .unit_of_work import writing
+from .unit_of_work import writing, writing_statements
 
 ID_PATH = ("input", "id")
 NUMBERS: sa.Table = PhoneNumberRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
@@ -71,7 +71,7 @@ class PhoneNumbers:
         label: str | None, is_active: bool, actor: Actor = SYSTEM,
     ) -> AddedNumber:
         try:
-            async with writing(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
+            async with writing_statements(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
                 config = await _shared_config(session, org_id, config_id)
                 if config is None:
                     raise not_found(("input", "telephonyConfigId"))
@@ -106,7 +106,7 @@ class PhoneNumbers:
         # A delete of the configuration may commit right after the add (and take the number
         # with it): the answer is then NOT_FOUND, as if it had come first, never a payload
         # whose configuration cannot be read. The row read here is the one the payload shows.
-        async with self.db.reading_rows(one_statement=True) as connection:
+        async with self.db.reading_driver(snapshot=False) as connection:
             found = await queries.configs_by_ids(connection, org_id=org_id, ids=[config.id])
         if config.id not in found:
             raise not_found(("input", "telephonyConfigId"))
@@ -116,16 +116,16 @@ class PhoneNumbers:
         self, org_id: int, number_id: int | None, *, label: str | None, set_label: bool, is_active: bool | None,
         actor: Actor = SYSTEM,
     ) -> queries.NumberRow:
-        async with writing(self.db, org_id, endpoints_unchanged=True) as session:
+        async with writing_statements(self.db, org_id, endpoints_unchanged=True) as session:
             row = await _locked_number_row(session, org_id, number_id)
             new_label = clean_label(label) if set_label else row.label
             new_active = row.is_active if is_active is None else is_active
             if (new_label, new_active) == (row.label, row.is_active):
                 return row
             before = number_facts(row)
-            row = (await session.execute(_UPDATE, {
+            row = cast(queries.NumberRow, (await session.execute(_UPDATE, {
                 "row_id": row.id, "label": new_label, "is_active": new_active, "updated_at": utcnow(),
-            })).one()
+            })).one())
             queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[Happening(
                 AuditAction.PHONE_NUMBER_UPDATED, "PhoneNumber", number_global_id(row),
                 tuple(changes_between(before, number_facts(row))),
@@ -170,7 +170,7 @@ class _JoinedConfig(Protocol):
     def provider(self) -> str: ...
 
 
-async def _shared_config(session: AsyncSession, org_id: int, config_id: int | None) -> _JoinedConfig | None:
+async def _shared_config(session: Writer, org_id: int, config_id: int | None) -> _JoinedConfig | None:
     """The id and provider of the configuration a number joins, share-locked (PostgreSQL) so
     that it cannot be deleted before the number is in: a concurrent delete waits, then removes
     the number with it."""
@@ -179,7 +179,7 @@ async def _shared_config(session: AsyncSession, org_id: int, config_id: int | No
     return (await session.execute(_SHARED_CONFIG, {"row_id": config_id, "org_id": org_id})).first()
 
 
-async def _locked_number_row(session: AsyncSession, org_id: int, number_id: int | None) -> queries.NumberRow:
+async def _locked_number_row(session: Writer, org_id: int, number_id: int | None) -> queries.NumberRow:
     """The number, locked until the transaction ends."""
     row = None
     if number_id is not None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from ..crypto import Vault
@@ -21,13 +21,14 @@ from ..domain.text import check_name_key, clean_text, name_key
 from ..storage import checks
 from ..storage.constraints import broken_constraint
 from ..storage.db import Database
+from ..storage.driver_writes import Writer
 from ..storage.queries import ConfigRow
 from ..storage.tables import PhoneNumberRow, TelephonyConfigRow, utcnow
 from . import audit
 from .events import Broker
 from .number_audit import number_removed
 from .reads import AnyConfigRow, stored_config
-from .unit_of_work import writing
+from .unit_of_work import writing, writing_statements
 
 MAX_NAME_LENGTH = 64
 CONFIGS: sa.Table = TelephonyConfigRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
@@ -98,8 +99,8 @@ class TelephonyConfigs:
         self, org_id: int, config_id: int | None, *, name: str | None, config: object | None,
         expected_version: int | None, actor: Actor = SYSTEM,
     ) -> AnyConfigRow:
-        # Core statements on the session's connection: no ORM row, no unit of work to flush.
-        async with writing(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
+        # Core statements only: no ORM row, no unit of work to flush; the driver runs them.
+        async with writing_statements(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
             row = await _locked_config_row(session, org_id, config_id, expected_version)
             errors: list[UserError] = []
             new_name = row.name
@@ -128,11 +129,11 @@ class TelephonyConfigs:
             secrets = row.secrets
             if new_config.secrets != current.secrets:
                 secrets = self.vault.encrypt_json(new_config.secrets)
-            row = (await session.execute(_UPDATE, {
+            row = cast(ConfigRow, (await session.execute(_UPDATE, {
                 "row_id": row.id, "name": new_name, "name_key": name_key(new_name),
                 "settings": new_config.settings, "secrets": secrets,
                 "version": row.version + 1, "updated_at": utcnow(),
-            })).one()
+            })).one())
             after, secret_after = _audited(row, new_config)
             changes = changes_between(before, after, secret=secret | secret_after)
             queued = await audit.record(session, self.vault, org_id=org_id, actor=actor, happenings=[Happening(
@@ -176,7 +177,7 @@ class TelephonyConfigs:
     async def set_default(
         self, org_id: int, config_id: int | None, *, actor: Actor = SYSTEM,
     ) -> tuple[AnyConfigRow, AnyConfigRow | None]:
-        async with writing(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
+        async with writing_statements(self.db, org_id, _violation_error, endpoints_unchanged=True) as session:
             row = await _locked_config_row(session, org_id, config_id, None)
             if row.is_default_outbound:
                 return row, None
@@ -248,7 +249,7 @@ _DEMOTE = (
 
 
 async def _locked_config_row(
-    session: AsyncSession, org_id: int, config_id: int | None, expected_version: int | None,
+    session: Writer, org_id: int, config_id: int | None, expected_version: int | None,
     *, for_delete: bool = False,
 ) -> ConfigRow:
     """The configuration, locked until the transaction ends, at the version expected (if one is)."""
@@ -271,7 +272,7 @@ def _check_version(row: AnyConfigRow, expected_version: int | None) -> None:
         )
 
 
-async def _demote_default(session: AsyncSession, org_id: int, now: datetime | None = None) -> AnyConfigRow | None:
+async def _demote_default(session: Writer, org_id: int, now: datetime | None = None) -> AnyConfigRow | None:
     """The caller holds the organization lock. The previous default is locked too (by this
     UPDATE), so that a concurrent update or delete of it is neither lost nor demoted after it is
     gone; it is demoted before a new default is set, as the partial unique index wants."""

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from ..domain.audit import Actor, Happening
 from .bulk import Unpacked, constant
 from .driver import DriverReads
+from .driver_writes import Writer
 from .tables import AuditEventRow, Organization, UTCDateTime
 
 AUDIT_EVENTS: sa.Table = AuditEventRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
@@ -30,7 +31,7 @@ BULK_EVENTS = 50
 
 
 async def insert_events(
-    session: AsyncSession, *, org_id: int, actor: Actor, happenings: Sequence[Happening], now: datetime,
+    session: Writer, *, org_id: int, actor: Actor, happenings: Sequence[Happening], now: datetime,
 ) -> None:
     """One statement for all of a write's events; ids follow the order given."""
     if not happenings:
@@ -50,7 +51,7 @@ async def insert_events(
 
 
 async def _insert_many_events(
-    session: AsyncSession, *, org_id: int, actor: Actor, happenings: Sequence[Happening], now: datetime,
+    session: Writer, *, org_id: int, actor: Actor, happenings: Sequence[Happening], now: datetime,
 ) -> None:
     """The same rows as one parameter (storage/bulk.py); the changes serialized all at once."""
     rows = [

@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .driver import DriverReads
+
 
 class Unpacked:
     """`rows` (tuples in the order of `columns`) as a FROM clause. Column types are the
@@ -28,7 +30,7 @@ class Unpacked:
     instead: the database unpacks only what varies (on SQLite each unpacked column is another
     parse of every row's JSON)."""
 
-    def __init__(self, session: AsyncSession, columns: Mapping[str, sa.types.TypeEngine[Any]],
+    def __init__(self, session: AsyncSession | DriverReads, columns: Mapping[str, sa.types.TypeEngine[Any]],
                  rows: Sequence[Sequence[Any]]) -> None:
         dialect = session.get_bind().dialect
         kinds = list(columns.items())

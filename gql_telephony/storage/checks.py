@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..domain.provider_checks import AccountCheck, AccountStatus, NumberCheck, NumberProblem, NumberStatus
 from .bulk import Unpacked, constant
+from .driver_writes import Writer
 from .queries import CONFIGS, IDS, NUMBERS, Reader
 from .tables import PhoneNumberCheckRow, ProviderCheckRow, UTCDateTime
 
@@ -51,7 +52,7 @@ _ASK_AGAIN = (
 )
 
 
-async def ask_again(session: AsyncSession, *, config_id: int, now: datetime) -> None:
+async def ask_again(session: Writer, *, config_id: int, now: datetime) -> None:
     """Something that a check looks at changed: check now, and drop an answer on its way for
     what was there before."""
     await session.execute(_ASK_AGAIN, {"config_id": config_id, "now": now})

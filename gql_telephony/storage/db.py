@@ -35,6 +35,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from ..settings import Settings
 from .driver import DriverReads, Statements
+from .driver_writes import DriverWrites, postgres_transaction, sqlite_transaction
 from .inline_reads import InlineConnections
 from .parked import ParkedConnections
 from .sqlite_driver import OneTripDBAPI
@@ -82,6 +83,7 @@ class Database:
         self._readers = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._statements = Statements(self.read_engine)
         self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._write_statements = Statements(self.write_engine)
 
     def _checkout_guard(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         """Instead of a ping on every checkout: asyncpg knows, without a round trip, that the
@@ -223,6 +225,36 @@ class Database:
         await self._through_the_pool()
         async with self._writers() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def writing_driver(self) -> AsyncIterator[DriverWrites]:
+        """One transaction whose Core statements its driver runs (storage/driver_writes.py), on the
+        write engine's connection: committed when the block ends, rolled back if it raises."""
+        await self._through_the_pool()
+        pooled = await self.write_engine.raw_connection()
+        driver: Any = pooled.driver_connection
+        transaction = sqlite_transaction if self.is_sqlite else postgres_transaction
+        # Set once the transaction has ended: the connection goes back to the pool as it is.
+        # Otherwise (a cancellation, or a failure while it began or ended) a transaction may still
+        # be open on it: on SQLite the pool's rollback goes to aiosqlite's thread after anything
+        # still in flight there; a PostgreSQL connection is thrown away.
+        settled = False
+        try:
+            async with transaction(self._write_statements, driver) as writes:
+                yield writes
+            settled = True
+        except Exception:
+            # Rolled back (nothing is queued on aiosqlite's thread after an awaited rollback).
+            settled = (not driver._conn.in_transaction if self.is_sqlite
+                       else not driver.is_closed() and not driver.is_in_transaction())
+            raise
+        finally:
+            if settled:
+                await greenlet_spawn(pooled._checkin, True)
+            elif self.is_sqlite:
+                await greenlet_spawn(pooled.close)
+            else:
+                await greenlet_spawn(pooled.invalidate)
 
     async def _through_the_pool(self) -> None:
         """Before a checkout through the pool (PostgreSQL): the connections driver reads keep go

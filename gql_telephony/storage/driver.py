@@ -223,6 +223,10 @@ class DriverReads:
         self._fetch = driver.execute_fetchall if statements.is_sqlite else driver.fetch
         self._is_sqlite = statements.is_sqlite
 
+    def get_bind(self) -> Any:
+        """The (synchronous) engine, as a session's `get_bind()` answers: its dialect is read."""
+        return self._statements.engine
+
     def heard(self, sql: str, parameters: Any) -> None:
         """Tells the engine's `before_cursor_execute` listeners of a statement, as SQLAlchemy
         would (the connection, cursor and context, SQLAlchemy's objects, are None here)."""

@@ -9,9 +9,9 @@ from datetime import datetime
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..domain.audit import Happening, WebhookEventType, webhook_body, webhook_data, webhook_event_of
+from .driver_writes import Writer
 from .tables import WebhookDeliveryRow, WebhookEndpointRow
 
 ENDPOINTS: sa.Table = WebhookEndpointRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it undeclared
@@ -30,7 +30,7 @@ def new_message_id() -> str:
     return "msg_" + secrets.token_urlsafe(18)
 
 
-async def subscriptions(session: AsyncSession, *, org_id: int) -> dict[int, frozenset[WebhookEventType]]:
+async def subscriptions(session: Writer, *, org_id: int) -> dict[int, frozenset[WebhookEventType]]:
     """The organization's enabled endpoints and the events each wants."""
     rows = (await session.execute(_SUBSCRIPTIONS, {"org_id": org_id})).all()
     return {
@@ -40,7 +40,7 @@ async def subscriptions(session: AsyncSession, *, org_id: int) -> dict[int, froz
 
 
 async def enqueue(
-    session: AsyncSession, *, org_id: int, happenings: Sequence[Happening], now: datetime,
+    session: Writer, *, org_id: int, happenings: Sequence[Happening], now: datetime,
     endpoints: dict[int, frozenset[WebhookEventType]],
 ) -> int:
     """A delivery for each happening that is a webhook event and each endpoint that wants it,

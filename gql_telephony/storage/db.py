@@ -35,7 +35,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from ..settings import Settings
 from .driver import DriverReads, Statements
-from .driver_writes import DriverWrites, postgres_transaction, sqlite_transaction
+from .driver_writes import DriverWrites, SQLiteWriter, postgres_transaction
 from .inline_reads import InlineConnections
 from .parked import ParkedConnections
 from .sqlite_driver import OneTripDBAPI
@@ -84,6 +84,7 @@ class Database:
         self._statements = Statements(self.read_engine)
         self._writers = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._write_statements = Statements(self.write_engine)
+        self._sqlite_writer = SQLiteWriter(SQLITE_BUSY_TIMEOUT_MS)
 
     def _checkout_guard(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         """Instead of a ping on every checkout: asyncpg knows, without a round trip, that the
@@ -233,7 +234,7 @@ class Database:
         await self._through_the_pool()
         pooled = await self.write_engine.raw_connection()
         driver: Any = pooled.driver_connection
-        transaction = sqlite_transaction if self.is_sqlite else postgres_transaction
+        transaction = self._sqlite_writer.transaction if self.is_sqlite else postgres_transaction
         # Set once the transaction has ended: the connection goes back to the pool as it is.
         # Otherwise (a cancellation, or a failure while it began or ended) a transaction may still
         # be open on it: on SQLite the pool's rollback goes to aiosqlite's thread after anything

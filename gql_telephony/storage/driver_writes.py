@@ -38,6 +38,13 @@ from .sqlite_driver import INLINE_MAX_PARAMETER, _run, _run_many
 # events); more (a check's numbers) go to aiosqlite's thread.
 INLINE_MAX_ROWS = 50
 _EMPTY: Mapping[str, Any] = {}
+# INSERTs given VALUES, by (the statement, the keys given): the statement, the one with VALUES,
+# and the columns whose Python-side defaults fill the rest. Statements are built once (module
+# constants), so these are few; the bound only matters if they were built per call.
+_INSERTS: dict[tuple[int, frozenset[str]], tuple[Any, Any, tuple[tuple[str, sa.ColumnDefault], ...]]] = {}
+MAX_KEPT_INSERTS = 1_000
+# Commits of the driver path on SQLite between two checkpoints (see SQLiteWriter).
+CHECKPOINT_EVERY = 100
 
 
 
@@ -48,7 +55,6 @@ class DriverWrites(DriverReads):
     def __init__(self, statements: Statements, driver: Any) -> None:
         super().__init__(statements, driver)
         self.info: dict[Any, Any] = {}  # as a session's: what a write learnt for later steps
-        self._inserts: dict[tuple[int, frozenset[str]], tuple[sa.Insert, sa.Insert]] = {}
 
     async def execute(self, statement: Any, params: Any = None) -> Rows:
         if isinstance(params, Sequence) and not isinstance(params, Mapping):
@@ -82,17 +88,21 @@ class DriverWrites(DriverReads):
         if not isinstance(statement, sa.Insert) or statement._values or statement._multi_values \
                 or statement.select is not None:
             return statement, params
-        table = cast(sa.Table, statement.table)
-        defaults = {column.key: column.default for column in table.columns
-                    if column.key not in params and isinstance(column.default, sa.ColumnDefault)}
-        if defaults:
-            params = {**params, **{key: _default_value(default) for key, default in defaults.items()}}
-        keys = frozenset(params)
-        found = self._inserts.get((id(statement), keys))
+        given = frozenset(params)
+        found = _INSERTS.get((id(statement), given))
         if found is None or found[0] is not statement:
-            with_values = statement.values({key: sa.bindparam(key) for key in sorted(keys)})
-            found = self._inserts[(id(statement), keys)] = (statement, with_values)
-        return found[1], params
+            table = cast(sa.Table, statement.table)
+            defaults = tuple((column.key, column.default) for column in table.columns
+                             if column.key not in given and isinstance(column.default, sa.ColumnDefault))
+            keys = sorted(given | {key for key, _ in defaults})
+            found = (statement, statement.values({key: sa.bindparam(key) for key in keys}), defaults)
+            if len(_INSERTS) >= MAX_KEPT_INSERTS:
+                _INSERTS.clear()
+            _INSERTS[(id(statement), given)] = found
+        _, with_values, defaults = found
+        if defaults:
+            params = {**params, **{key: _default_value(default) for key, default in defaults}}
+        return with_values, params
 
     async def _run(self, sql: str, positional: tuple[Any, ...]) -> Sequence[Any]:
         raise NotImplementedError
@@ -161,25 +171,80 @@ def _translated(error: Exception, sql: str) -> Exception:
     return error
 
 
-@asynccontextmanager
-async def sqlite_transaction(statements: Statements, driver: Any) -> AsyncIterator[DriverWrites]:
-    """BEGIN IMMEDIATE ... COMMIT on the writer's aiosqlite connection (rolled back on error)."""
-    writes = SQLiteWrites(statements, driver)
-    writes.heard("BEGIN IMMEDIATE", ())
-    try:
-        await driver._execute(_run, driver._conn, "BEGIN IMMEDIATE", None)
-    except sqlite3.Error as error:
-        raise exc.DBAPIError("BEGIN IMMEDIATE", None, error) from error
-    try:
-        yield writes
-    except BaseException:
-        await driver.rollback()
-        raise
-    try:
-        await driver.commit()
-    except sqlite3.Error as error:
-        await driver.rollback()
-        raise _translated(error, "COMMIT") from error
+class SQLiteWriter:
+    """Transactions of the driver path on the SQLite writer's connection, begun and committed on
+    the loop's own thread when nothing can make them wait (each trip to aiosqlite's thread is a
+    hand-over of the GIL there and back: for a single write, BEGIN's and COMMIT's were about a
+    fifth of the server's CPU).
+
+    - BEGIN IMMEDIATE is tried at once with the busy timeout off: it only waits when another
+      connection holds the write lock (another process; our writers share one connection). If it
+      is held, BEGIN IMMEDIATE runs on aiosqlite's thread instead, waiting there with the
+      connection's busy timeout.
+    - COMMIT in WAL mode with synchronous=NORMAL appends to the WAL and syncs nothing, unless it
+      runs the automatic checkpoint, whose copying and fsyncs could hold the loop for
+      milliseconds. So the automatic checkpoint is off during this COMMIT, and every
+      CHECKPOINT_EVERY commits of this path a PASSIVE checkpoint runs on aiosqlite's thread
+      instead (this path's writes are a few pages each, so the WAL stays about as small as the
+      automatic checkpoint keeps it; the ORM path's commits keep their automatic checkpoint).
+    """
+
+    def __init__(self, busy_timeout_ms: int) -> None:
+        self.busy_timeout_ms = busy_timeout_ms
+        self.commits_since_checkpoint = 0
+
+    @asynccontextmanager
+    async def transaction(self, statements: Statements, driver: Any) -> AsyncIterator[DriverWrites]:
+        """BEGIN IMMEDIATE ... COMMIT on the writer's aiosqlite connection (rolled back on error)."""
+        writes = SQLiteWrites(statements, driver)
+        connection: sqlite3.Connection = driver._conn
+        writes.heard("BEGIN IMMEDIATE", ())
+        try:
+            if not self._begun_at_once(connection):
+                await driver._execute(_run, connection, "BEGIN IMMEDIATE", None)
+        except sqlite3.Error as error:
+            raise exc.DBAPIError("BEGIN IMMEDIATE", None, error) from error
+        try:
+            yield writes
+        except BaseException:
+            await driver.rollback()
+            raise
+        try:
+            if not self._committed_at_once(connection):
+                await driver.commit()
+        except sqlite3.Error as error:
+            await driver.rollback()
+            raise _translated(error, "COMMIT") from error
+        self.commits_since_checkpoint += 1
+        if self.commits_since_checkpoint >= CHECKPOINT_EVERY:
+            self.commits_since_checkpoint = 0
+            await driver._execute(_run, connection, "PRAGMA wal_checkpoint(PASSIVE)", None)
+
+    def _begun_at_once(self, connection: sqlite3.Connection) -> bool:
+        connection.execute("PRAGMA busy_timeout=0")
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            return True
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            return False  # another connection writes: wait for it on the thread
+        finally:
+            connection.execute(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+
+    @staticmethod
+    def _committed_at_once(connection: sqlite3.Connection) -> bool:
+        automatic = connection.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        connection.execute("PRAGMA wal_autocheckpoint=0")
+        try:
+            connection.commit()
+            return True
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            return False  # (not seen with the write lock held; if it were, the thread waits)
+        finally:
+            connection.execute(f"PRAGMA wal_autocheckpoint={automatic}")
 
 
 @asynccontextmanager

@@ -97,3 +97,14 @@ async def test_the_response_size_limit_holds_on_both_executors(api, compiled_pla
         paths = reader.runtime.read_paths
         # The refusals are the generic executor's (a plan never runs a refused document).
         assert (paths.planned, paths.generic) == ((2, 3) if compiled_plans else (0, 5))
+
+
+@pytest.mark.parametrize("compiled_plans", [True, False], ids=["plan", "generic"])
+async def test_a_document_whose_price_reads_its_variables_is_priced_at_each_request(api, compiled_plans):
+    """The limits of a document are kept once known only if no argument they read holds a
+    variable: the same document answered with 99 ids is refused with 100."""
+    config_id = await config_with_three_numbers(api)
+    async with reading_through(api, compiled_plans=compiled_plans) as reader:
+        assert len((await reader.gql(SMALLER, {"ids": [config_id] * 99}))["nodes"]) == 99
+        assert refusal(await reader.post(SMALLER, {"ids": [config_id] * 100}), 200)["extensions"]["cost"] == 20_100
+        assert len((await reader.gql(SMALLER, {"ids": [config_id] * 2}))["nodes"]) == 2

@@ -17,7 +17,13 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode, get_named_t
 from graphql.type import GraphQLNonNull
 
 from gql_telephony.api.graph.documents import fragment_map
-from gql_telephony.api.graph.limits import MAX_COST, check_operation, operation_cost, response_size
+from gql_telephony.api.graph.limits import (
+    MAX_COST,
+    check_operation,
+    check_operation_noting,
+    operation_cost,
+    response_size,
+)
 from gql_telephony.api.graph.response_size import SHORT_LISTS
 from gql_telephony.api.graph.schema import build_schema
 from gql_telephony.domain.warnings import LISTED_NUMBER_WARNINGS
@@ -183,3 +189,19 @@ def test_a_page_size_out_of_range_is_refused_and_priced_at_the_largest(first):
     assert cost(document, {"n": first}) == 100 + 100 * 100
     assert codes(document, {"n": first}) == ["BAD_USER_INPUT"]
     assert MAX_COST == 20_000
+
+
+def test_the_check_says_whether_its_answer_read_a_variable():
+    """What lets a document's check be kept (api/plans/runner.py): only arguments the limits
+    read count, anywhere in their value."""
+    def reads(text: str, variables: dict[str, Any]) -> bool:
+        operation, fragments = parts(text)
+        return check_operation_noting(SCHEMA, operation, fragments, variables)[1]
+
+    assert reads("query($n: Int) { telephonyConfigs(first: $n) { totalCount } }", {"n": 5})
+    assert reads("query($id: ID!) { nodes(ids: [$id]) { id } }", {"id": SOME_ID})
+    assert reads("query($e: ID) { auditEvents(filter: {entityId: $e}) { totalCount } }", {"e": SOME_ID})
+    assert not reads("query($id: ID!) { node(id: $id) { id } telephonyConfigs(first: 5) { totalCount } }",
+                     {"id": SOME_ID})
+    assert not reads("mutation($input: UpdatePhoneNumberInput!) { updatePhoneNumber(input: $input) "
+                     "{ phoneNumber { id } } }", {"input": {"id": SOME_ID}})

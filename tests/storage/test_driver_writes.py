@@ -5,6 +5,9 @@ single-write mutations running on it without an ORM session."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +19,9 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gql_telephony.storage import sqlite_driver
+from gql_telephony.storage import driver_writes, sqlite_driver
 from gql_telephony.storage.constraints import broken_constraint
-from gql_telephony.storage.db import Database
+from gql_telephony.storage.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from gql_telephony.storage.tables import AuditEventRow, PhoneNumberRow, TelephonyConfigRow, utcnow
 
 from ..backends import copy_migrated_sqlite
@@ -180,28 +183,110 @@ async def sqlite_db(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
     await db.dispose()
 
 
-async def test_on_sqlite_only_begin_commit_a_delete_and_a_bulk_payload_go_to_the_thread(
-    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What is handed to aiosqlite's thread: the function, and its statement if it has one."""
     handed: list[str] = []
     real = aiosqlite.Connection._execute
 
     async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        handed.append(fn.__name__)
+        statement = args[1] if len(args) > 1 and isinstance(args[1], str) else ""
+        handed.append(f"{fn.__name__} {statement[:22]}".strip())
         return await real(self, fn, *args, **kwargs)
 
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
-    table = sa.table("organization", sa.column("id"), sa.column("name"), sa.column("created_at"))
+    return handed
+
+
+ORGANIZATION = sa.table("organization", sa.column("id"), sa.column("name"), sa.column("created_at"))
+
+
+async def test_on_sqlite_only_a_delete_and_a_bulk_payload_go_to_the_thread(sqlite_db: Database, trips: list[str]) -> None:
+    """BEGIN IMMEDIATE, the statements and COMMIT on the loop's thread, with no trip."""
     async with sqlite_db.writing_driver():
-        pass  # the writer's connection is opened (its set-up goes to the thread too)
-    handed.clear()
+        pass  # the writer's connection is opened (its set-up goes to the thread)
+    trips.clear()
     async with sqlite_db.writing_driver() as writes:
-        assert handed == ["_run"]  # BEGIN IMMEDIATE
-        await writes.execute(sa.insert(table).values(id=1, name="Acme", created_at=utcnow()))
-        await writes.execute(sa.update(table).where(table.c.id == 1).values(name="Acme 2"))
-        assert handed == ["_run"]
-        await writes.execute(sa.update(table).where(table.c.id == 1).values(
+        await writes.execute(sa.insert(ORGANIZATION).values(id=1, name="Acme", created_at=utcnow()))
+        await writes.execute(sa.update(ORGANIZATION).where(ORGANIZATION.c.id == 1).values(name="Acme 2"))
+        assert trips == []
+        await writes.execute(sa.update(ORGANIZATION).where(ORGANIZATION.c.id == 1).values(
             name="x" * (sqlite_driver.INLINE_MAX_PARAMETER + 1)))
-        await writes.execute(sa.delete(table).where(table.c.id == 2))
-        assert handed == ["_run", "_run", "_run"]
-    assert handed[-1] == "commit"
+        await writes.execute(sa.delete(ORGANIZATION).where(ORGANIZATION.c.id == 2))
+        assert trips == ["_run UPDATE organization SE", "_run DELETE FROM organizati"]
+    assert len(trips) == 2  # the COMMIT too
+    async with sqlite_db.reading_driver(snapshot=False) as reads:
+        assert len((await reads.execute(sa.select(ORGANIZATION.c.name))).scalar_one()) > 16_384
+
+
+async def test_on_sqlite_a_checkpoint_runs_on_the_thread_every_so_many_commits(
+    sqlite_db: Database, trips: list[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The COMMIT on the loop runs no automatic checkpoint (its fsyncs would hold the loop): every
+    CHECKPOINT_EVERY commits one runs on the thread, and the WAL is copied back."""
+    monkeypatch.setattr(driver_writes, "CHECKPOINT_EVERY", 3)
+    for index in range(6):
+        async with sqlite_db.writing_driver() as writes:
+            await writes.execute(sa.insert(ORGANIZATION).values(id=index + 1, name=f"Org {index}", created_at=utcnow()))
+    # After the third and the sixth commit (the last: so every commit is copied back below).
+    assert [trip for trip in trips if "wal_checkpoint" in trip] == ["_run PRAGMA wal_checkpoint("] * 2
+    path = sqlite_db.url.split("///", 1)[1]
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        assert other.execute("SELECT count(*) FROM organization").fetchone() == (6,)
+        busy, frames, copied = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert busy == 0 and frames == copied
+    async with sqlite_db.writing() as session:  # the ORM path keeps its automatic checkpoint
+        assert (await session.execute(sa.text("PRAGMA wal_autocheckpoint"))).scalar_one() == 1000
+        assert (await session.execute(sa.text("PRAGMA busy_timeout"))).scalar_one() == SQLITE_BUSY_TIMEOUT_MS
+
+
+async def test_on_sqlite_a_write_waiting_for_another_processs_lock_does_not_hold_the_loop(
+    sqlite_db: Database, trips: list[str],
+) -> None:
+    """BEGIN IMMEDIATE at once fails on the other's lock: it waits on aiosqlite's thread."""
+    async with sqlite_db.writing_driver():
+        pass
+    path = sqlite_db.url.split("///", 1)[1]
+    locker = sqlite3.connect(path, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+    locker.execute("INSERT INTO organization (id, name, created_at) VALUES (1, 'theirs', '2026-01-01 00:00:00')")
+    asyncio.get_running_loop().call_later(0.5, locker.execute, "COMMIT")
+    gaps: list[float] = []
+
+    async def tick() -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(0.01)
+            gaps.append(time.monotonic() - last)
+            last = time.monotonic()
+
+    trips.clear()
+    ticker = asyncio.create_task(tick())
+    try:
+        async with sqlite_db.writing_driver() as writes:
+            await writes.execute(sa.insert(ORGANIZATION).values(id=2, name="ours", created_at=utcnow()))
+    finally:
+        ticker.cancel()
+        locker.close()
+    assert trips == ["_run BEGIN IMMEDIATE"]
+    async with sqlite_db.reading_driver(snapshot=False) as reads:
+        names = (await reads.execute(sa.select(ORGANIZATION.c.name).order_by(ORGANIZATION.c.id))).scalars()
+    assert names == ["theirs", "ours"]
+    assert max(gaps) < 0.3, f"the loop stalled for {max(gaps):.2f} s"
+
+
+async def test_on_sqlite_the_commit_on_the_loop_writes_to_the_wal_only(sqlite_db: Database) -> None:
+    """Even with a writer set to checkpoint after every commit, the COMMIT run on the loop leaves
+    the database file as it was (no checkpoint, no fsync there); the setting is kept for others."""
+    async with sqlite_db.writing() as session:
+        await session.execute(sa.text("PRAGMA wal_autocheckpoint=1"))
+        await session.execute(sa.insert(ORGANIZATION).values(id=1, name="Acme", created_at=utcnow()))
+    path = Path(sqlite_db.url.split("///", 1)[1])
+    before = path.read_bytes()
+    async with sqlite_db.writing_driver() as writes:
+        await writes.execute(sa.update(ORGANIZATION).where(ORGANIZATION.c.id == 1).values(name="Renamed"))
+    assert path.read_bytes() == before
+    async with sqlite_db.writing() as session:
+        assert (await session.execute(sa.text("PRAGMA wal_autocheckpoint"))).scalar_one() == 1
+        await session.execute(sa.update(ORGANIZATION).where(ORGANIZATION.c.id == 1).values(name="Again"))
+    assert path.read_bytes() != before  # that commit's automatic checkpoint copied both

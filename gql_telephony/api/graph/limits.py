@@ -24,10 +24,14 @@ from graphql import (
     GraphQLSchema,
     GraphQLWrappingType,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
+    ValueNode,
+    VariableNode,
     get_named_type,
     get_nullable_type,
     is_list_type,
@@ -124,10 +128,14 @@ class _Walk:
     # How many `ofType` in a row lead to the __Type being walked: past the schema's most wrapped
     # type (`[ID!]!` is three wrappers deep), `ofType` is null and nothing under it is answered.
     of_types: int = 0
+    # Whether an argument read holds a variable: if none does, the walk's answer is the same for
+    # any variables (the document's limits can be checked once).
+    read_variables: bool = False
 
     def argument(self, node: FieldNode, name: str) -> Any:
         for argument in node.arguments or ():
             if argument.name.value == name:
+                self.read_variables = self.read_variables or _holds_variable(argument.value)
                 value = value_from_ast_untyped(argument.value, self.variables)
                 return None if value is Undefined else value
         return None
@@ -234,6 +242,16 @@ class _Walk:
         self.of_types = outer
 
 
+def _holds_variable(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(map(_holds_variable, value.values))
+    if isinstance(value, ObjectValueNode):
+        return any(_holds_variable(item.value) for item in value.fields)
+    return False
+
+
 @lru_cache(maxsize=8)
 def most_wrapped(schema: GraphQLSchema) -> int:
     """The most wrappers (non-null, list) around a named type anywhere in the schema, its
@@ -297,6 +315,14 @@ def check_operation(
     schema: GraphQLSchema, operation: OperationDefinitionNode,
     fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any] | None,
 ) -> list[GraphQLError]:
+    return check_operation_noting(schema, operation, fragments, variables)[0]
+
+
+def check_operation_noting(
+    schema: GraphQLSchema, operation: OperationDefinitionNode,
+    fragments: dict[str, FragmentDefinitionNode], variables: dict[str, Any] | None,
+) -> tuple[list[GraphQLError], bool]:
+    """The refusals, and whether they depended on the variables (an argument read held one)."""
     walk = _priced(schema, operation, fragments, variables)
     if walk.cost > MAX_COST:
         walk.errors.append(GraphQLError(
@@ -310,4 +336,4 @@ def check_operation(
             " ask for fewer items, fields or aliases.",
             extensions={"code": "QUERY_TOO_COMPLEX", "size": walk.size, "limit": MAX_RESPONSE_SIZE},
         ))
-    return walk.errors
+    return walk.errors, walk.read_variables

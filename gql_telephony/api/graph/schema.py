@@ -78,6 +78,8 @@ class TelephonySchema(strawberry.Schema):
 
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:
+    # A mutation sent by POST runs without these, api/http/direct_mutations.py doing their work:
+    # a new one must be added there too (its STANDS_IN_FOR, which a test compares with these).
     extensions: list[Any] = [  # extension classes, and factories of extensions
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         # Strawberry's QueryDepthLimiter and MaxAliasesLimiter walk every fragment spread again

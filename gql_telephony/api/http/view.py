@@ -11,8 +11,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import cached_property, partial
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
+import strawberry
 from cross_web import HTTPException
 from graphql import DocumentNode, OperationDefinitionNode, OperationType
 from starlette.requests import Request
@@ -44,6 +45,7 @@ from ..memory_bound import DOCUMENTS_ONLY_MB, MemoryBound
 from ..middleware.rate_limit import SOCKET_KEY, authenticated_here
 from ..plans.runner import PlanRunner
 from ..runtime import Runtime
+from .direct_mutations import execute_mutation
 from .graphiql import with_subscription_auth
 from .graphiql_assets import with_local_assets
 from .json_encoding import encode_json
@@ -312,13 +314,21 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Any, state: RequestState, context: Context, request_data: GraphQLRequestData,
         operation: Chosen, run_generic: RunGeneric,
     ) -> ExecutionResult:
-        """An authenticated query may be answered by a plan, and its response kept; anything
-        else (mutations, introspection without a key, documents that do not parse) goes to
-        Strawberry."""
+        """An authenticated query may be answered by a plan, and its response kept; a mutation
+        sent by POST runs on graphql-core directly (direct_mutations.py); anything else
+        (introspection without a key, documents that do not parse) goes to Strawberry."""
         if isinstance(operation, OperationDefinitionNode) and operation.operation is OperationType.QUERY \
                 and context.principal is not None:
             state.cache_entry = describe(operation)
             return await self._execute_query(request, context, request_data, run_generic)
+        if isinstance(operation, OperationDefinitionNode) and operation.operation is OperationType.MUTATION \
+                and self.plans is not None and request_data.query and request.method == "POST":
+            # Validated by the plans already: graphql-core runs it without Strawberry's wrapper.
+            prepared = self.plans.prepare(request_data.query)
+            result = await execute_mutation(cast(strawberry.Schema, self.schema), prepared, context,
+                                            request_data.operation_name, request_data.variables)
+            if result is not None:
+                return result
         return await self._execute_generic(state, run_generic)
 
     async def _execute_query(

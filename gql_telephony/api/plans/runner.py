@@ -30,7 +30,7 @@ from ...services.reader import Reader
 from ...services.tenancy import Principal
 from ...storage.db import Database, retrying_disconnects
 from ..graph.documents import chosen_operation, fragment_map, parse_document
-from ..graph.limits import DocumentShapeLimits, check_operation
+from ..graph.limits import DocumentShapeLimits, check_operation_noting
 from ..memory_bound import DOCUMENTS_ONLY_MB, MemoryBound, document_bytes, plan_bytes
 from .compiler import NoPlan, Plan, TypePlan, compile_plan, directive_variables, nodes_of, plan_parts
 from .executor import execute_plan
@@ -47,18 +47,21 @@ class Prepared:
     fragments: dict[str, FragmentDefinitionNode]
     directive_variables: tuple[str, ...]
     nodes: int = 0  # the document's nodes: what its memory is estimated from
-    # Whether an operation without variables is within the limits, by operation name: it
-    # cannot change from one request to the next.
+    # Whether an operation is within the limits, by operation name, once known not to depend on
+    # its variables (no argument the limits read holds one): it cannot change from one request
+    # to the next.
     within_limits: dict[str | None, bool] = field(default_factory=dict)
 
     def checked(self, schema: GraphQLSchema, operation: OperationDefinitionNode, variables: dict[str, Any]) -> bool:
         """The contract's limits (page sizes, cursors, cost), as the request guard checks them."""
-        if operation.variable_definitions:
-            return not check_operation(schema, operation, self.fragments, variables)
         name = operation.name.value if operation.name else None
-        if name not in self.within_limits:
-            self.within_limits[name] = not check_operation(schema, operation, self.fragments, variables)
-        return self.within_limits[name]
+        known = self.within_limits.get(name)
+        if known is not None:
+            return known
+        refusals, read_variables = check_operation_noting(schema, operation, self.fragments, variables)
+        if not read_variables:
+            self.within_limits[name] = not refusals
+        return not refusals
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
         """The operation to run, chosen as every transport chooses it (None: the request is refused)."""

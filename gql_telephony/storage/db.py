@@ -215,9 +215,9 @@ class Database:
                 # would be one more call to the driver (a hop to aiosqlite's thread) for nothing.
                 # (In a greenlet all the same: a pool over its size closes what comes back.)
                 await greenlet_spawn(pooled._checkin, True)
-            elif self.is_sqlite:
-                await greenlet_spawn(pooled.close)  # the pool's rollback, queued after anything in flight
             elif pooled.is_valid:  # (not invalidated above already)
+                # A transaction may be open on it, or about to be (a BEGIN cancelled on its way
+                # still runs on aiosqlite's thread): thrown away, its close queued after it.
                 await greenlet_spawn(pooled.invalidate)
 
     @asynccontextmanager
@@ -237,8 +237,10 @@ class Database:
         transaction = self._sqlite_writer.transaction if self.is_sqlite else postgres_transaction
         # Set once the transaction has ended: the connection goes back to the pool as it is.
         # Otherwise (a cancellation, or a failure while it began or ended) a transaction may still
-        # be open on it: on SQLite the pool's rollback goes to aiosqlite's thread after anything
-        # still in flight there; a PostgreSQL connection is thrown away.
+        # be open on it, or about to be: a BEGIN IMMEDIATE cancelled while it waited on aiosqlite's
+        # thread still runs there, after the pool's rollback would have found nothing to roll
+        # back. The connection is thrown away instead: on SQLite its close, queued on that thread
+        # after what is in flight, rolls back and lets go of the write lock.
         settled = False
         try:
             async with transaction(self._write_statements, driver) as writes:
@@ -252,8 +254,6 @@ class Database:
         finally:
             if settled:
                 await greenlet_spawn(pooled._checkin, True)
-            elif self.is_sqlite:
-                await greenlet_spawn(pooled.close)
             else:
                 await greenlet_spawn(pooled.invalidate)
 

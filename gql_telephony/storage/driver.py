@@ -227,12 +227,12 @@ class DriverReads:
         """The (synchronous) engine, as a session's `get_bind()` answers: its dialect is read."""
         return self._statements.engine
 
-    def heard(self, sql: str, parameters: Any) -> None:
+    def heard(self, sql: str, parameters: Any, *, executemany: bool = False) -> None:
         """Tells the engine's `before_cursor_execute` listeners of a statement, as SQLAlchemy
         would (the connection, cursor and context, SQLAlchemy's objects, are None here)."""
         engine = self._statements.engine
         if engine._has_events:
-            engine.dispatch.before_cursor_execute(None, None, sql, parameters, None, False)
+            engine.dispatch.before_cursor_execute(None, None, sql, parameters, None, executemany)
 
     async def execute(self, statement: Any, params: Mapping[str, Any] | None = None) -> Rows:
         compiled, sql, positional = self._statements.sql(statement, params)

@@ -72,9 +72,11 @@ class DriverWrites(DriverReads):
             raise exc.ArgumentError("an executemany needs at least one row")
         prepared = [self._with_values(statement, row) for row in rows]
         statement = prepared[0][0]
+        if getattr(statement, "_returning", ()):
+            raise exc.ArgumentError("an executemany with RETURNING is not run on the driver path")
         compiled, sql, _ = self._statements.sql(statement, prepared[0][1])
         positional = [self._statements.sql(statement, row)[2] for _, row in prepared]
-        self.heard(sql, positional)
+        self.heard(sql, positional, executemany=True)
         try:
             await self._run_many(sql, positional)
         except Exception as error:
@@ -166,7 +168,7 @@ def _translated(error: Exception, sql: str) -> Exception:
     names = {klass.__name__ for klass in type(error).__mro__}
     if isinstance(error, sqlite3.IntegrityError) or "IntegrityConstraintViolationError" in names:
         return exc.IntegrityError(sql, None, error)
-    if isinstance(error, sqlite3.Error) or "PostgresError" in names:
+    if isinstance(error, sqlite3.Error) or names & {"PostgresError", "InterfaceError"}:
         return exc.DBAPIError(sql, None, error)
     return error
 
@@ -251,8 +253,7 @@ class SQLiteWriter:
 async def postgres_transaction(statements: Statements, driver: Any) -> AsyncIterator[DriverWrites]:
     writes = PostgresWrites(statements, driver)
     transaction = driver.transaction()
-    writes.heard("BEGIN", ())
-    await transaction.start()
+    await transaction.start()  # (not told to the listeners: a session's BEGIN on asyncpg is not either)
     try:
         yield writes
     except BaseException:

@@ -290,3 +290,37 @@ async def test_on_sqlite_the_commit_on_the_loop_writes_to_the_wal_only(sqlite_db
         assert (await session.execute(sa.text("PRAGMA wal_autocheckpoint"))).scalar_one() == 1
         await session.execute(sa.update(ORGANIZATION).where(ORGANIZATION.c.id == 1).values(name="Again"))
     assert path.read_bytes() != before  # that commit's automatic checkpoint copied both
+
+
+async def test_on_sqlite_a_write_cancelled_while_waiting_for_the_lock_leaves_no_transaction(sqlite_db: Database) -> None:
+    """Its BEGIN IMMEDIATE still runs on aiosqlite's thread once the other lets go: the writer's
+    connection is thrown away (closed after it, rolling it back), not returned with a write
+    transaction open that would lock every other process out."""
+    async with sqlite_db.writing_driver():
+        pass
+    path = sqlite_db.url.split("///", 1)[1]
+    locker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    locker.execute("BEGIN IMMEDIATE")
+
+    async def write(name: str) -> None:
+        async with sqlite_db.writing_driver() as writes:
+            await writes.execute(sa.insert(ORGANIZATION).values(name=name, created_at=utcnow()))
+
+    waiting = asyncio.create_task(write("cancelled"))
+    await asyncio.sleep(0.3)  # its BEGIN IMMEDIATE waits on the thread
+    waiting.cancel()
+    # The other lets go a little later: the cancelled write's clean-up waits for its BEGIN.
+    asyncio.get_running_loop().call_later(0.3, locker.execute, "COMMIT")
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(10):
+            await waiting
+    locker.close()
+    other = sqlite3.connect(path, isolation_level=None, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another process can write
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    await write("next")
+    async with sqlite_db.reading_driver(snapshot=False) as reads:
+        assert (await reads.execute(sa.select(ORGANIZATION.c.name))).scalars() == ["next"]

@@ -4,14 +4,14 @@ A single write (a rename, a label, a new default, an added number) is a handful 
 statements in one transaction. Through an AsyncSession each statement also paid for the ORM's
 execution path, a greenlet, SQLAlchemy's execution context and result, and the session's begin,
 commit and close: together about a third of the server's CPU per write (docs/PERFORMANCE.md,
-"Single writes, round 6"). Here the same Core statements are compiled once per shape by the
+"Round 6: single writes"). Here the same Core statements are compiled once per shape by the
 dialect (driver.Statements) and run by the driver, in a transaction this module begins and ends:
 
-- SQLite: the writer's one connection. BEGIN IMMEDIATE and COMMIT run on aiosqlite's thread (the
-  first may wait for another process's write lock, the second may checkpoint with fsyncs); once
-  the lock is held, the statements between them run on the loop's own thread, as the writer's
-  statements through SQLAlchemy do (sqlite_driver.py), with the same exceptions: a DELETE, or a
-  payload over INLINE_MAX_PARAMETER, goes to the thread.
+- SQLite: the writer's one connection, all of it on the loop's own thread when nothing can make
+  it wait (SQLiteWriter says when BEGIN IMMEDIATE and COMMIT go to aiosqlite's thread instead).
+  Once the write lock is held, the statements run on the loop as the writer's statements through
+  SQLAlchemy do (sqlite_driver.py), with the same exceptions: a DELETE, or a payload over
+  INLINE_MAX_PARAMETER, goes to the thread.
 - PostgreSQL: a pooled asyncpg connection, in an asyncpg transaction.
 
 A broken constraint comes out as SQLAlchemy's IntegrityError (the services word it as a user
@@ -45,8 +45,6 @@ _INSERTS: dict[tuple[int, frozenset[str]], tuple[Any, Any, tuple[tuple[str, sa.C
 MAX_KEPT_INSERTS = 1_000
 # Commits of the driver path on SQLite between two checkpoints (see SQLiteWriter).
 CHECKPOINT_EVERY = 100
-
-
 
 
 class DriverWrites(DriverReads):

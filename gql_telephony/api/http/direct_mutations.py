@@ -2,7 +2,7 @@
 
 Strawberry's `Schema.execute` builds an execution context and runs the hooks of the schema's
 five extensions around graphql-core's `execute` for every request: for a single write, about a
-tenth of the server's CPU (docs/PERFORMANCE.md, "Single writes, round 6"). A mutation whose
+tenth of the server's CPU (docs/PERFORMANCE.md, "Round 6: single writes"). A mutation whose
 document the plans have parsed and validated (api/plans/runner.py, `Prepared`: the token limit
 and the schema's validation rules) goes to graphql-core's `execute` here, on the schema that
 Strawberry built, so its resolvers, argument conversion, results and errors are Strawberry's

@@ -369,7 +369,7 @@ async def test_a_fault_before_execution_is_500_for_the_new_media_type(api, logs,
         raise RuntimeError("boom with detail")
 
     monkeypatch.setattr(schema, "check_operation", broken)
-    monkeypatch.setattr(runner, "check_operation", broken)  # the compiled plans' own gate
+    monkeypatch.setattr(runner, "check_operation_noting", broken)  # the compiled plans' own gate (and mutations')
     response = await api.post(PROVIDERS, headers={"accept": GQL_JSON})
     assert response.status_code == 500
     assert "data" not in response.json()

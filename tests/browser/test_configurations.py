@@ -39,6 +39,7 @@ async def test_a_twilio_configuration_through_the_form_errors_beside_the_field_a
     await dashboard.sign_in(dashboard_server.keys["admin"])
     await page.get_by_role("button", name="New configuration", exact=True).click()
     form = page.get_by_role("form", name="New configuration", exact=True)
+    await expect(form.get_by_label("Provider")).to_be_focused()  # rendered, and done moving the focus
     await form.get_by_label("Provider").select_option(label="Twilio")
     await labelled(form, "Name").fill("Form Twilio")
     sid = labelled(form, "Account SID")
@@ -73,6 +74,7 @@ async def test_a_twilio_configuration_through_the_form_errors_beside_the_field_a
     await screenshot(page, "details")
     await details.get_by_role("button", name="Edit", exact=True).click()
     edit = page.get_by_role("form", name="Edit Form Twilio", exact=True)
+    await expect(labelled(edit, "Name")).to_be_focused()  # rendered, and done moving the focus
     await expect(labelled(edit, "Account SID")).to_have_value(created["config"]["account_sid"])
     await expect(labelled(edit, "Auth token")).to_have_value(created["config"]["auth_token"])
     await expect(edit.get_by_label("Provider")).to_have_count(0)  # chosen at create, never changed
@@ -89,6 +91,9 @@ async def test_a_twilio_configuration_through_the_form_errors_beside_the_field_a
 
     # A secret typed anew replaces the stored one; the untouched one stays.
     await details.get_by_role("button", name="Edit", exact=True).click()
+    # The form focuses its first field once it has rendered: a field filled before that moment
+    # could lose its text to the name field (a whole run once saved "Form Twilio" + the token).
+    await expect(labelled(edit, "Name")).to_be_focused()
     await labelled(edit, "Auth token").fill(NEW_TOKEN)
     await edit.get_by_role("button", name="Save changes", exact=True).click()
     await expect(edit).to_have_count(0)

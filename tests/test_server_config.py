@@ -1,10 +1,12 @@
 """How `gql-telephony serve` configures uvicorn: X-Forwarded-For names the client only when the
 peer is one of GQL_TELEPHONY_TRUSTED_PROXIES (otherwise any client could pick the address its
-requests are limited by); the connection cap stays below the descriptor limit."""
+requests are limited by); the connection cap stays below the descriptor limit; the garbage collector's
+thresholds suit a process holding thousands of connections."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,7 +17,14 @@ import uvicorn
 import websockets
 
 from gql_telephony.app import build_runtime, create_app
-from gql_telephony.server import RESERVED_DESCRIPTORS, connection_cap, descriptor_limit, uvicorn_config
+from gql_telephony.server import (
+    GC_THRESHOLDS,
+    RESERVED_DESCRIPTORS,
+    connection_cap,
+    descriptor_limit,
+    serve,
+    uvicorn_config,
+)
 from gql_telephony.settings import Settings, SettingsError
 from gql_telephony.storage.migrate import upgrade_to_head
 
@@ -96,3 +105,17 @@ def test_the_connection_cap_stays_below_the_descriptor_limit():
     for name, bad in (("GQL_TELEPHONY_HEADER_TIMEOUT", "0"), ("GQL_TELEPHONY_MAX_CONNECTIONS", "-3")):
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: bad})
+
+
+def test_serve_sets_the_collector_thresholds_before_it_serves(monkeypatch):
+    """The thresholds of GC_THRESHOLDS are in force when uvicorn starts serving."""
+    seen: list[tuple[int, ...]] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: seen.append(gc.get_threshold()))
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        serve(object(), Settings(), "127.0.0.1", free_port())
+    finally:
+        gc.set_threshold(*before)
+    assert seen == [GC_THRESHOLDS]
+    assert GC_THRESHOLDS[0] > 700 and GC_THRESHOLDS[2] > 10  # rarer young and full passes than CPython's

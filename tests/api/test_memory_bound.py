@@ -117,6 +117,26 @@ def test_a_plan_goes_with_its_document():
     assert runner._plan_keys == {}
 
 
+def test_a_dropped_document_and_its_plan_are_freed_without_the_collector():
+    """Neither a prepared document nor a plan holds a cycle: dropped from the bound, they are
+    freed at once. With one, each evicted entry would wait for the collector's full pass, which
+    the server makes rarely (gql_telephony/server.py, GC_THRESHOLDS): 20,000 documents through
+    a 64 MiB cache then grew the process by 300 MiB."""
+    bound = MemoryBound(2**20)
+    runner = PlanRunner(build_schema()._schema, None, None, production=False, bound=bound)  # type: ignore[arg-type]
+    plans = [planned(runner, dashboard(i)) for i in range(3)]
+    assert all(plans) and set(bound.charged()) == {"documents", "plans"}
+    del plans
+    gc.collect()  # the garbage of parsing, validating and compiling: not what is kept
+    gc.disable()
+    try:
+        bound.clear()
+        left_to_the_collector = gc.collect()
+    finally:
+        gc.enable()
+    assert left_to_the_collector == 0
+
+
 async def test_many_documents_stay_within_one_small_bound(api):
     """Distinct documents through the app with a 1 MiB bound: what is charged never passes it,
     every kind of entry is kept, and tracemalloc finds what they hold within the bound too."""

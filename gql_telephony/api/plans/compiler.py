@@ -251,7 +251,9 @@ def builder(type_name: str, fields: tuple[FieldPlan, ...]) -> Callable[[Any], di
         entries.append(f"{field.key!r}: {value}")
     source = "def build(s):\n    return {" + ", ".join(entries) + "}\n"
     exec(compile(source, f"<plan of {type_name}>", "exec"), namespace)
-    build: Callable[[Any], dict[str, Any]] = namespace["build"]
+    # Taken out of its own globals: a plan holding a cycle would be freed, once evicted from
+    # the cache, only by the collector's rare full pass.
+    build: Callable[[Any], dict[str, Any]] = namespace.pop("build")
     return build
 
 

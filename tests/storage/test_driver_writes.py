@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -27,6 +25,7 @@ from gql_telephony.storage.tables import AuditEventRow, PhoneNumberRow, Telephon
 from ..backends import copy_migrated_sqlite
 from ..documents import ADD_NUMBER, SET_DEFAULT, UPDATE, UPDATE_NUMBER, add_number, create_config
 from ..support import Api, sqlite_settings
+from .watch import Trip, loop_gaps
 
 CONFIGS: sa.Table = TelephonyConfigRow.__table__  # type: ignore[attr-defined]
 NUMBERS: sa.Table = PhoneNumberRow.__table__  # type: ignore[attr-defined]
@@ -148,6 +147,20 @@ async def test_an_executemany_inserts_every_row_in_order(api: Api) -> None:
     assert config_id
 
 
+async def test_an_executemany_with_returning_is_refused_before_it_runs(api: Api) -> None:
+    """The driver path does not collect rows from an executemany: asked for them, it says so
+    rather than returning none, and nothing is written."""
+    config_id = await one_config(api)
+    rows = [{"organization_id": api.org_id, "telephony_config_id": config_id, "phone_number": number}
+            for number in ("+14155550101", "+14155550102")]
+    with pytest.raises(sa.exc.ArgumentError, match="RETURNING"):
+        async with api.runtime.db.writing_driver() as writes:
+            await writes.execute(INSERT_NUMBER, rows)
+    async with api.runtime.db.reading_driver(snapshot=False) as reads:
+        numbers = (await reads.execute(sa.select(NUMBERS.c.phone_number).order_by(NUMBERS.c.id))).scalars()
+    assert numbers == ["+14155550100"]
+
+
 async def test_the_single_write_mutations_open_no_orm_session(api: Api) -> None:
     """Rename, set the default, add a number, update its label: the driver runs them."""
     first = (await create_config(api, "TWILIO", "First", default=True))["telephonyConfig"]["id"]
@@ -183,25 +196,10 @@ async def sqlite_db(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) ->
     await db.dispose()
 
 
-@pytest.fixture
-def trips(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """What is handed to aiosqlite's thread: the function, and its statement if it has one."""
-    handed: list[str] = []
-    real = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        statement = args[1] if len(args) > 1 and isinstance(args[1], str) else ""
-        handed.append(f"{fn.__name__} {statement[:22]}".strip())
-        return await real(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
-    return handed
-
-
 ORGANIZATION = sa.table("organization", sa.column("id"), sa.column("name"), sa.column("created_at"))
 
 
-async def test_on_sqlite_only_a_delete_and_a_bulk_payload_go_to_the_thread(sqlite_db: Database, trips: list[str]) -> None:
+async def test_on_sqlite_only_a_delete_and_a_bulk_payload_go_to_the_thread(sqlite_db: Database, trips: list[Trip]) -> None:
     """BEGIN IMMEDIATE, the statements and COMMIT on the loop's thread, with no trip."""
     async with sqlite_db.writing_driver():
         pass  # the writer's connection is opened (its set-up goes to the thread)
@@ -213,14 +211,14 @@ async def test_on_sqlite_only_a_delete_and_a_bulk_payload_go_to_the_thread(sqlit
         await writes.execute(sa.update(ORGANIZATION).where(ORGANIZATION.c.id == 1).values(
             name="x" * (sqlite_driver.INLINE_MAX_PARAMETER + 1)))
         await writes.execute(sa.delete(ORGANIZATION).where(ORGANIZATION.c.id == 2))
-        assert trips == ["_run UPDATE organization SE", "_run DELETE FROM organizati"]
+        assert [str(trip) for trip in trips] == ["_run UPDATE organization SE", "_run DELETE FROM organizati"]
     assert len(trips) == 2  # the COMMIT too
     async with sqlite_db.reading_driver(snapshot=False) as reads:
         assert len((await reads.execute(sa.select(ORGANIZATION.c.name))).scalar_one()) > 16_384
 
 
 async def test_on_sqlite_a_checkpoint_runs_on_the_thread_every_so_many_commits(
-    sqlite_db: Database, trips: list[str], monkeypatch: pytest.MonkeyPatch,
+    sqlite_db: Database, trips: list[Trip], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The COMMIT on the loop runs no automatic checkpoint (its fsyncs would hold the loop): every
     CHECKPOINT_EVERY commits one runs on the thread, and the WAL is copied back."""
@@ -229,7 +227,7 @@ async def test_on_sqlite_a_checkpoint_runs_on_the_thread_every_so_many_commits(
         async with sqlite_db.writing_driver() as writes:
             await writes.execute(sa.insert(ORGANIZATION).values(id=index + 1, name=f"Org {index}", created_at=utcnow()))
     # After the third and the sixth commit (the last: so every commit is copied back below).
-    assert [trip for trip in trips if "wal_checkpoint" in trip] == ["_run PRAGMA wal_checkpoint("] * 2
+    assert [str(trip) for trip in trips if "wal_checkpoint" in trip.statement] == ["_run PRAGMA wal_checkpoint("] * 2
     path = sqlite_db.url.split("///", 1)[1]
     with contextlib.closing(sqlite3.connect(path)) as other:
         assert other.execute("SELECT count(*) FROM organization").fetchone() == (6,)
@@ -241,7 +239,7 @@ async def test_on_sqlite_a_checkpoint_runs_on_the_thread_every_so_many_commits(
 
 
 async def test_on_sqlite_a_write_waiting_for_another_processs_lock_does_not_hold_the_loop(
-    sqlite_db: Database, trips: list[str],
+    sqlite_db: Database, trips: list[Trip],
 ) -> None:
     """BEGIN IMMEDIATE at once fails on the other's lock: it waits on aiosqlite's thread."""
     async with sqlite_db.writing_driver():
@@ -251,24 +249,13 @@ async def test_on_sqlite_a_write_waiting_for_another_processs_lock_does_not_hold
     locker.execute("BEGIN IMMEDIATE")
     locker.execute("INSERT INTO organization (id, name, created_at) VALUES (1, 'theirs', '2026-01-01 00:00:00')")
     asyncio.get_running_loop().call_later(0.5, locker.execute, "COMMIT")
-    gaps: list[float] = []
-
-    async def tick() -> None:
-        last = time.monotonic()
-        while True:
-            await asyncio.sleep(0.01)
-            gaps.append(time.monotonic() - last)
-            last = time.monotonic()
-
     trips.clear()
-    ticker = asyncio.create_task(tick())
     try:
-        async with sqlite_db.writing_driver() as writes:
+        async with loop_gaps() as gaps, sqlite_db.writing_driver() as writes:
             await writes.execute(sa.insert(ORGANIZATION).values(id=2, name="ours", created_at=utcnow()))
     finally:
-        ticker.cancel()
         locker.close()
-    assert trips == ["_run BEGIN IMMEDIATE"]
+    assert [str(trip) for trip in trips] == ["_run BEGIN IMMEDIATE"]
     async with sqlite_db.reading_driver(snapshot=False) as reads:
         names = (await reads.execute(sa.select(ORGANIZATION.c.name).order_by(ORGANIZATION.c.id))).scalars()
     assert names == ["theirs", "ours"]

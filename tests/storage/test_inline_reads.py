@@ -21,6 +21,7 @@ from gql_telephony.storage.db import Database
 from ..backends import copy_migrated_sqlite
 from ..documents import DASHBOARD, add_number, create_config
 from ..support import Api, asgi_client, sqlite_settings
+from .watch import loop_gaps
 
 
 @pytest.fixture
@@ -96,23 +97,11 @@ async def test_a_read_that_meets_a_lock_waits_off_the_loop(tmp_path: Path, tmp_p
     db = Database(settings)
     loop = asyncio.get_running_loop()
     loop.call_later(0.6, locker.close)
-    gaps: list[float] = []
-
-    async def tick() -> None:
-        last = time.monotonic()
-        while True:
-            await asyncio.sleep(0.01)
-            now = time.monotonic()
-            gaps.append(now - last)
-            last = now
-
-    ticker = asyncio.create_task(tick())
     started = time.monotonic()
     try:
-        async with db.reading_driver(snapshot=True) as reads:
+        async with loop_gaps() as gaps, db.reading_driver(snapshot=True) as reads:
             organization = await queries.organization(reads, org_id=org_id)
     finally:
-        ticker.cancel()
         await db.dispose()
     assert organization is not None and organization.name == "Renamed"
     assert time.monotonic() - started >= 0.5  # it did wait for the lock

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +18,7 @@ from gql_telephony.storage.db import Database
 from gql_telephony.storage.sqlite_driver import OneTripDBAPI
 
 from ..support import sqlite_settings
+from .watch import Trip, loop_gaps
 
 
 @pytest.fixture
@@ -31,26 +30,12 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-@pytest.fixture
-def trips(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every function handed to aiosqlite's thread, in order."""
-    handed: list[Any] = []
-    real = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        handed.append(fn)
-        return await real(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
-    return handed
-
-
 async def test_both_engines_use_the_one_trip_adapter(db: Database) -> None:
     for engine in db.engines:
         assert isinstance(engine.dialect.dbapi, OneTripDBAPI)
 
 
-async def test_a_statement_is_one_trip_and_keeps_its_rows_and_rowcount(db: Database, trips: list[Any]) -> None:
+async def test_a_statement_is_one_trip_and_keeps_its_rows_and_rowcount(db: Database, trips: list[Trip]) -> None:
     """On the reading engine, whose statements all go to the thread (the writer's, inside a
     transaction, do not: below)."""
     async with db.read_engine.begin() as connection:
@@ -70,7 +55,7 @@ async def test_a_statement_is_one_trip_and_keeps_its_rows_and_rowcount(db: Datab
     assert rows == [(1, "a!"), (2, "b!"), (3, "c"), (4, "d")]
 
 
-async def test_the_writers_statements_after_its_begin_make_no_trip(db: Database, trips: list[Any]) -> None:
+async def test_the_writers_statements_after_its_begin_make_no_trip(db: Database, trips: list[Trip]) -> None:
     """BEGIN IMMEDIATE (which may wait for another process's lock) and COMMIT (which may
     checkpoint) on the thread; what runs between them on the loop, with the same rows, rowcount
     and errors; a bulk insert's packed payload and executemany still on the thread."""
@@ -81,13 +66,13 @@ async def test_the_writers_statements_after_its_begin_make_no_trip(db: Database,
         assert [tuple(row) for row in inserted] == [(1, "a"), (2, "b")]
         updated = await session.execute(sa.text("UPDATE t SET name = name || '!' WHERE id > 0"))
         assert updated.rowcount == 2  # type: ignore[attr-defined]  # a CursorResult
-        assert [fn.__name__ for fn in trips] == ["_run"]  # the BEGIN IMMEDIATE only
+        assert [trip.function for trip in trips] == ["_run"]  # the BEGIN IMMEDIATE only
         packed = "x" * (sqlite_driver.INLINE_MAX_PARAMETER + 1)
         await session.execute(sa.text("INSERT INTO t (name) VALUES (:name)"), {"name": packed})
         await session.execute(sa.text("INSERT INTO t (name) VALUES (:name)"), [{"name": "c"}, {"name": "d"}])
         await session.execute(sa.text("DELETE FROM t WHERE name = 'nobody'"))  # a DELETE may cascade: the thread
-        assert [fn.__name__ for fn in trips] == ["_run", "_run", "_run_many", "_run"]
-    assert [fn.__name__ for fn in trips][-1] == "commit"
+        assert [trip.function for trip in trips] == ["_run", "_run", "_run_many", "_run"]
+    assert [trip.function for trip in trips][-1] == "commit"
     with pytest.raises(IntegrityError):  # raised on the loop as on the thread
         async with db.writing() as session:
             await session.execute(sa.text("INSERT INTO t (name) VALUES ('a!')"))
@@ -95,7 +80,7 @@ async def test_the_writers_statements_after_its_begin_make_no_trip(db: Database,
     assert rows == [(1, "a!"), (2, "b!"), (4, "c"), (5, "d")]
 
 
-async def test_only_a_transaction_holding_the_write_lock_runs_on_the_loop(db: Database, trips: list[Any]) -> None:
+async def test_only_a_transaction_holding_the_write_lock_runs_on_the_loop(db: Database, trips: list[Trip]) -> None:
     """A transaction on the writer not begun by BEGIN IMMEDIATE (a deferred BEGIN) could still
     wait for a lock at any statement: its statements go to the thread."""
     async with db.write_engine.connect() as connection:
@@ -103,12 +88,12 @@ async def test_only_a_transaction_holding_the_write_lock_runs_on_the_loop(db: Da
         await connection.exec_driver_sql("BEGIN")
         trips.clear()
         await connection.execute(sa.text("INSERT INTO t (name) VALUES ('deferred')"))
-        assert [fn.__name__ for fn in trips] == ["_run"]
+        assert [trip.function for trip in trips] == ["_run"]
         await connection.commit()
     trips.clear()
     async with db.writing() as session:  # and the flag ends with the transaction before
         await session.execute(sa.text("SELECT 1"))
-    assert [fn.__name__ for fn in trips] == ["_run", "commit"]
+    assert [trip.function for trip in trips] == ["_run", "commit"]
 
 
 async def test_the_writers_core_connection_runs_its_statements_on_the_loop_too(db: Database) -> None:
@@ -124,37 +109,26 @@ async def test_a_writer_waiting_for_another_processs_lock_does_not_hold_the_loop
     locker.execute("BEGIN IMMEDIATE")
     locker.execute("INSERT INTO t (name) VALUES ('theirs')")
     asyncio.get_running_loop().call_later(0.5, locker.execute, "COMMIT")
-    gaps: list[float] = []
-
-    async def tick() -> None:
-        last = time.monotonic()
-        while True:
-            await asyncio.sleep(0.01)
-            gaps.append(time.monotonic() - last)
-            last = time.monotonic()
-
-    ticker = asyncio.create_task(tick())
     try:
-        async with db.writing() as session:
+        async with loop_gaps() as gaps, db.writing() as session:
             await session.execute(sa.text("INSERT INTO t (name) VALUES ('ours')"))
     finally:
-        ticker.cancel()
         locker.close()
     assert [row[0] for row in await _read(db, "SELECT name FROM t ORDER BY id")] == ["theirs", "ours"]
     assert max(gaps) < 0.3, f"the loop stalled for {max(gaps):.2f} s"
 
 
-async def test_no_trip_for_a_rollback_outside_a_transaction(db: Database, trips: list[Any]) -> None:
+async def test_no_trip_for_a_rollback_outside_a_transaction(db: Database, trips: list[Trip]) -> None:
     """A commit's connection goes back to the pool without a rollback sent after it; a read of one
     statement (no BEGIN) closes without one either."""
     async with db.writing() as session:
         await session.execute(sa.text("INSERT INTO t (name) VALUES ('a')"))
-    assert [fn.__name__ for fn in trips] == ["_run", "commit"]  # BEGIN IMMEDIATE (the INSERT: on the loop)
+    assert [trip.function for trip in trips] == ["_run", "commit"]  # BEGIN IMMEDIATE (the INSERT: on the loop)
     await _read(db, "SELECT 1")  # the reader's connection is opened (its PRAGMAs) before counting
     trips.clear()
     async with db.reading_rows(one_statement=True) as connection:
         await connection.execute(sa.text("SELECT name FROM t"))
-    assert [fn.__name__ for fn in trips] == ["_run"]
+    assert [trip.function for trip in trips] == ["_run"]
 
 
 async def test_a_rollback_inside_a_transaction_still_rolls_back(db: Database) -> None:

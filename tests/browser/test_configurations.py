@@ -385,3 +385,25 @@ async def test_editing_again_before_the_saved_configuration_is_read_back_opens_w
     assert saved["config"]["amd_enabled"] is True and saved["version"] == config["version"] + 2
     assert stored_secrets(dashboard_server.database, dashboard_server.secret_keys, "Twice Twilio")[
         "auth_token"] == NEW_TOKEN
+
+
+async def test_a_field_focused_as_the_form_appears_keeps_the_focus(open_dashboard, dashboard_server, api):
+    """The form gives its first field the focus once it has rendered (Preact runs effects after
+    the next paint), but not away from a field of the form that has it by then: text typed the
+    moment the form appears stays where it was typed. The field is focused here as the form
+    enters the page, before its effects can run."""
+    await api.create_config("Focus Twilio")
+    dashboard = await open_dashboard()
+    page = dashboard.page
+    await dashboard.sign_in(dashboard_server.keys["admin"])
+    details = await dashboard.open_config("Focus Twilio")
+    await page.evaluate("""() => new MutationObserver((_, observer) => {
+        const token = document.querySelector('form[aria-label="Edit Focus Twilio"] #config-auth_token');
+        if (token) { token.focus(); window.focusedEarly = true; observer.disconnect(); }
+    }).observe(document.body, { childList: true, subtree: true })""")
+    await details.get_by_role("button", name="Edit", exact=True).click()
+    edit = page.get_by_role("form", name="Edit Focus Twilio", exact=True)
+    await expect(edit).to_be_visible()
+    await page.wait_for_timeout(300)  # several frames: the form's effects have run
+    assert await page.evaluate("window.focusedEarly") is True
+    await expect(labelled(edit, "Auth token")).to_be_focused()

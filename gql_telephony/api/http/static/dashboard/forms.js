@@ -99,7 +99,11 @@ export function ConfigForm({
   const [conflict, setConflict] = useState(false);
   const [busy, setBusy] = useState(false);
   const first = useRef(null);
-  useEffect(() => first.current?.focus(), []);
+  // The first field takes the focus once the form has rendered, unless a field of the form has it
+  // already: a quick hand (or a test's fill) may be typing in another field by then.
+  useEffect(() => {
+    if (!first.current?.form?.contains(document.activeElement)) first.current?.focus();
+  }, []);
 
   function chooseProvider(key) {
     setProviderKey(key);

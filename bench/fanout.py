@@ -74,9 +74,9 @@ def measure(subscribers: int, rounds: int, processes: int, clients: int, *, pinn
         )
         key = cli(["create-api-key", cli(["create-org", "Fan-out"], env)], env)
         servers = [stack.enter_context(running_server(env, Path(tmp) / f"server{i}.log")) for i in range(processes)]
-        if pinned:
-            for server in servers:
-                pin(server.process.pid, 1)
+        for server in servers:
+            # Not pinned: on every CPU, not on the CPU this process may have pinned itself to.
+            pin(server.process.pid, 1 if pinned else None)
         with httpx.Client(base_url=servers[0].http, headers={"authorization": f"Bearer {key}"}, timeout=60) as http:
             def post(query: str, variables: dict[str, object]) -> dict[str, object]:
                 body = http.post("/graphql", json={"query": query, "variables": variables}).json()
@@ -137,8 +137,7 @@ class ClientProcess:
 
     def __enter__(self) -> subprocess.Popen[bytes]:
         self.child = subprocess.Popen(self.command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        if self.pinned:
-            pin(self.child.pid, 0)
+        pin(self.child.pid, 0 if self.pinned else None)
         return self.child
 
     def __exit__(self, *_: object) -> None:

@@ -21,16 +21,23 @@ READ_PATHS = ("plan", "generic", "cache")
 READ_PATH_LINE = re.compile(r'^gql_telephony_read_path_total\{[^}]*\bpath="(\w+)"[^}]*\}\s+(\S+)', re.MULTILINE)
 
 
-def pin(pid: int, cpu: int) -> None:
-    """Every thread of the process on `cpu`. Threads started before this call (the raw endpoint's
-    aiosqlite connections, say) keep the parent's affinity otherwise; later ones inherit it."""
+# The CPUs this machine lets the benchmark use, read when it starts: a benchmark pins itself to
+# CPU 0 (bench/dashboard.py), and every process it starts would inherit that.
+ALL_CPUS = frozenset(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else frozenset()
+
+
+def pin(pid: int, cpu: int | None) -> None:
+    """Every thread of the process on `cpu` (None: on every CPU of ALL_CPUS, as a process not
+    pinned). Threads started before this call (the raw endpoint's aiosqlite connections, say)
+    keep the parent's affinity otherwise; later ones inherit it."""
+    cpus = ALL_CPUS if cpu is None else {cpu}
     try:
         threads = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
     except OSError:
         threads = [pid]
     for tid in threads:
         try:
-            os.sched_setaffinity(tid, {cpu})
+            os.sched_setaffinity(tid, cpus)
         except ProcessLookupError:
             pass  # a thread that ended meanwhile
 

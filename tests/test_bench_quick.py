@@ -17,7 +17,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.databases import reachable
+from bench.processes import ALL_CPUS, pin
 from tests.backends import POSTGRES_URL, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,3 +56,25 @@ def test_quick_mode_runs_every_part() -> None:
     missing = [goal for goal in GOALS if goal not in summary]
     assert not missing, f"goals not printed: {missing}\n{done.stdout[-3000:]}"
     assert "SKIPPED" not in done.stdout and "FAIL" not in done.stdout
+
+
+def test_a_process_left_unpinned_runs_on_every_cpu_though_the_benchmark_is_pinned() -> None:
+    """The spread fan-out's processes are "not pinned": started by a benchmark that pinned
+    itself to CPU 0 (bench/dashboard.py), they would inherit CPU 0 alone unless given every CPU
+    again; `make bench` once ran its four servers and four clients on one core that way."""
+    if len(ALL_CPUS) < 2:
+        pytest.skip("pinning needs two CPUs")
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(ALL_CPUS)})
+    try:
+        child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    finally:
+        os.sched_setaffinity(0, before)
+    try:
+        assert os.sched_getaffinity(child.pid) == {min(ALL_CPUS)}  # inherited
+        pin(child.pid, None)
+        assert os.sched_getaffinity(child.pid) == ALL_CPUS
+        pin(child.pid, max(ALL_CPUS))
+        assert os.sched_getaffinity(child.pid) == {max(ALL_CPUS)}
+    finally:
+        child.communicate(b"")

@@ -30,6 +30,8 @@ def pin(pid: int, cpu: int | None) -> None:
     """Every thread of the process on `cpu` (None: on every CPU of ALL_CPUS, as a process not
     pinned). Threads started before this call (the raw endpoint's aiosqlite connections, say)
     keep the parent's affinity otherwise; later ones inherit it."""
+    if not ALL_CPUS:
+        return  # no affinity on this platform: nothing was pinned
     cpus = ALL_CPUS if cpu is None else {cpu}
     try:
         threads = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]

@@ -37,13 +37,14 @@ logger = logging.getLogger("gql_telephony.server")
 RESERVED_DESCRIPTORS = 128  # database and Redis connections, SQLite files, the listening socket
 MAX_WS_MESSAGE_BYTES = 1024 * 1024  # the HTTP body limit, for WebSocket messages too
 LOG_EVERY_SECONDS = 60.0
-# CPython's default (700, 10, 10) considers a full pass over every object after about 70,000 net
-# allocations, and makes it when the objects that survived since the last one are over a quarter
-# of those it kept. A process holding 2,500 subscriptions tracks some 400,000 objects: each full
-# pass took about 270 ms of its CPU, 15 of them in a ten-round fan-out, holding every socket back
-# (docs/PERFORMANCE.md, "Round 7: the garbage collector"). Here the young generation is collected
-# every 10,000 allocations and a full pass waits for 100 middle ones. Rare full passes cost no
-# memory because nothing kept long (cached documents, plans) holds a reference cycle.
+# CPython's default (700, 10, 10) considers a full pass over every object after about 70,000
+# net allocations, and (CPython 3.11 to 3.13) makes it when the objects that survived since the
+# last one are over a quarter of those it kept. A process holding 2,500 subscriptions tracks
+# some 400,000 objects: each full pass took about 270 ms of its CPU, 15 of them in a ten-round
+# fan-out, holding every socket back (docs/PERFORMANCE.md, "Round 7: the garbage collector").
+# Here the young generation is collected every 10,000 allocations and a full pass waits for 100
+# middle ones. Rare full passes cost no memory because nothing the caches keep (documents,
+# plans) holds a reference cycle.
 GC_THRESHOLDS = (10_000, 10, 100)
 OVER_CAPACITY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 20\r\n"
                  b"retry-after: 1\r\nconnection: close\r\n\r\nToo many connections")

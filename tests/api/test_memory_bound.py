@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import sys
 import tracemalloc
+import weakref
 
 from graphql import parse
 from graphql.execution.values import get_variable_values
@@ -126,11 +127,15 @@ def test_a_dropped_document_and_its_plan_are_freed_without_the_collector():
     runner = PlanRunner(build_schema()._schema, None, None, production=False, bound=bound)  # type: ignore[arg-type]
     plans = [planned(runner, dashboard(i)) for i in range(3)]
     assert all(plans) and set(bound.charged()) == {"documents", "plans"}
+    # What must go: each prepared document, and each plan's generated builder.
+    kept = [weakref.ref(runner.prepare(dashboard(i)).document) for i in range(3)]
+    kept += [weakref.ref(plan.root.build) for plan in plans if plan is not None]
     del plans
     gc.collect()  # the garbage of parsing, validating and compiling: not what is kept
     gc.disable()
     try:
         bound.clear()
+        assert [ref for ref in kept if ref() is not None] == []  # freed at once, by reference counts
         left_to_the_collector = gc.collect()
     finally:
         gc.enable()

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import strawberry.schema.schema as strawberry_schema
-from graphql import parse, print_ast
+from graphql import DocumentNode, GraphQLError, parse, print_ast
 
 from gql_telephony.api.graph.documents import (
     MAX_TOKENS,
@@ -222,3 +222,31 @@ async def test_strawberry_validates_again_when_its_rules_are_not_the_plans(straw
     fewer = SimpleNamespace(validated=ValidatedDocument(query, document, plans.rule_set - {DocumentShapeLimits}))
     assert (await schema.execute(query, context_value=fewer)).data == {"__typename": "Query"}
     assert strawberry_validations == [print_ast(document)]
+
+
+def linked_tokens(document: DocumentNode) -> int:
+    """How many tokens still point at the next one (graphql-core links them all when parsing)."""
+    token, linked = document.loc.start_token if document.loc else None, 0
+    while token is not None:
+        linked += token.next is not None
+        token = token.next
+    return linked
+
+
+def test_a_parsed_document_keeps_no_token_chain_but_its_error_locations():
+    """Linked both ways, the tokens make every document a cycle (docs/PERFORMANCE.md, Round 7)."""
+    assert linked_tokens(parse("{ telephonyProviders { key } }")) > 5  # what graphql-core gives
+    document = parse_document("{\n  telephonyProviders {\n    nope\n  }\n}")
+    assert document is not None and linked_tokens(document) == 0
+    field = document.definitions[0].selection_set.selections[0].selection_set.selections[0]  # type: ignore[attr-defined]
+    assert GraphQLError("x", nodes=[field]).formatted["locations"] == [{"line": 3, "column": 5}]
+
+
+async def test_a_document_strawberry_parses_itself_is_unlinked_too(monkeypatch):
+    """A socket's operation is parsed by Strawberry: the schema's extension unlinks it."""
+    parsed: list[DocumentNode] = []
+    real = strawberry_schema.parse
+    monkeypatch.setattr(strawberry_schema, "parse", lambda *args, **kwargs: parsed.append(real(*args, **kwargs)) or parsed[-1])
+    result = await build_schema().execute("{ __typename }")
+    assert result.errors is None and len(parsed) == 1
+    assert linked_tokens(parsed[0]) == 0

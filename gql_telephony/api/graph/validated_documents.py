@@ -1,7 +1,8 @@
 """A document the plans have parsed and validated already is not parsed and validated again when
 Strawberry executes it (mutations, and queries no plan covers): over HTTP the view prepares every
 document before choosing how to run it, and validation is a walk of the whole document with
-every rule, a large part of a small mutation's time."""
+every rule, a large part of a small mutation's time. A document Strawberry parses itself has its
+token chain unlinked as parse_document unlinks ours."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 
 from graphql import ASTValidationRule, DocumentNode
 from strawberry.extensions import SchemaExtension
+
+from .documents import unlink_tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,11 @@ class ReuseValidatedDocument(SchemaExtension):
         if validated is not None:
             self.execution_context.graphql_document = validated.document
         yield
+        # A document Strawberry parsed itself (a socket's operation) lives as long as its
+        # subscription: unlinked like ours (documents.py), it is freed without the collector.
+        document = self.execution_context.graphql_document
+        if document is not None:
+            unlink_tokens(document)
 
     def on_validate(self) -> Iterator[None]:
         validated = self._validated()

@@ -39,14 +39,16 @@ V = TypeVar("V")
 
 
 class KeyedRows(Generic[K, V]):
-    """Values by key, each fetched once; a key already on its way is waited for, not fetched again."""
+    """Values by key, each fetched once; a key already on its way is waited for, not fetched again.
+    The fetch comes with each call, not kept: a reader's bound method kept here would make the
+    reader and its rows a cycle, freed only by the garbage collector instead of at the request's end."""
 
-    def __init__(self, fetch: Callable[[list[K]], Awaitable[Mapping[K, V]]], missing: V) -> None:
+    def __init__(self, missing: V) -> None:
         self.found: dict[K, V] = {}
-        self._fetch, self._missing = fetch, missing
+        self._missing = missing
         self._on_the_way: dict[K, asyncio.Future[None]] = {}
 
-    async def get(self, keys: Iterable[K]) -> dict[K, V]:
+    async def get(self, keys: Iterable[K], fetch: Callable[[list[K]], Awaitable[Mapping[K, V]]]) -> dict[K, V]:
         """A mapping that holds at least these keys (`missing` for those that name nothing)."""
         while True:
             wanted = [key for key in dict.fromkeys(keys) if key not in self.found]
@@ -55,18 +57,18 @@ class KeyedRows(Generic[K, V]):
             waiting = {self._on_the_way[key] for key in wanted if key in self._on_the_way}
             fresh = [key for key in wanted if key not in self._on_the_way]
             if fresh:
-                await self._fetch_now(fresh)
-            for fetch in waiting:
-                await fetch  # then look again: a fetch that failed elsewhere is retried here
+                await self._fetch_now(fresh, fetch)
+            for other in waiting:
+                await other  # then look again: a fetch that failed elsewhere is retried here
 
     def prime(self, items: Iterable[tuple[K, V]]) -> None:
         self.found.update(items)
 
-    async def _fetch_now(self, keys: list[K]) -> None:
+    async def _fetch_now(self, keys: list[K], fetch: Callable[[list[K]], Awaitable[Mapping[K, V]]]) -> None:
         done = asyncio.get_running_loop().create_future()
         self._on_the_way.update((key, done) for key in keys)
         try:
-            fetched = await self._fetch(keys)
+            fetched = await fetch(keys)
             self.found.update((key, fetched.get(key, self._missing)) for key in keys)
         finally:
             for key in keys:
@@ -84,15 +86,15 @@ class Reader:
         self._held: DriverReads | None = None
         self._all_configs: list[ConfigRow] | None = None
         self._failing_endpoints: int | None = None  # read with every configuration, when there is one
-        self._configs: KeyedRows[int, ConfigRow | None] = KeyedRows(self._configs_by_ids, None)
-        self._numbers: KeyedRows[int, NumberRow | None] = KeyedRows(self._numbers_by_ids, None)
-        self._counts: KeyedRows[int, NumberCounts] = KeyedRows(self._number_counts, NO_NUMBERS)
-        self._accounts: KeyedRows[int, AccountCheck | None] = KeyedRows(self._account_checks, None)
-        self._number_checks: KeyedRows[int, NumberCheck | None] = KeyedRows(self._number_checks_by_ids, None)
-        self._problems: KeyedRows[int, tuple[NumberProblem, ...]] = KeyedRows(self._number_problems, ())
+        self._configs: KeyedRows[int, ConfigRow | None] = KeyedRows(None)
+        self._numbers: KeyedRows[int, NumberRow | None] = KeyedRows(None)
+        self._counts: KeyedRows[int, NumberCounts] = KeyedRows(NO_NUMBERS)
+        self._accounts: KeyedRows[int, AccountCheck | None] = KeyedRows(None)
+        self._number_checks: KeyedRows[int, NumberCheck | None] = KeyedRows(None)
+        self._problems: KeyedRows[int, tuple[NumberProblem, ...]] = KeyedRows(())
         self._warnings: dict[int, list[ConfigWarning]] = {}
-        self._audit_events: KeyedRows[int, AuditRow | None] = KeyedRows(self._audit_events_by_ids, None)
-        self._audit_counts: KeyedRows[str, int] = KeyedRows(self._audit_entity_counts, 0)
+        self._audit_events: KeyedRows[int, AuditRow | None] = KeyedRows(None)
+        self._audit_counts: KeyedRows[str, int] = KeyedRows(0)
 
     @classmethod
     @asynccontextmanager
@@ -165,7 +167,7 @@ class Reader:
 
     async def configs(self, ids: Sequence[int]) -> dict[int, ConfigRow | None]:
         """A mapping holding at least these ids (None for an id naming nothing of this organization)."""
-        return await self._configs.get(ids)
+        return await self._configs.get(ids, self._configs_by_ids)
 
     def prime_configs(self, rows: Iterable[ConfigRow]) -> None:
         """Configurations just read elsewhere (a mutation's own), so that the payload shows them."""
@@ -182,7 +184,7 @@ class Reader:
     # --- Phone numbers ---------------------------------------------------------------------
 
     async def numbers(self, ids: Sequence[int]) -> dict[int, NumberRow | None]:
-        return await self._numbers.get(ids)
+        return await self._numbers.get(ids, self._numbers_by_ids)
 
     async def _numbers_by_ids(self, ids: list[int]) -> dict[int, NumberRow]:
         async with self._session() as session:
@@ -192,7 +194,7 @@ class Reader:
 
     async def number_counts(self, config_ids: Sequence[int]) -> dict[int, NumberCounts]:
         """All and active numbers, by configuration id, for at least these configurations."""
-        return await self._counts.get(config_ids)
+        return await self._counts.get(config_ids, self._number_counts)
 
     async def _number_counts(self, config_ids: list[int]) -> dict[int, NumberCounts]:
         async with self._session() as session:
@@ -212,14 +214,14 @@ class Reader:
     # --- Provider checks -------------------------------------------------------------------
 
     async def account_checks(self, config_ids: Sequence[int]) -> dict[int, AccountCheck | None]:
-        return await self._accounts.get(config_ids)
+        return await self._accounts.get(config_ids, self._account_checks)
 
     async def _account_checks(self, config_ids: list[int]) -> dict[int, AccountCheck]:
         async with self._session() as session:
             return await checks.account_checks(session, config_ids=config_ids)
 
     async def number_checks(self, number_ids: Sequence[int]) -> dict[int, NumberCheck | None]:
-        return await self._number_checks.get(number_ids)
+        return await self._number_checks.get(number_ids, self._number_checks_by_ids)
 
     async def _number_checks_by_ids(self, number_ids: list[int]) -> dict[int, NumberCheck]:
         async with self._session() as session:
@@ -240,7 +242,7 @@ class Reader:
         if ids:
             counts = await self.number_counts(ids)
             accounts = await self.account_checks(ids)
-            problems = await self._problems.get(ids)
+            problems = await self._problems.get(ids, self._number_problems)
             for row in rows:
                 if row.id not in self._warnings:
                     self._warnings[row.id] = warnings_of(
@@ -291,14 +293,14 @@ class Reader:
         return pages
 
     async def audit_entity_counts(self, entity_ids: Sequence[str]) -> dict[str, int]:
-        return await self._audit_counts.get(entity_ids)
+        return await self._audit_counts.get(entity_ids, self._audit_entity_counts)
 
     async def _audit_entity_counts(self, entity_ids: list[str]) -> dict[str, int]:
         async with self._session() as session:
             return await audit.entity_counts(session, org_id=self.org_id, entity_ids=entity_ids)
 
     async def audit_events(self, ids: Sequence[int]) -> dict[int, AuditRow | None]:
-        return await self._audit_events.get(ids)
+        return await self._audit_events.get(ids, self._audit_events_by_ids)
 
     async def _audit_events_by_ids(self, ids: list[int]) -> dict[int, AuditRow]:
         async with self._session() as session:

@@ -8,7 +8,10 @@ Two ways to run, one code:
 - `Reader.holding(...)`: one read session for the whole operation, used by a compiled plan,
   which reads level by level, one read at a time. Once every configuration of the organization
   is loaded (the warning summary needs them all), pages, counts, the default and lookups by id
-  are answered from them without another statement.
+  are answered from them without another statement; on PostgreSQL so are the warnings and, when
+  the plan said which (`PagesWanted`), the pages of numbers. Held without a transaction
+  (`snapshot=False`), it runs one statement, its own snapshot, and refuses a second with
+  `SnapshotNeeded`: the operation is then run again with one.
 - `Reader(...)`: a short read session per call, for the generic executor, whose sibling
   resolvers read concurrently (a session must never be shared by two of them). Concurrent
   callers asking for the same keys wait for the one statement already on its way.
@@ -29,13 +32,18 @@ from ..storage.audit import AuditRow, EventFilter
 from ..storage.db import Database
 from ..storage.driver import DriverReads
 from ..storage.queries import ConfigRow, NumberCounts, NumberRow, PositionalRow
-from ..storage.summary_inputs import summary_inputs
+from ..storage.summary_inputs import PagesWanted, summary_inputs
 from .reads import summary_of, warning_summary, warnings_of
 from .tenancy import Principal
 
 NO_NUMBERS = NumberCounts(0, 0)
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+
+
+class SnapshotNeeded(Exception):
+    """A reader held without a transaction was asked for a second statement, which would not
+    see the first one's snapshot: the read must run again, all of it in one transaction."""
 
 
 class KeyedRows(Generic[K, V]):
@@ -84,6 +92,10 @@ class Reader:
         self._organization: list[queries.OrganizationRow | None] = []  # read once, on first use
         self.config_timestamps, self.number_timestamps = config_timestamps, number_timestamps
         self._held: DriverReads | None = None
+        self.statements = 0  # run in the held session
+        self._one_statement = False  # held without a transaction: a second raises SnapshotNeeded
+        self._pages_wanted: PagesWanted | None = None
+        self._pages: Mapping[int, Sequence[PositionalRow]] | None = None  # those wanted, read with the configurations
         self._all_configs: list[ConfigRow] | None = None
         self._failing_endpoints: int | None = None  # read with every configuration, when there is one
         self._configs: KeyedRows[int, ConfigRow | None] = KeyedRows(None)
@@ -99,12 +111,18 @@ class Reader:
     @classmethod
     @asynccontextmanager
     async def holding(cls, db: Database, org_id: int, vault: Vault, *, config_timestamps: bool,
-                      number_timestamps: bool, principal: Principal | None = None) -> AsyncIterator[Reader]:
+                      number_timestamps: bool, principal: Principal | None = None, snapshot: bool = True,
+                      pages: PagesWanted | None = None) -> AsyncIterator[Reader]:
         """A reader whose every read runs in one session, open while the block runs, on one
-        snapshot (the warning summary and the pages agree)."""
+        snapshot (the warning summary and the pages agree): a transaction's, or with
+        `snapshot=False` its one statement's (a second raises SnapshotNeeded). `pages`: the pages
+        of numbers the operation will ask for, read with every configuration where the
+        database can (storage/summary_inputs.py)."""
         reader = cls(db, org_id, vault, config_timestamps=config_timestamps, number_timestamps=number_timestamps,
                      principal=principal)
-        async with db.reading_driver(snapshot=True) as session:
+        reader._pages_wanted = None if number_timestamps else pages  # brought by position only
+        reader._one_statement = not snapshot
+        async with db.reading_driver(snapshot=snapshot) as session:
             reader._held = session
             yield reader
 
@@ -112,6 +130,9 @@ class Reader:
     async def _session(self, *, statements: int = 1) -> AsyncIterator[queries.Reader]:
         """The held session, or one for the call: for a single statement, no transaction."""
         if self._held is not None:
+            self.statements += statements
+            if self._one_statement and self.statements > 1:
+                raise SnapshotNeeded
             yield self._held
         else:
             async with self.db.reading_driver(snapshot=statements > 1) as session:
@@ -134,13 +155,17 @@ class Reader:
         """Every configuration of the organization; later reads of configurations use them."""
         if self._all_configs is None:
             async with self._session() as session:
-                inputs = await summary_inputs(session, org_id=self.org_id, timestamps=self.config_timestamps)
+                inputs = await summary_inputs(session, org_id=self.org_id, timestamps=self.config_timestamps,
+                                              pages=self._pages_wanted)
             self._all_configs = rows = inputs.configs
             self._configs.prime((row.id, row) for row in rows)
             # What came with them: the warnings, the totals and the summary need no statement of their own.
             self._counts.prime(inputs.counts.items())
             self._accounts.prime((row.id, inputs.accounts.get(row.id)) for row in rows)
             self._failing_endpoints = inputs.failing_endpoints
+            if inputs.problems is not None:
+                self._problems.prime((row.id, inputs.problems.get(row.id, ())) for row in rows)
+            self._pages = inputs.pages
         return self._all_configs
 
     async def config_page(self, *, limit: int, after_id: int | None) -> list[ConfigRow]:
@@ -205,6 +230,10 @@ class Reader:
     ) -> Mapping[int, Sequence[PositionalRow]]:
         """Each configuration's first `limit` numbers after `after_id`; without timestamps, the
         driver's plain tuples, read by position."""
+        wanted, pages = self._pages_wanted, self._pages
+        if (pages is not None and wanted is not None and (limit, after_id, active_only) == (
+                wanted.limit, wanted.after_id, wanted.active_only) and all(key in pages for key in config_ids)):
+            return pages
         async with self._session() as session:
             return await queries.number_pages(
                 session, config_ids=list(dict.fromkeys(config_ids)), limit=limit, after_id=after_id,

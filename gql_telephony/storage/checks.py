@@ -186,19 +186,29 @@ def _account_checks() -> Any:
     )
 
 
-@cache
-def _number_problems() -> Any:
+def problems_of(config_ids: sa.ColumnElement[bool], *columns: sa.ColumnElement[Any]) -> Any:
+    """The numbers the provider found wrong of the configurations `config_ids` selects, in id
+    order: these columns, then the number's id and number, the check's status and voice."""
     return (
-        sa.select(NUMBERS.c.telephony_config_id, NUMBERS.c.id, NUMBERS.c.phone_number,
-                  NUMBER_CHECKS.c.status, NUMBER_CHECKS.c.voice_capable)
+        sa.select(*columns, NUMBERS.c.id, NUMBERS.c.phone_number, NUMBER_CHECKS.c.status, NUMBER_CHECKS.c.voice_capable)
         .join(NUMBER_CHECKS, NUMBER_CHECKS.c.phone_number_id == NUMBERS.c.id)
         .where(
-            NUMBERS.c.telephony_config_id.in_(IDS),
+            config_ids,
             sa.or_(NUMBER_CHECKS.c.status == NumberStatus.NOT_IN_ACCOUNT.value,
                    NUMBER_CHECKS.c.voice_capable.is_(False)),
         )
         .order_by(NUMBERS.c.id)
     )
+
+
+def number_problem(number_id: int, phone_number: str, status: str, voice_capable: bool | None) -> NumberProblem:
+    """A problem as `problems_of` reads it (its columns after those asked first)."""
+    return NumberProblem(number_id, phone_number, NumberStatus(status), voice_capable)
+
+
+@cache
+def _number_problems() -> Any:
+    return problems_of(NUMBERS.c.telephony_config_id.in_(IDS), NUMBERS.c.telephony_config_id)
 
 
 async def account_checks(session: Reader, *, config_ids: Sequence[int]) -> dict[int, AccountCheck]:
@@ -244,8 +254,8 @@ async def number_problems(session: Reader, *, config_ids: Sequence[int]) -> dict
     """Per configuration, its numbers that are not in the account or cannot carry voice."""
     rows = await session.execute(_number_problems(), {"ids": list(config_ids)})
     found: dict[int, list[NumberProblem]] = {}
-    for config_id, number_id, phone_number, status, voice in rows.all():
-        found.setdefault(config_id, []).append(NumberProblem(number_id, phone_number, NumberStatus(status), voice))
+    for config_id, *problem in rows.all():
+        found.setdefault(config_id, []).append(number_problem(*problem))
     return found
 
 

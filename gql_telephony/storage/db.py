@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import event, exc
@@ -146,8 +146,7 @@ class Database:
                 await connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             yield connection
 
-    @asynccontextmanager
-    async def reading_driver(self, *, snapshot: bool) -> AsyncIterator[DriverReads]:
+    def reading_driver(self, *, snapshot: bool) -> AbstractAsyncContextManager[DriverReads]:
         """A read connection whose statements its driver runs (storage/driver.py): the cheapest
         way to run a few SELECTs. On a SQLite file, a sqlite3 connection called on the loop's own
         thread (inline_reads.py); on PostgreSQL, a pooled one kept between reads (parked.py).
@@ -155,14 +154,11 @@ class Database:
         `reading_snapshot` (SQLite: BEGIN; PostgreSQL: REPEATABLE READ READ ONLY, said in the
         BEGIN); otherwise the block runs a single SELECT, its own snapshot.
         A connection found dead fails the block with a DBAPIError whose `connection_invalidated`
-        is set, as SQLAlchemy's would, so that `retrying_disconnects` runs the read again."""
+        is set, as SQLAlchemy's would, so that `retrying_disconnects` runs the read again.
+        (The one it picks is handed back as it is: a layer around it cost each read a generator.)"""
         if self._inline is not None:
-            inline = self._inline.reading(self._statements, snapshot=snapshot, fallback=self._reading_pooled)
-            async with inline as reads:
-                yield reads
-        else:
-            async with self._reading_pooled(snapshot) as reads:
-                yield reads
+            return self._inline.reading(self._statements, snapshot=snapshot, fallback=self._reading_pooled)
+        return self._reading_pooled(snapshot)
 
     @asynccontextmanager
     async def _reading_pooled(self, snapshot: bool) -> AsyncIterator[DriverReads]:

@@ -205,6 +205,14 @@ def _number_counts() -> Query:
     return sa.select(config_id, sa.func.count(), active).where(config_id.in_(IDS)).group_by(config_id)
 
 
+def page_filters(after: bool, active_only: bool, *, after_id: str = "after_id") -> list[sa.ColumnElement[bool]]:
+    """Which numbers a page of numbers may hold (a configuration's own aside)."""
+    return [
+        *([NUMBERS.c.id > sa.bindparam(after_id)] if after else []),
+        *([NUMBERS.c.is_active] if active_only else []),
+    ]
+
+
 @cache
 def _number_pages(timestamps: bool, after: bool, active_only: bool) -> Query:
     position = (
@@ -212,11 +220,9 @@ def _number_pages(timestamps: bool, after: bool, active_only: bool) -> Query:
         .over(partition_by=NUMBERS.c.telephony_config_id, order_by=NUMBERS.c.id)
         .label("position")
     )
-    inner = sa.select(*_columns(NUMBERS, timestamps), position).where(NUMBERS.c.telephony_config_id.in_(IDS))
-    if after:
-        inner = inner.where(NUMBERS.c.id > sa.bindparam("after_id"))
-    if active_only:
-        inner = inner.where(NUMBERS.c.is_active)
+    inner = sa.select(*_columns(NUMBERS, timestamps), position).where(
+        NUMBERS.c.telephony_config_id.in_(IDS), *page_filters(after, active_only)
+    )
     ranked = inner.subquery()
     columns = [ranked.c[column.name] for column in _columns(NUMBERS, timestamps)]
     return sa.select(*columns).where(ranked.c.position <= sa.bindparam("limit")).order_by(ranked.c.id)

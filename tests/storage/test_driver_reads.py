@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from gql_telephony.storage import audit, checks, driver, queries, webhooks
 from gql_telephony.storage.db import Database, retrying_disconnects
-from gql_telephony.storage.summary_inputs import SummaryInputs, summary_inputs
+from gql_telephony.storage.summary_inputs import PagesWanted, SummaryInputs, summary_inputs
 
 from ..documents import add_number, create_config
 from ..support import Api
@@ -136,7 +136,47 @@ async def test_configs_come_with_what_the_summary_reads_apart(api: Api) -> None:
         assert inputs.failing_endpoints == failing == 2
         # The configuration's own columns where all_configs has them.
         assert [tuple(row)[:len(plain[0])] for row in inputs.configs] == [tuple(row) for row in plain]
-        assert none == SummaryInputs([], {}, {}, None)
+        postgres = not db.is_sqlite
+        assert none == SummaryInputs([], {}, {}, None, {} if postgres else None)
+
+
+async def test_configs_come_with_their_problems_and_pages_on_postgresql(api: Api) -> None:
+    """On PostgreSQL the same statement brings each configuration's problems and the pages of
+    numbers asked for: the same as the statements that read each (pages after a configuration,
+    after a number, active only, and a configuration beyond the page); elsewhere, neither."""
+    first, second = await seeded(api)
+    third = (await create_config(api, "PLIVO", "Third"))["telephonyConfig"]["id"]
+    assert (await add_number(api, third, "+14155550300"))["userErrors"] == []
+    db: Database = api.runtime.db
+    async with db.writing() as session:
+        numbers = (await session.execute(sa.text("SELECT id FROM phone_number ORDER BY id"))).scalars().all()
+        for number_id, status, voice in ((numbers[0], "NOT_IN_ACCOUNT", None), (numbers[1], "IN_ACCOUNT", False),
+                                         (numbers[2], "IN_ACCOUNT", True), (numbers[3], "NOT_IN_ACCOUNT", False)):
+            await session.execute(sa.text(
+                "INSERT INTO phone_number_check (phone_number_id, status, voice_capable, checked_at)"
+                " VALUES (:id, :status, :voice, CURRENT_TIMESTAMP)"), {"id": number_id, "status": status, "voice": voice})
+        await session.execute(sa.text("UPDATE phone_number SET is_active = false WHERE id = :id"), {"id": numbers[2]})
+    ids = [first, second]
+    async with db.reading_driver(snapshot=True) as reads:
+        all_ids = [row.id for row in await queries.all_configs(reads, org_id=api.org_id, timestamps=False)]
+        problems = await checks.number_problems(reads, config_ids=all_ids)
+        for wanted in (PagesWanted(2, None, 2, None, False), PagesWanted(5, first, 1, numbers[0], True),
+                       PagesWanted(1, None, 10, numbers[1], False), PagesWanted(3, None, 1, None, True)):
+            inputs = await summary_inputs(reads, org_id=api.org_id, timestamps=False, pages=wanted)
+            if db.is_sqlite:
+                assert (inputs.problems, inputs.pages) == (None, None)
+                continue
+            assert inputs.problems == {key: tuple(found) for key, found in problems.items()}
+            on_page = [key for key in all_ids if wanted.after_config is None or key > wanted.after_config]
+            on_page = on_page[:wanted.configs]
+            expected = await queries.number_pages(reads, config_ids=on_page, limit=wanted.limit,
+                                                  after_id=wanted.after_id, active_only=wanted.active_only,
+                                                  timestamps=False, plain=True)
+            assert inputs.pages is not None
+            assert {key: [tuple(row) for row in rows] for key, rows in inputs.pages.items()} == {
+                key: [tuple(row) for row in rows] for key, rows in expected.items()}, wanted
+    assert len(all_ids) == 3 and set(ids) < set(all_ids)
+    assert {problem.number_id for found in problems.values() for problem in found} == {numbers[0], numbers[1], numbers[3]}
 
 
 async def test_in_lists_of_lengths_not_kept_are_expanded_each_time(api: Api, monkeypatch) -> None:

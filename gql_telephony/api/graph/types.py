@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 from operator import itemgetter
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
@@ -33,6 +33,7 @@ from ...domain.warnings import (
 from ...services.reader import Reader
 from ...services.reads import stored_config
 from ...storage.queries import POSITIONS, ConfigRow, NumberRow
+from ...storage.summary_inputs import PagesWanted
 from .arguments import After, First, Page, page_arguments
 from .audit_pages import AuditPage, entity_pages
 from .context import Context
@@ -327,6 +328,14 @@ async def _number_pages(reader: Reader, rows: list[ConfigRow], first: First = No
     pages = await reader.number_pages([row.id for row in rows], limit=limit + 1, after_id=after_id,
                                       active_only=only_active)
     return [Page.of(pages[row.id], limit, after_id, config_id=row.id, active_only=only_active) for row in rows]
+
+
+def pages_wanted(configs: dict[str, Any], numbers: dict[str, Any]) -> PagesWanted:
+    """What `Query.telephonyConfigs` with these arguments, then `phoneNumbers` with these on each
+    of its configurations, will read: both read one row more than they show (Page.of)."""
+    config_limit, after_config = page_arguments(configs.get("first"), configs.get("after"))
+    limit, after_id = page_arguments(numbers.get("first"), numbers.get("after"))
+    return PagesWanted(config_limit + 1, after_config, limit + 1, after_id, bool(numbers.get("active_only")))
 
 
 async def _config_histories(reader: Reader, rows: list[ConfigRow], first: First = None,

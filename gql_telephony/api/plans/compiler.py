@@ -9,6 +9,7 @@ payload) has no plan.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from enum import Enum
@@ -52,6 +53,11 @@ from ..graph.fields import Batched, Definition, Read, columns_of, definition_of
 AS_THEY_ARE = {GraphQLString.name, GraphQLID.name, GraphQLInt.name, GraphQLFloat.name, "JSON"}
 
 
+# Runs of a plan with one statement each before it runs without a transaction (again, once one
+# needed more: an organization with no configuration reads its webhooks' count apart).
+MISSES_REMEMBERED = 16
+
+
 class NoPlan(Exception):
     """The plan does not cover this document or request: the generic executor answers it."""
 
@@ -92,10 +98,26 @@ class TypePlan:
     later: tuple[FieldPlan, ...]
 
 
+@dataclass(slots=True)
+class Learned:
+    """What the runs of a plan taught (plans/runner.py): `misses` is counted down by each run
+    that needed one statement only and set back to MISSES_REMEMBERED by one that needed more. A
+    new plan starts there: it shows that one statement answers it before it runs without a
+    transaction."""
+
+    misses: int = MISSES_REMEMBERED
+    # What plans/first_read.py found of the plan: the fields it reads pages with (None: not looked).
+    page_fields: tuple[tuple[FieldPlan, ...], tuple[FieldPlan, ...]] | None = None
+
+    def ran(self, *, statements: int) -> None:
+        self.misses = MISSES_REMEMBERED if statements > 1 else max(0, self.misses - 1)
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     root: TypePlan
     requested: dict[str, frozenset[str]]  # the fields asked of each type, anywhere in the document
+    learned: Learned = dataclasses.field(default_factory=Learned, compare=False)
 
     def asks(self, type_name: str, *field_names: str) -> bool:
         return not self.requested.get(type_name, frozenset()).isdisjoint(field_names)
@@ -137,14 +159,20 @@ def directive_variables(document: DocumentNode) -> tuple[str, ...]:
 def plan_parts(plan: Plan) -> tuple[int, int]:
     """(object type plans, field plans) in the plan: what its memory is estimated from."""
     types = fields = 0
+    for type_plan in type_plans(plan):
+        types += 1
+        fields += len(type_plan.fields)
+    return types, fields
+
+
+def type_plans(plan: Plan) -> Iterator[TypePlan]:
+    """Every object type plan of the plan, the root's first."""
     waiting = [plan.root]
     while waiting:
         type_plan = waiting.pop()
-        types += 1
-        fields += len(type_plan.fields)
+        yield type_plan
         for field in type_plan.fields:
             waiting.extend((field.children or {}).values())
-    return types, fields
 
 
 def compile_plan(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from graphql import (
@@ -26,7 +27,7 @@ from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.schema.schema import validate_document
 
 from ...crypto import Vault
-from ...services.reader import Reader
+from ...services.reader import Reader, SnapshotNeeded
 from ...services.tenancy import Principal
 from ...storage.db import Database, retrying_disconnects
 from ..graph.documents import chosen_operation, fragment_map, parse_document
@@ -34,6 +35,7 @@ from ..graph.limits import DocumentShapeLimits, check_operation_noting
 from ..memory_bound import DOCUMENTS_ONLY_MB, MemoryBound, document_bytes, plan_bytes
 from .compiler import NoPlan, Plan, TypePlan, compile_plan, directive_variables, nodes_of, plan_parts
 from .executor import execute_plan
+from .first_read import pages_wanted
 
 logger = logging.getLogger("gql_telephony.plans")
 
@@ -120,18 +122,36 @@ class PlanRunner:
         if plan is None:
             return None
 
-        async def read() -> dict[str, Any]:
+        summary = plan.asks("Query", "telephonyConfigWarnings")
+        pages = pages_wanted(self.schema, plan, variables) if summary else None
+
+        async def read(snapshot: bool) -> dict[str, Any]:
             async with Reader.holding(
                 self.db, principal.org_id, self.vault, principal=principal,
                 config_timestamps=plan.asks("TelephonyConfig", *TIMESTAMP_FIELDS),
                 number_timestamps=plan.asks("PhoneNumber", *TIMESTAMP_FIELDS),
+                snapshot=snapshot, pages=pages,
             ) as reader:
-                if plan.asks("Query", "telephonyConfigWarnings"):
+                if summary:
                     # The summary needs every configuration: loaded first, they answer the rest.
                     await reader.all_configs()
-                return await execute_plan(plan, reader, variables)
+                data = await execute_plan(plan, reader, variables)
+            if not self.db.is_sqlite:
+                plan.learned.ran(statements=reader.statements)
+            return data
 
-        return operation, await retrying_disconnects(read)
+        # On PostgreSQL, a read that one statement answers needs no transaction: its BEGIN and
+        # ROLLBACK were two of a dashboard's six round trips. A plan runs without one unless one
+        # of its last runs needed more than one statement (SQLite's BEGIN costs no round trip).
+        if self.db.is_sqlite or plan.learned.misses:
+            data = await retrying_disconnects(partial(read, True))
+        else:
+            try:
+                data = await retrying_disconnects(partial(read, False))
+            except SnapshotNeeded:
+                plan.learned.ran(statements=2)
+                data = await retrying_disconnects(partial(read, True))
+        return operation, data
 
     def _plan(
         self, prepared: Prepared, query: str, operation: OperationDefinitionNode, variables: VariableValues

@@ -105,7 +105,7 @@ class Learned:
     new plan starts there: it shows that one statement answers it before it runs without a
     transaction."""
 
-    misses: int = MISSES_REMEMBERED
+    misses: int = dataclasses.field(default_factory=lambda: MISSES_REMEMBERED)
     # What plans/first_read.py found of the plan: the fields it reads pages with (None: not looked).
     page_fields: tuple[tuple[FieldPlan, ...], tuple[FieldPlan, ...]] | None = None
 

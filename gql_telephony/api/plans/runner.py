@@ -136,7 +136,7 @@ class PlanRunner:
                     # The summary needs every configuration: loaded first, they answer the rest.
                     await reader.all_configs()
                 data = await execute_plan(plan, reader, variables)
-            if not self.db.is_sqlite:
+            if snapshot and not self.db.is_sqlite:  # (a run without one shows nothing new)
                 plan.learned.ran(statements=reader.statements)
             return data
 

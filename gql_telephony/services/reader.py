@@ -97,7 +97,7 @@ class Reader:
         self._pages_wanted: PagesWanted | None = None
         self._pages: Mapping[int, Sequence[PositionalRow]] | None = None  # those wanted, read with the configurations
         self._all_configs: list[ConfigRow] | None = None
-        self._failing_endpoints: int | None = None  # read with every configuration, when there is one
+        self._failing_endpoints: int | None = None  # read with every configuration (None: the organization is gone)
         self._configs: KeyedRows[int, ConfigRow | None] = KeyedRows(None)
         self._numbers: KeyedRows[int, NumberRow | None] = KeyedRows(None)
         self._counts: KeyedRows[int, NumberCounts] = KeyedRows(NO_NUMBERS)
@@ -286,7 +286,7 @@ class Reader:
         rows = await self.all_configs()
         found = dict(zip((row.id for row in rows), await self.warnings(rows), strict=True))
         disabled = self._failing_endpoints
-        if disabled is None:  # no configuration carried it
+        if disabled is None:  # (the organization is gone: read for the summary all the same)
             async with self._session() as session:
                 disabled = await webhooks.failing_endpoint_count(session, org_id=self.org_id)
         return summary_of(rows, lambda row: found[row.id], disabled_endpoints=disabled)

@@ -24,7 +24,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..domain.provider_checks import AccountCheck, NumberProblem
 from .checks import CHECKS, account_check, number_problem, problems_of
-from .queries import CONFIGS, NUMBERS, ORG_ID, ConfigRow, NumberCounts, PositionalRow, Reader, _columns, page_filters
+from .queries import (
+    CONFIGS,
+    NUMBERS,
+    ORG_ID,
+    ORGANIZATIONS,
+    ConfigRow,
+    NumberCounts,
+    PositionalRow,
+    Reader,
+    _columns,
+    page_filters,
+)
 from .tables import UTCDateTime
 from .webhooks import ENDPOINTS, FAILING
 
@@ -52,7 +63,7 @@ class SummaryInputs:
     configs: list[ConfigRow]  # in id order, each followed by the EXTRA columns
     counts: dict[int, NumberCounts]  # by configuration id, every configuration
     accounts: dict[int, AccountCheck]  # by configuration id, those ever answered (as checks.account_checks)
-    failing_endpoints: int | None  # None: no configuration carried it (there is none)
+    failing_endpoints: int | None  # None: the organization is gone
     # PostgreSQL only (None elsewhere): by configuration id, every configuration's problems (as
     # checks.number_problems), and the pages wanted (as queries.number_pages, `plain`).
     problems: dict[int, tuple[NumberProblem, ...]] | None = None
@@ -116,10 +127,14 @@ def _statement(timestamps: bool, folded: bool = False, pages: tuple[bool, bool, 
             *([_problems().label("problems")] if folded else []),
             *([_page(*pages).label("page")] if pages is not None else []),
         )
+        # From the organization: one without a configuration still has its row, of NULL
+        # configuration columns, that carries the count of failing endpoints (no statement apart).
+        .select_from(ORGANIZATIONS)
+        .outerjoin(CONFIGS, CONFIGS.c.organization_id == ORGANIZATIONS.c.id)
         .outerjoin(counted, counted.c.telephony_config_id == CONFIGS.c.id)
         # As checks.account_checks: a check never answered (no status) is no check.
         .outerjoin(CHECKS, sa.and_(CHECKS.c.telephony_config_id == CONFIGS.c.id, CHECKS.c.status.is_not(None)))
-        .where(CONFIGS.c.organization_id == ORG_ID)
+        .where(ORGANIZATIONS.c.id == ORG_ID)
         .order_by(CONFIGS.c.id)
     )
 
@@ -136,15 +151,16 @@ async def summary_inputs(session: Reader, *, org_id: int, timestamps: bool,
     if wanted is not None:
         params.update(page_configs=wanted.configs, page_after_config=wanted.after_config,
                       page_limit=wanted.limit, page_after_id=wanted.after_id)
-    rows: Sequence[Any] = (await session.execute(_statement(timestamps, folded, shape), params)).all()
+    found: Sequence[Any] = (await session.execute(_statement(timestamps, folded, shape), params)).all()
+    rows = [row for row in found if row.id is not None]  # (not the row of an organization without any)
     extra = len(EXTRA) + folded + (wanted is not None)
     total, active, status, message, checked_at, failing = (-extra + index for index in range(len(EXTRA)))
     return SummaryInputs(
-        configs=list(rows),
+        configs=rows,
         counts={row.id: NumberCounts(int(row[total]), int(row[active])) for row in rows},
         accounts={row.id: account_check(row[status], row[message], row[checked_at])
                   for row in rows if row[status] is not None},
-        failing_endpoints=int(rows[0][failing]) if rows else None,
+        failing_endpoints=int(found[0][failing]) if found else None,
         problems={row.id: tuple(number_problem(*problem) for problem in row.problems) for row in rows if row.problems}
         if folded else None,
         pages={row.id: row.page for row in rows if row.page is not None} if wanted is not None else None,

@@ -129,6 +129,7 @@ async def test_configs_come_with_what_the_summary_reads_apart(api: Api) -> None:
             failing = await webhooks.failing_endpoint_count(session, org_id=api.org_id)
             plain = await queries.all_configs(session, org_id=api.org_id, timestamps=False)
             none = await summary_inputs(session, org_id=-1, timestamps=False)
+            without_configs = await summary_inputs(session, org_id=other, timestamps=False)
         assert len(ids) == 3 and empty
         assert inputs.counts == {row.id: counted.get(row.id, (0, 0)) for row in inputs.configs}
         assert inputs.counts == {first: (2, 2), second: (2, 1), ids[2]: (0, 0)}
@@ -138,6 +139,8 @@ async def test_configs_come_with_what_the_summary_reads_apart(api: Api) -> None:
         assert [tuple(row)[:len(plain[0])] for row in inputs.configs] == [tuple(row) for row in plain]
         postgres = not db.is_sqlite
         assert none == SummaryInputs([], {}, {}, None, {} if postgres else None)
+        # An organization without configurations: its failing endpoints all the same.
+        assert without_configs == SummaryInputs([], {}, {}, 1, {} if postgres else None)
 
 
 async def test_configs_come_with_their_problems_and_pages_on_postgresql(api: Api) -> None:

@@ -89,33 +89,44 @@ async def test_a_cold_dashboard_read_takes_two_round_trips():
 
 
 async def test_a_plan_runs_without_a_transaction_once_it_showed_one_statement_answers_it():
-    """A dashboard's plan runs in a transaction until MISSES_REMEMBERED runs each needed one
-    statement, then without. An organization with no configuration needs a second (its webhooks'
-    count): that run is refused it and runs again in a transaction, and so do the plan's next
-    MISSES_REMEMBERED runs, whoever sends them. The answers are the same throughout."""
+    """A plan runs in a transaction until MISSES_REMEMBERED runs each needed one statement, then
+    without. Here the numbers of a configuration asked by id come with the page's when it is on
+    the page (one statement); off the page they are a statement of their own: that run is refused
+    its second statement and runs again in a transaction, and so do the plan's next
+    MISSES_REMEMBERED runs, whichever configuration they ask for. An organization with no
+    configuration is one statement too. The answers are the same throughout."""
+    document = """query Beside($id: ID!) {
+      telephonyConfigs(first: 1) { nodes { name phoneNumbers(first: 5) { nodes { phoneNumber } } } }
+      telephonyConfigWarnings { totalCount }
+      telephonyConfig(id: $id) { name phoneNumbers(first: 5) { nodes { phoneNumber } } } }"""
     server = urlsplit(backends.POSTGRES_URL)
     async with WireProbe(server.hostname or "127.0.0.1", server.port or 5432) as probe, \
             postgres_api(probe=probe) as api:
         empty_org = await create_organization(api.runtime.db, "Empty")
         empty = replace(api, key=await create_api_key(api.runtime.db, empty_org), org_id=empty_org)
+        ids = [node["id"] for node in (await api.gql("{ telephonyConfigs { nodes { id } } }"))["telephonyConfigs"]["nodes"]]
 
-        async def trips(client: Api) -> tuple[list[str], dict]:
+        async def trips(client: Api, config_id: str) -> tuple[list[str], dict]:
             mark = probe.mark()
-            data = await client.gql(DASHBOARD)
+            data = await client.gql(document, {"id": config_id})
             return ["BEGIN" if e == BEGIN else e.split(":")[0] for e in probe.since(mark) if not once(e)], data
 
         # The first read prepares the statements and asyncpg reads the types of their arrays of
         # rows, once per connection: left out above, and this run is one of the plan's.
-        runs = [await trips(api) for _ in range(MISSES_REMEMBERED + 1)]
-        refused, nothing = await trips(empty)
-        after = [await trips(api) for _ in range(MISSES_REMEMBERED + 1)]
+        on_page = [await trips(api, ids[0]) for _ in range(MISSES_REMEMBERED + 1)]
+        nothing = await trips(empty, ids[0])
+        refused = await trips(api, ids[-1])
+        after = [await trips(api, ids[0]) for _ in range(MISSES_REMEMBERED + 1)]
     in_a_transaction = ["execute", "BEGIN", "execute", "query"]  # the key, BEGIN, the read, ROLLBACK
-    assert [trip for trip, _ in runs] == [in_a_transaction] * MISSES_REMEMBERED + [["execute", "execute"]], runs[0]
-    # The key, the configurations (none), refused the count; then in a transaction again.
-    assert refused == ["execute", "execute", "BEGIN", "execute", "execute", "query"], refused
+    assert [trip for trip, _ in on_page] == [in_a_transaction] * MISSES_REMEMBERED + [["execute", "execute"]], on_page[0]
+    assert nothing[0] == ["execute", "execute"] and nothing[1]["telephonyConfigs"]["nodes"] == []
+    # The key, the configurations with the page's numbers, refused the other's; then in a transaction.
+    assert refused[0] == ["execute", "execute", "BEGIN", "execute", "execute", "query"], refused
     assert [trip for trip, _ in after] == [in_a_transaction] * MISSES_REMEMBERED + [["execute", "execute"]]
-    assert nothing["telephonyConfigs"]["totalCount"] == 0
-    assert all(data == runs[0][1] for _, data in runs + after) and runs[0][1]["telephonyConfigs"]["totalCount"] == 3
+    assert all(data == on_page[0][1] for _, data in on_page + after)
+    assert on_page[0][1]["telephonyConfig"]["name"] == "Config 0" and refused[1]["telephonyConfig"]["name"] == "Config 2"
+    assert [n["phoneNumber"] for n in refused[1]["telephonyConfig"]["phoneNumbers"]["nodes"]] == [
+        "+14155550200", "+14155550201"]
 
 
 def once(exchange: str) -> bool:

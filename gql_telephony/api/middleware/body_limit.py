@@ -23,6 +23,11 @@ class BodySizeLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
             await self._refuse(send)
             return
+        if declared is not None:
+            # Within the limit: the HTTP server hands the app no more than the declared length
+            # (what follows it is the next request), so there is nothing to count.
+            await self.app(scope, receive, send)
+            return
         # Without a trustworthy length, read at most max_bytes + 1 before letting the app see it.
         messages: list[Message] = []
         size = 0

@@ -3,8 +3,9 @@ asyncio.wait_for cannot interrupt): far above any normal run, so a loaded machin
 
 from __future__ import annotations
 
+import asyncio
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 HANG_SECONDS = 60
@@ -26,3 +27,11 @@ def deadline(seconds: float = HANG_SECONDS) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+async def until(condition: Callable[[], object], seconds: float = HANG_SECONDS) -> None:
+    """Wait for a condition another task makes true; fail only when it never comes."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, f"not true after {seconds} s"
+        await asyncio.sleep(0.02)

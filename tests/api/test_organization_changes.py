@@ -4,7 +4,6 @@ the data version first, then after each write what it announced, coalesced for a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from gql_telephony.domain.ids import encode_id
 from gql_telephony.storage import audit
 from gql_telephony.storage.queries import ORGANIZATIONS
 
+from ..deadline import until
 from ..documents import ADD_NUMBER, SET_DEFAULT, UPDATE, add_number, create_config
 from ..support import Api, app_client
 from .test_http_protocol import InProcessSocket
@@ -148,13 +148,6 @@ async def test_a_subscriber_joining_later_starts_from_the_version_then(api):
         for subscription in (early, late):
             assert events(await subscription.next())["TELEPHONY_CONFIG_CREATED"] == [second]
         assert api.runtime.changes.listener_count == 2
-
-
-async def until(condition: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.01)
 
 
 async def test_a_slow_subscriber_gets_one_coalesced_message(api):

@@ -14,7 +14,7 @@ from gql_telephony.domain.providers import ProviderKey
 from gql_telephony.services.tenancy import create_api_key, create_organization
 from gql_telephony.storage.migrate import upgrade_to_head
 
-from ..deadline import HANG_SECONDS
+from ..deadline import HANG_SECONDS, until
 from ..documents import VALID
 from .server import serving_in_process
 from .ws_client import SUMMARY
@@ -38,13 +38,14 @@ async def test_a_client_that_stops_reading_is_dropped_and_leaves_nothing(served)
     await socket.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {key}"}}))
     assert json.loads(await socket.recv())["type"] == "connection_ack"
     await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUMMARY}}))
+    # The changes must come after the server holds the subscription: made before, they leave
+    # nothing unread, the client keeps answering pings and is never dropped.
+    await until(lambda: runtime.summaries.listener_count == 1)
     for index in range(6):  # changes the client never reads
         await runtime.configs.create(org_id, name=f"Unread {index}", provider=ProviderKey.TELNYX, config=VALID["TELNYX"], make_default=False)
-    deadline = asyncio.get_running_loop().time() + HANG_SECONDS
-    while runtime.summaries.listener_count and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.05)
-    assert runtime.summaries.listener_count == 0
+    await until(lambda: runtime.summaries.listener_count == 0)
     with pytest.raises(websockets.ConnectionClosed) as closed:
         while True:
             await asyncio.wait_for(socket.recv(), HANG_SECONDS)
     assert closed.value.rcvd.code == 1011 and "ping timeout" in closed.value.rcvd.reason
+

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import orjson
@@ -30,6 +30,7 @@ from gql_telephony.storage.deliveries import ATTEMPTS, DELIVERIES, ENDPOINTS
 from gql_telephony.storage.tables import Organization, utcnow
 from gql_telephony.workers.webhook_delivery import DeliveryWorker
 
+from ..deadline import until
 from ..outbound.fakes.base import free_port
 from ..support import app_client
 from ..webhook_receiver import Receiver, first_per_id, receiving
@@ -89,13 +90,6 @@ async def announce(runtime, org_id, count: int, start: int = 1) -> list[str]:
 async def rows(runtime, table: sa.Table, *where) -> list:
     async with runtime.db.reading() as session:
         return list((await session.execute(sa.select(table).where(*where).order_by(table.c[list(table.c.keys())[0]]))).all())
-
-
-async def until(condition: Callable[[], object], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def delivered_count(runtime) -> int:
@@ -284,7 +278,7 @@ async def test_two_workers_never_send_the_same_attempt_twice(runtime, settings, 
             for wave in range(4):
                 await announce(runtime, org_id, 5, start=1 + 5 * wave)
                 await asyncio.sleep(0.2)
-            await until(lambda: len(receiver.all()) >= 60, timeout=60)
+            await until(lambda: len(receiver.all()) >= 60, seconds=60)
             await until_stored(runtime, 60)
             await asyncio.sleep(0.3)  # time for a duplicate to show
         finally:
@@ -427,7 +421,7 @@ async def test_a_mutation_wakes_the_sender_at_once(api, settings, receiver):
             await asyncio.sleep(0.2)  # the worker's first look found nothing: it waits for a wake
             started = time.monotonic()
             created = await documents.create_config(api.through(other))
-            await until(lambda: len(receiver.all()) == 1, timeout=10)
+            await until(lambda: len(receiver.all()) == 1, seconds=10)
             assert time.monotonic() - started < 10  # not the next poll, a minute away
             await until_stored(runtime, 1)
         metrics = (await other.client.get("/metrics")).text
@@ -456,7 +450,7 @@ async def test_through_the_api_a_rotated_endpoint_gets_its_ping_signed_by_both_s
         async with other.runtime.background():
             ping = (await client.gql(SEND_TEST, {"input": {"endpointId": endpoint_id}}))["sendTestWebhook"]
             assert ping["userErrors"] == [], ping
-            await until(lambda: len(receiver.all()) == 1, timeout=5)
+            await until(lambda: len(receiver.all()) == 1, seconds=5)
             await until_stored(other.runtime, 1)
         await other.runtime.webhook_sender.aclose()
     (item,) = receiver.all()

@@ -64,3 +64,6 @@ def test_a_plan_runs_without_a_transaction_only_after_runs_of_one_statement():
     assert learned.misses == 0
     learned.ran(statements=3)
     assert learned.misses == MISSES_REMEMBERED
+    learned.ran(statements=1)
+    learned.needed_more()  # a run refused its second statement
+    assert learned.misses == MISSES_REMEMBERED

@@ -110,7 +110,14 @@ class Learned:
     page_fields: tuple[tuple[FieldPlan, ...], tuple[FieldPlan, ...]] | None = None
 
     def ran(self, *, statements: int) -> None:
-        self.misses = MISSES_REMEMBERED if statements > 1 else max(0, self.misses - 1)
+        if statements > 1:
+            self.needed_more()
+        else:
+            self.misses = max(0, self.misses - 1)
+
+    def needed_more(self) -> None:
+        """A run needed more than one statement (or was refused a second one without a transaction)."""
+        self.misses = MISSES_REMEMBERED
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,7 +149,7 @@ class PlanRunner:
             try:
                 data = await retrying_disconnects(partial(read, False))
             except SnapshotNeeded:
-                plan.learned.ran(statements=2)
+                plan.learned.needed_more()
                 data = await retrying_disconnects(partial(read, True))
         return operation, data
 

@@ -14,6 +14,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 # The id of the HTTP request being served, set by api/middleware/request_log.py for the request's duration.
 current_request_id: ContextVar[str | None] = ContextVar("gql_telephony_request_id", default=None)
 
@@ -57,7 +59,10 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str)
+        try:  # orjson: a tenth of json's time, on a line written for every request
+            return orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:  # what orjson refuses (a lone surrogate, an integer over 64 bits)
+            return json.dumps(entry, default=str)
 
 
 def configure_logging(level: int = logging.INFO) -> None:

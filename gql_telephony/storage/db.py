@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import event, exc
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -70,6 +71,7 @@ class Database:
                 max_overflow=settings.db_pool_size,
                 pool_timeout=settings.db_pool_timeout,
                 hide_parameters=True,
+                json_deserializer=orjson.loads,
             )
             self.idle_ping_seconds = IDLE_PING_SECONDS
             # Driver reads keep their connections between reads, up to half the pool (parked.py).
@@ -297,6 +299,7 @@ def _sqlite_engine(url: str, *, begin: str, foreign_keys: bool = True, inline: b
                    **pool: Any) -> AsyncEngine:
     engine = create_async_engine(
         url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True,
+        json_deserializer=orjson.loads,
         # One trip to aiosqlite's thread per statement, none inside a transaction if `inline`
         # (storage/sqlite_driver.py).
         module=OneTripDBAPI(inline_in_transaction=inline),

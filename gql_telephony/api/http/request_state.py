@@ -28,7 +28,7 @@ class ResponseWithState(Response):
 
     def __init__(self, state: RequestState) -> None:
         super().__init__()
-        del self.headers["content-length"]  # of this empty placeholder, not of the response sent
+        self.raw_headers = []  # not this empty placeholder's content-length: the response's own
         self.state = state
 
 

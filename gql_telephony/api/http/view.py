@@ -386,10 +386,11 @@ class GraphQLView(GraphQL[Context, None]):
         if body is None:
             body = encode_json(response_data)  # WebSocket messages keep Strawberry's text encoding
             self._keep(body, response_data, state)
-        response = Response(body, status_code=state.status or 200)
-        response.headers.raw.extend(sub_response.headers.raw)
-        response.headers.update(state.headers)
-        response.headers["content-type"] = state.media_type
+        response = Response(body, status_code=state.status or 200, media_type=state.media_type)
+        if sub_response.raw_headers:  # set by a resolver (none of ours does)
+            response.raw_headers.extend(sub_response.raw_headers)
+        if state.headers:
+            response.headers.update(state.headers)
         response.background = sub_response.background
         return response
 

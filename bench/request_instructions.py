@@ -51,7 +51,6 @@ COLLECTED = re.compile(r"Collected : (\d+)")
 
 async def requests_into_app(url: str, secret: str, key: str, query: str, count: int) -> None:
     """The child's work: WARM_UP requests, then `count` more, each checked to have succeeded."""
-    configure_logging()
     settings = Settings(database_url=url, secret_keys=(secret,), response_cache_mb=0, rate_limit_per_minute=0)
     runtime = build_runtime(settings)
     app = create_app(runtime=runtime)
@@ -135,6 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         url, secret, key, query, count = json.loads(args.child)
+        configure_logging()  # a line per request, as `serve` writes (to /dev/null here)
         asyncio.run(requests_into_app(url, secret, key, query, count))
         return
     if shutil.which("valgrind") is None:

@@ -47,6 +47,18 @@ def access_lines(caplog: pytest.LogCaptureFixture) -> list[dict]:
 
 # The log line -------------------------------------------------------------------------------
 
+def test_a_line_holds_what_its_fast_encoder_refuses():
+    """Lines are encoded by orjson; a value it refuses (a lone surrogate, an integer over 64
+    bits) still gives one JSON line, with that value as json writes it."""
+    record = logging.LogRecord("gql_telephony.test", logging.INFO, __file__, 1, "odd %s", ("values",), None)
+    record.text, record.big, record.keys = "a\ud800b", 2**70, {1: "one"}
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    parsed = json.loads(line)
+    assert (parsed["text"], parsed["big"], parsed["keys"]) == ("a\ud800b", 2**70, {"1": "one"})
+    assert parsed["message"] == "odd values"
+
+
 async def test_a_request_is_one_json_line_with_its_id_organization_operation_and_outcome(api, logs):
     response = await api.post(DASHBOARD)
     assert response.status_code == 200

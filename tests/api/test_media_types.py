@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import cross_web
 import pytest
 
 from gql_telephony.api.http.media_types import MediaType, parse_media_type, split_list
-from gql_telephony.api.http.negotiation import response_media_type
+from gql_telephony.api.http.negotiation import LONGEST_REMEMBERED, check_body_media_type, response_media_type
 
 
 @pytest.mark.parametrize(("text", "parsed"), [
@@ -41,3 +42,19 @@ def test_lists_split_outside_quotes_only() -> None:
 ])
 def test_accept_uses_the_same_parser(accept: str, chosen: str) -> None:
     assert response_media_type(accept) == chosen
+
+
+
+def test_headers_too_long_to_be_remembered_get_the_same_verdicts() -> None:
+    """Verdicts on short headers are remembered; a longer one is decided each time, the same way."""
+    padding = ", ".join(f"text/x-{index};q=0.1" for index in range(40))
+    assert len(padding) > LONGEST_REMEMBERED
+    for _ in range(2):  # the second time, a short header's verdict comes from memory
+        assert response_media_type(f"{padding}, application/graphql-response+json") == "application/graphql-response+json"
+        assert response_media_type(f"{padding}, application/json") == "application/json"
+        assert response_media_type("application/graphql-response+json") == "application/graphql-response+json"
+        check_body_media_type("application/json; " + "; ".join(f"x{index}=1" for index in range(60)))
+        check_body_media_type("application/json")
+        for refused in ("text/plain; " + "x" * LONGEST_REMEMBERED + "=1", "application/json; charset=latin-1"):
+            with pytest.raises(cross_web.HTTPException):
+                check_body_media_type(refused)

@@ -48,4 +48,3 @@ async def test_a_client_that_stops_reading_is_dropped_and_leaves_nothing(served)
         while True:
             await asyncio.wait_for(socket.recv(), HANG_SECONDS)
     assert closed.value.rcvd.code == 1011 and "ping timeout" in closed.value.rcvd.reason
-

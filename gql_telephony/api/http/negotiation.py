@@ -3,7 +3,9 @@ GraphQL-over-HTTP spec asks) and which ones a POST body may be sent in."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import TypeVar
 
 from cross_web import HTTPException
 
@@ -15,6 +17,20 @@ GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 BODY_MEDIA_TYPES = (JSON, GRAPHQL_RESPONSE_JSON)
 # Clients send the same few headers request after request: the verdicts on short ones are kept.
 HEADERS_REMEMBERED, LONGEST_REMEMBERED = 256, 256
+
+Verdict = TypeVar("Verdict")
+
+
+def remembered_for_short_headers(decide: Callable[[str | None], Verdict]) -> Callable[[str | None], Verdict]:
+    """`decide`, its verdicts on the last HEADERS_REMEMBERED headers of up to LONGEST_REMEMBERED
+    characters kept (a longer one is decided each time: what is kept stays small)."""
+    remembered = lru_cache(maxsize=HEADERS_REMEMBERED)(decide)
+
+    @wraps(decide)
+    def verdict(header: str | None) -> Verdict:
+        return decide(header) if header is not None and len(header) > LONGEST_REMEMBERED else remembered(header)
+
+    return verdict
 
 
 def _accepted(accept: str) -> list[tuple[str, float]]:
@@ -35,16 +51,11 @@ def _accepted(accept: str) -> list[tuple[str, float]]:
     return ranges
 
 
+@remembered_for_short_headers
 def response_media_type(accept: str | None) -> str:
     """application/graphql-response+json when the client names it with a q-value above 0 and
     prefers it at least as much as application/json; application/json otherwise (also for a
     bare */*, as the GraphQL-over-HTTP spec advises for clients that predate the new type)."""
-    if accept is not None and len(accept) > LONGEST_REMEMBERED:
-        return _response_media_type(accept)
-    return _remembered_response_media_type(accept)
-
-
-def _response_media_type(accept: str | None) -> str:
     ranges = _accepted(accept or "")
     named = [quality for media_range, quality in ranges if media_range == GRAPHQL_RESPONSE_JSON]
     if not named or max(named) <= 0:
@@ -58,21 +69,17 @@ def _response_media_type(accept: str | None) -> str:
     return GRAPHQL_RESPONSE_JSON if max(named) >= json_quality else JSON
 
 
-_remembered_response_media_type = lru_cache(maxsize=HEADERS_REMEMBERED)(_response_media_type)
-
 
 def check_body_media_type(content_type: str | None) -> None:
     """A POST body must be JSON in UTF-8 (media types read as RFC 9110 writes them). Anything else
     is 400 BAD_REQUEST, as the contract gives for a body that is not JSON (not 415: existing
     clients rely on it)."""
-    if content_type is not None and len(content_type) > LONGEST_REMEMBERED:
-        refusal = _body_media_type_refusal(content_type)
-    else:
-        refusal = _remembered_body_media_type_refusal(content_type)
+    refusal = _body_media_type_refusal(content_type)
     if refusal is not None:
         raise HTTPException(400, refusal)
 
 
+@remembered_for_short_headers
 def _body_media_type_refusal(content_type: str | None) -> str | None:
     if not content_type:
         return "Send the request body as JSON, with the header Content-Type: application/json."
@@ -82,6 +89,3 @@ def _body_media_type_refusal(content_type: str | None) -> str | None:
     if media_type.parameters.get("charset", "utf-8").lower() != "utf-8":
         return "The request body must be encoded in UTF-8."
     return None
-
-
-_remembered_body_media_type_refusal = lru_cache(maxsize=HEADERS_REMEMBERED)(_body_media_type_refusal)
